@@ -1,0 +1,484 @@
+//! Just enough ISO-BMFF to turn ffmpeg's fragmented MP4 into CMAF segments on a
+//! global timeline: split a file into its init segment (`ftyp`+`moov`) and its
+//! fragments (`moof`+`mdat`), read each fragment's timing, and rewrite a
+//! fragment's sequence number, decode time (`tfdt`) and composition offsets in place.
+
+/// A malformed or unexpected MP4 structure.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CmafError {
+    /// A box runs past the end of its parent.
+    #[error("truncated box `{0}`")]
+    Truncated(String),
+    /// A required box is missing.
+    #[error("missing box `{0}`")]
+    Missing(&'static str),
+    /// A value does not fit where it must be written.
+    #[error("value out of range: {0}")]
+    OutOfRange(&'static str),
+}
+
+/// One box: its type and the byte range of the whole box (header included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BoxRef {
+    kind: [u8; 4],
+    start: usize,
+    header: usize,
+    end: usize,
+}
+
+impl BoxRef {
+    fn body(&self) -> std::ops::Range<usize> {
+        self.start + self.header..self.end
+    }
+}
+
+fn name(kind: [u8; 4]) -> String {
+    String::from_utf8_lossy(&kind).into_owned()
+}
+
+/// Lists the boxes in `data[range]`.
+fn boxes(data: &[u8], range: std::ops::Range<usize>) -> Result<Vec<BoxRef>, CmafError> {
+    let mut out = Vec::new();
+    let mut pos = range.start;
+    while pos + 8 <= range.end {
+        let size32 = u32::from_be_bytes(be4(data, pos));
+        let kind = [data[pos + 4], data[pos + 5], data[pos + 6], data[pos + 7]];
+        let (size, header) = match size32 {
+            0 => ((range.end - pos) as u64, 8),
+            1 => {
+                if pos + 16 > range.end {
+                    return Err(CmafError::Truncated(name(kind)));
+                }
+                (u64::from_be_bytes(be8(data, pos + 8)), 16)
+            }
+            n => (u64::from(n), 8),
+        };
+        let end = pos as u64 + size;
+        if size < header as u64 || end > range.end as u64 {
+            return Err(CmafError::Truncated(name(kind)));
+        }
+        out.push(BoxRef {
+            kind,
+            start: pos,
+            header,
+            end: end as usize,
+        });
+        pos = end as usize;
+    }
+    if pos != range.end {
+        return Err(CmafError::Truncated("(trailing bytes)".into()));
+    }
+    Ok(out)
+}
+
+fn be4(d: &[u8], at: usize) -> [u8; 4] {
+    [d[at], d[at + 1], d[at + 2], d[at + 3]]
+}
+fn be8(d: &[u8], at: usize) -> [u8; 8] {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[at..at + 8]);
+    b
+}
+fn read_u32(d: &[u8], at: usize, limit: usize) -> Result<u32, CmafError> {
+    if at + 4 > limit {
+        return Err(CmafError::Truncated("field".into()));
+    }
+    Ok(u32::from_be_bytes(be4(d, at)))
+}
+
+fn child(data: &[u8], parent: &BoxRef, kind: &[u8; 4]) -> Result<Option<BoxRef>, CmafError> {
+    Ok(boxes(data, parent.body())?.into_iter().find(|b| &b.kind == kind))
+}
+
+fn path(data: &[u8], root: BoxRef, path: &[&[u8; 4]]) -> Result<Option<BoxRef>, CmafError> {
+    let mut cur = root;
+    for kind in path {
+        match child(data, &cur, kind)? {
+            Some(b) => cur = b,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(cur))
+}
+
+/// A fragmented MP4 split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// `ftyp` + `moov`.
+    pub init: Vec<u8>,
+    /// Each fragment: optional `styp`, `moof`, `mdat` (and any boxes up to the next `moof`).
+    pub fragments: Vec<&'a [u8]>,
+}
+
+/// Splits a fragmented MP4 file (as ffmpeg writes it with `empty_moov`) into
+/// its init segment and fragments. Trailing `mfra` is dropped.
+pub fn split(data: &[u8]) -> Result<Split<'_>, CmafError> {
+    let top = boxes(data, 0..data.len())?;
+    let mut init = Vec::new();
+    let mut fragments = Vec::new();
+    let mut frag_start: Option<usize> = None;
+    let mut last_end = 0usize;
+    for b in &top {
+        match &b.kind {
+            b"ftyp" | b"moov" => init.extend_from_slice(&data[b.start..b.end]),
+            b"moof" | b"styp" => {
+                if let Some(s) = frag_start.take() {
+                    fragments.push(&data[s..last_end]);
+                }
+                frag_start = Some(b.start);
+            }
+            b"mfra" => {
+                if let Some(s) = frag_start.take() {
+                    fragments.push(&data[s..last_end]);
+                }
+            }
+            _ => {}
+        }
+        if b.kind != *b"mfra" {
+            last_end = b.end;
+        }
+    }
+    if let Some(s) = frag_start {
+        fragments.push(&data[s..last_end]);
+    }
+    if init.is_empty() {
+        return Err(CmafError::Missing("moov"));
+    }
+    Ok(Split { init, fragments })
+}
+
+/// What the init segment says about its (single) track.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitInfo {
+    /// Media timescale (`mdhd`).
+    pub timescale: u32,
+    /// Default sample duration from `trex`.
+    pub default_sample_duration: u32,
+    /// RFC 6381 codec string (`avc1.PPCCLL` or `mp4a.40.N`), when recognised.
+    pub codecs: Option<String>,
+    /// True when the track has an edit list.
+    pub has_edit_list: bool,
+}
+
+/// Reads the init segment.
+pub fn init_info(init: &[u8]) -> Result<InitInfo, CmafError> {
+    let top = boxes(init, 0..init.len())?;
+    let moov = *top.iter().find(|b| &b.kind == b"moov").ok_or(CmafError::Missing("moov"))?;
+    let trak = child(init, &moov, b"trak")?.ok_or(CmafError::Missing("trak"))?;
+    let mdhd = path(init, trak, &[b"mdia", b"mdhd"])?.ok_or(CmafError::Missing("mdhd"))?;
+    let body = mdhd.body();
+    let version = init[body.start];
+    let ts_at = body.start + if version == 1 { 4 + 16 } else { 4 + 8 };
+    let timescale = read_u32(init, ts_at, body.end)?;
+    let default_sample_duration = match path(init, moov, &[b"mvex", b"trex"])? {
+        Some(trex) => read_u32(init, trex.body().start + 12, trex.end)?,
+        None => 0,
+    };
+    let has_edit_list = child(init, &trak, b"edts")?.is_some();
+    let stsd = path(init, trak, &[b"mdia", b"minf", b"stbl", b"stsd"])?.ok_or(CmafError::Missing("stsd"))?;
+    let codecs = codec_string(&init[stsd.start..stsd.end]);
+    Ok(InitInfo {
+        timescale,
+        default_sample_duration,
+        codecs,
+        has_edit_list,
+    })
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// RFC 6381 codec string of the first sample entry in an `stsd` box.
+fn codec_string(stsd: &[u8]) -> Option<String> {
+    if let Some(at) = find(stsd, b"avcC") {
+        let c = stsd.get(at + 5..at + 8)?;
+        let entry = if find(stsd, b"avc3").is_some() { "avc3" } else { "avc1" };
+        return Some(format!("{entry}.{:02x}{:02x}{:02x}", c[0], c[1], c[2]));
+    }
+    if find(stsd, b"mp4a").is_some() {
+        // The AudioSpecificConfig follows the DecoderSpecificInfo tag (0x05);
+        // its first 5 bits are the audio object type.
+        let esds = find(stsd, b"esds")?;
+        let rest = &stsd[esds..];
+        let dsi = rest.iter().position(|&b| b == 0x05)?;
+        let mut i = dsi + 1;
+        while rest.get(i).is_some_and(|b| b & 0x80 != 0) {
+            i += 1;
+        }
+        let aot = rest.get(i + 1)? >> 3;
+        return Some(format!("mp4a.40.{aot}"));
+    }
+    None
+}
+
+/// Timing of one fragment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragmentInfo {
+    /// `mfhd` sequence number.
+    pub sequence: u32,
+    /// `tfdt` base media decode time.
+    pub base_decode_time: u64,
+    /// Samples in the fragment.
+    pub samples: u32,
+    /// Sum of the samples' durations.
+    pub duration: u64,
+    /// Composition offset of the first sample (0 when absent).
+    pub first_composition_offset: i64,
+}
+
+struct Traf {
+    tfhd: BoxRef,
+    tfdt: Option<BoxRef>,
+    truns: Vec<BoxRef>,
+}
+
+fn traf_of(data: &[u8]) -> Result<(BoxRef, Traf), CmafError> {
+    let top = boxes(data, 0..data.len())?;
+    let moof = *top.iter().find(|b| &b.kind == b"moof").ok_or(CmafError::Missing("moof"))?;
+    let mfhd = child(data, &moof, b"mfhd")?.ok_or(CmafError::Missing("mfhd"))?;
+    let traf = child(data, &moof, b"traf")?.ok_or(CmafError::Missing("traf"))?;
+    let kids = boxes(data, traf.body())?;
+    let tfhd = *kids.iter().find(|b| &b.kind == b"tfhd").ok_or(CmafError::Missing("tfhd"))?;
+    let tfdt = kids.iter().find(|b| &b.kind == b"tfdt").copied();
+    let truns = kids.iter().filter(|b| &b.kind == b"trun").copied().collect();
+    Ok((mfhd, Traf { tfhd, tfdt, truns }))
+}
+
+/// Per-sample fields of a `trun`: (offset of the first sample record, record size,
+/// offset of the duration field in a record if present, offset of the cto field if present).
+struct TrunLayout {
+    version: u8,
+    count: u32,
+    first: usize,
+    record: usize,
+    duration_at: Option<usize>,
+    cto_at: Option<usize>,
+}
+
+fn trun_layout(data: &[u8], trun: &BoxRef) -> Result<TrunLayout, CmafError> {
+    let b = trun.body();
+    let version = data[b.start];
+    let flags = read_u32(data, b.start, b.end)? & 0x00ff_ffff;
+    let count = read_u32(data, b.start + 4, b.end)?;
+    let mut first = b.start + 8;
+    if flags & 0x1 != 0 {
+        first += 4;
+    }
+    if flags & 0x4 != 0 {
+        first += 4;
+    }
+    let mut record = 0;
+    let mut duration_at = None;
+    let mut cto_at = None;
+    if flags & 0x100 != 0 {
+        duration_at = Some(record);
+        record += 4;
+    }
+    if flags & 0x200 != 0 {
+        record += 4;
+    }
+    if flags & 0x400 != 0 {
+        record += 4;
+    }
+    if flags & 0x800 != 0 {
+        cto_at = Some(record);
+        record += 4;
+    }
+    if first + record * count as usize > b.end {
+        return Err(CmafError::Truncated("trun".into()));
+    }
+    Ok(TrunLayout {
+        version,
+        count,
+        first,
+        record,
+        duration_at,
+        cto_at,
+    })
+}
+
+fn tfhd_default_duration(data: &[u8], tfhd: &BoxRef) -> Result<Option<u32>, CmafError> {
+    let b = tfhd.body();
+    let flags = read_u32(data, b.start, b.end)? & 0x00ff_ffff;
+    let mut at = b.start + 8;
+    if flags & 0x1 != 0 {
+        at += 8;
+    }
+    if flags & 0x2 != 0 {
+        at += 4;
+    }
+    if flags & 0x8 != 0 {
+        return Ok(Some(read_u32(data, at, b.end)?));
+    }
+    Ok(None)
+}
+
+/// Reads a fragment's timing. `trex_duration` is the init segment's default sample duration.
+pub fn fragment_info(data: &[u8], trex_duration: u32) -> Result<FragmentInfo, CmafError> {
+    let (mfhd, traf) = traf_of(data)?;
+    let sequence = read_u32(data, mfhd.body().start + 4, mfhd.end)?;
+    let base_decode_time = match traf.tfdt {
+        Some(t) => {
+            let b = t.body();
+            if data[b.start] == 1 {
+                if b.start + 12 > b.end {
+                    return Err(CmafError::Truncated("tfdt".into()));
+                }
+                u64::from_be_bytes(be8(data, b.start + 4))
+            } else {
+                u64::from(read_u32(data, b.start + 4, b.end)?)
+            }
+        }
+        None => 0,
+    };
+    let default = tfhd_default_duration(data, &traf.tfhd)?.unwrap_or(trex_duration);
+    let mut samples = 0u32;
+    let mut duration = 0u64;
+    let mut first_cto = None;
+    for trun in &traf.truns {
+        let l = trun_layout(data, trun)?;
+        for i in 0..l.count as usize {
+            let rec = l.first + i * l.record;
+            duration += u64::from(match l.duration_at {
+                Some(o) => u32::from_be_bytes(be4(data, rec + o)),
+                None => default,
+            });
+            if first_cto.is_none() {
+                first_cto = Some(match l.cto_at {
+                    Some(o) => {
+                        let raw = u32::from_be_bytes(be4(data, rec + o));
+                        if l.version == 0 { i64::from(raw) } else { i64::from(raw as i32) }
+                    }
+                    None => 0,
+                });
+            }
+        }
+        samples += l.count;
+    }
+    Ok(FragmentInfo {
+        sequence,
+        base_decode_time,
+        samples,
+        duration,
+        first_composition_offset: first_cto.unwrap_or(0),
+    })
+}
+
+/// Rewrites a fragment in place: sequence number, base decode time, and every
+/// composition offset lowered by `cto_shift` (switching `trun` to version 1,
+/// whose offsets are signed, when there are offsets).
+pub fn rewrite_fragment(data: &mut [u8], sequence: u32, base_decode_time: u64, cto_shift: i64) -> Result<(), CmafError> {
+    let (mfhd, traf) = traf_of(data)?;
+    let at = mfhd.body().start + 4;
+    data[at..at + 4].copy_from_slice(&sequence.to_be_bytes());
+    let tfdt = traf.tfdt.ok_or(CmafError::Missing("tfdt"))?;
+    let b = tfdt.body();
+    if data[b.start] == 1 {
+        data[b.start + 4..b.start + 12].copy_from_slice(&base_decode_time.to_be_bytes());
+    } else {
+        let v = u32::try_from(base_decode_time).map_err(|_| CmafError::OutOfRange("tfdt v0"))?;
+        data[b.start + 4..b.start + 8].copy_from_slice(&v.to_be_bytes());
+    }
+    if cto_shift != 0 {
+        for trun in &traf.truns {
+            let l = trun_layout(data, trun)?;
+            let Some(o) = l.cto_at else { continue };
+            for i in 0..l.count as usize {
+                let at = l.first + i * l.record + o;
+                let raw = u32::from_be_bytes(be4(data, at));
+                let old = if l.version == 0 { i64::from(raw) } else { i64::from(raw as i32) };
+                let new = i32::try_from(old - cto_shift).map_err(|_| CmafError::OutOfRange("composition offset"))?;
+                data[at..at + 4].copy_from_slice(&new.to_be_bytes());
+            }
+            data[trun.body().start] = 1;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(body);
+        v
+    }
+
+    fn full(version: u8, flags: u32, rest: &[u8]) -> Vec<u8> {
+        let mut v = vec![version];
+        v.extend_from_slice(&flags.to_be_bytes()[1..]);
+        v.extend_from_slice(rest);
+        v
+    }
+
+    /// A fragment with 3 samples (sizes + ctos), default duration 10 via tfhd.
+    fn fragment(seq: u32, tfdt: u64) -> Vec<u8> {
+        let mfhd = bx(b"mfhd", &full(0, 0, &seq.to_be_bytes()));
+        let mut tfhd_body = 1u32.to_be_bytes().to_vec();
+        tfhd_body.extend_from_slice(&10u32.to_be_bytes());
+        let tfhd = bx(b"tfhd", &full(0, 0x08, &tfhd_body));
+        let tfdt = bx(b"tfdt", &full(1, 0, &tfdt.to_be_bytes()));
+        let mut trun_body = 3u32.to_be_bytes().to_vec();
+        for (size, cto) in [(100u32, 20u32), (50, 40), (60, 10)] {
+            trun_body.extend_from_slice(&size.to_be_bytes());
+            trun_body.extend_from_slice(&cto.to_be_bytes());
+        }
+        let trun = bx(b"trun", &full(0, 0xa00, &trun_body));
+        let traf = bx(b"traf", &[tfhd, tfdt, trun].concat());
+        let moof = bx(b"moof", &[mfhd, traf].concat());
+        [moof, bx(b"mdat", &[0u8; 210])].concat()
+    }
+
+    #[test]
+    fn reads_and_rewrites_a_fragment() {
+        let mut f = fragment(1, 0);
+        let info = fragment_info(&f, 0).expect("info");
+        assert_eq!(
+            info,
+            FragmentInfo { sequence: 1, base_decode_time: 0, samples: 3, duration: 30, first_composition_offset: 20 }
+        );
+        rewrite_fragment(&mut f, 7, 90_000, 20).expect("rewrite");
+        let info = fragment_info(&f, 0).expect("info");
+        assert_eq!(info.sequence, 7);
+        assert_eq!(info.base_decode_time, 90_000);
+        assert_eq!(info.first_composition_offset, 0);
+        // The third sample's offset is now negative, which version 1 allows.
+        let at = f.len() - 210 - 8 - 4;
+        assert_eq!(i32::from_be_bytes(be4(&f, at)), -10);
+    }
+
+    #[test]
+    fn splits_init_and_fragments() {
+        let ftyp = bx(b"ftyp", b"iso6\0\0\0\0");
+        let mdhd = bx(b"mdhd", &full(0, 0, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x5f, 0x90, 0, 0, 0, 0, 0x55, 0xc4, 0, 0]));
+        let mdia = bx(b"mdia", &mdhd);
+        let stsd = bx(b"stsd", &[b"....avc1....avcC".as_slice(), &[1, 0x64, 0x00, 0x1f]].concat());
+        let stbl = bx(b"stbl", &stsd);
+        let minf = bx(b"minf", &stbl);
+        let mdia = [mdia[..mdia.len()].to_vec()].concat();
+        let mut mdia_full = mdia.clone();
+        // Append minf into mdia by rebuilding it.
+        mdia_full = bx(b"mdia", &[mdia_full[8..].to_vec(), minf].concat());
+        let trak = bx(b"trak", &mdia_full);
+        let moov = bx(b"moov", &trak);
+        let file = [ftyp.clone(), moov.clone(), fragment(1, 0), fragment(2, 30), bx(b"mfra", &[0; 8])].concat();
+        let s = split(&file).expect("split");
+        assert_eq!(s.init, [ftyp, moov].concat());
+        assert_eq!(s.fragments.len(), 2);
+        assert_eq!(fragment_info(s.fragments[1], 0).expect("info").base_decode_time, 30);
+        let info = init_info(&s.init).expect("init");
+        assert_eq!(info.timescale, 90_000);
+        assert_eq!(info.codecs.as_deref(), Some("avc1.64001f"));
+        assert!(!info.has_edit_list);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(split(b"not an mp4 at all").is_err());
+        assert!(split(&[0, 0, 0, 100, b'f', b't', b'y', b'p']).is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! The object-key scheme, shared by every store and every role.
+//!
+//! ```text
+//! uploads/<original name>
+//! processed/<id>/manifest.json
+//! processed/<id>/video/<rung>/init.mp4, seg_<n>.m4s
+//! processed/<id>/audio/init.mp4, seg_<n>.m4s
+//! processed/<id>/hls/master.m3u8, hls/<rung>.m3u8, hls/audio.m3u8
+//! processed/<id>/dash/stream.mpd
+//! processed/<id>/thumbnail/sprite_<i>.jpg, thumbnails.vtt, poster.jpg
+//! processed/<id>/work/...
+//! ```
+
+use crate::VideoId;
+
+/// Prefix of uploaded originals.
+pub const UPLOADS: &str = "uploads/";
+/// Prefix of everything slicecast produces.
+pub const PROCESSED: &str = "processed/";
+
+/// `uploads/<name>`.
+pub fn upload(name: &str) -> String {
+    format!("{UPLOADS}{name}")
+}
+/// `processed/<id>/`.
+pub fn video_prefix(id: &VideoId) -> String {
+    format!("{PROCESSED}{id}/")
+}
+/// `processed/<id>/manifest.json`.
+pub fn manifest(id: &VideoId) -> String {
+    format!("{PROCESSED}{id}/manifest.json")
+}
+/// `processed/<id>/video/<rung>/init.mp4`.
+pub fn video_init(id: &VideoId, rung: &str) -> String {
+    format!("{PROCESSED}{id}/video/{rung}/init.mp4")
+}
+/// `processed/<id>/video/<rung>/seg_<n>.m4s`.
+pub fn video_segment(id: &VideoId, rung: &str, n: u32) -> String {
+    format!("{PROCESSED}{id}/video/{rung}/{}", segment_file(n))
+}
+/// `processed/<id>/audio/init.mp4`.
+pub fn audio_init(id: &VideoId) -> String {
+    format!("{PROCESSED}{id}/audio/init.mp4")
+}
+/// `processed/<id>/audio/seg_<n>.m4s`.
+pub fn audio_segment(id: &VideoId, n: u32) -> String {
+    format!("{PROCESSED}{id}/audio/{}", segment_file(n))
+}
+/// File name of segment `n` (`seg_<n>.m4s`, n counted from 0).
+pub fn segment_file(n: u32) -> String {
+    format!("seg_{n}.m4s")
+}
+/// `processed/<id>/hls/<name>`.
+pub fn hls(id: &VideoId, name: &str) -> String {
+    format!("{PROCESSED}{id}/hls/{name}")
+}
+/// `processed/<id>/dash/stream.mpd`.
+pub fn dash_mpd(id: &VideoId) -> String {
+    format!("{PROCESSED}{id}/dash/stream.mpd")
+}
+/// `processed/<id>/thumbnail/<name>`.
+pub fn thumbnail(id: &VideoId, name: &str) -> String {
+    format!("{PROCESSED}{id}/thumbnail/{name}")
+}
+/// `processed/<id>/work/<name>`: per-slice results while encoding.
+pub fn work(id: &VideoId, name: &str) -> String {
+    format!("{PROCESSED}{id}/work/{name}")
+}
+/// `processed/<id>/work/slice_<i>.json`: the result of slice `i`.
+pub fn slice_result(id: &VideoId, index: u32) -> String {
+    work(id, &format!("slice_{index:05}.json"))
+}
+/// `processed/<id>/work/thumbs/<n>.jpg`: thumbnail `n` (global index, from 0).
+pub fn work_thumb(id: &VideoId, n: u32) -> String {
+    work(id, &format!("thumbs/{n:06}.jpg"))
+}

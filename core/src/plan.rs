@@ -1,0 +1,423 @@
+//! Slice planning: cut a source into keyframe-aligned time slices, each a whole
+//! number of output segments, that together cover every frame exactly once.
+
+use crate::probe::{FrameIndex, Rational};
+use serde::{Deserialize, Serialize};
+
+/// What the planner is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PlanParams {
+    /// Target slice length in seconds.
+    pub slice_seconds: f64,
+    /// Target output segment length in seconds.
+    pub segment_seconds: f64,
+    /// One thumbnail every this many seconds.
+    pub thumb_interval_seconds: f64,
+}
+
+/// Why no plan could be made.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PlanError {
+    /// The source has no video frames.
+    #[error("the video stream has no frames")]
+    NoFrames,
+    /// A parameter is out of range.
+    #[error("invalid plan parameter: {0}")]
+    InvalidParams(&'static str),
+}
+
+/// The whole plan for one source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlicePlan {
+    /// Time base of every `*_pts` field.
+    pub time_base: Rational,
+    /// Timescale of the output video tracks (ticks per second).
+    pub timescale: u32,
+    /// Pts of the first frame: output time zero.
+    pub origin_pts: i64,
+    /// Pts just past the last frame.
+    pub end_pts: i64,
+    /// Number of frames in the source (and in every output rung).
+    pub frames: u64,
+    /// Number of output segments per rung.
+    pub segment_count: u32,
+    /// Number of thumbnails.
+    pub thumb_count: u32,
+    /// The slices, in order, contiguous.
+    pub slices: Vec<Slice>,
+}
+
+/// One time slice: frames `[first_frame, end_frame)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    /// Position in the plan, from 0.
+    pub index: u32,
+    /// First frame (inclusive).
+    pub first_frame: u64,
+    /// End frame (exclusive).
+    pub end_frame: u64,
+    /// Pts of the first frame.
+    pub start_pts: i64,
+    /// Pts of the next slice's first frame (or the end of the stream): exclusive.
+    pub end_pts: i64,
+    /// Pts of the keyframe decoding must start from (at or before `start_pts`).
+    pub seek_pts: i64,
+    /// True when the slice starts on a source keyframe; false when it needs accurate seeking.
+    pub on_keyframe: bool,
+    /// Global number of this slice's first segment.
+    pub first_segment: u32,
+    /// Pts of each segment's first frame; `segment_starts[0] == start_pts`.
+    pub segment_starts: Vec<i64>,
+    /// Keep frames with pts in `[trim_start_s, trim_end_s)` seconds (midpoints between frames).
+    pub trim_start_s: f64,
+    /// See `trim_start_s`.
+    pub trim_end_s: f64,
+    /// Times, in seconds from the slice start, at which keyframes must be forced
+    /// (midpoints before each segment's first frame, the first segment excluded).
+    pub force_keyframes_s: Vec<f64>,
+    /// Thumbnails this slice produces.
+    pub thumbs: Vec<ThumbPick>,
+}
+
+/// A thumbnail: global number and the frame (counted from the slice's first) it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThumbPick {
+    /// Global thumbnail number, from 0.
+    pub index: u32,
+    /// Frame offset within the slice.
+    pub frame: u64,
+}
+
+impl Slice {
+    /// Number of frames in the slice.
+    pub fn frame_count(&self) -> u64 {
+        self.end_frame - self.first_frame
+    }
+    /// Number of output segments in the slice.
+    pub fn segment_count(&self) -> u32 {
+        self.segment_starts.len() as u32
+    }
+}
+
+impl SlicePlan {
+    /// Output time (in `timescale` ticks) of a source pts.
+    pub fn ticks(&self, pts: i64) -> u64 {
+        let t = crate::probe::rescale(pts - self.origin_pts, self.time_base, Rational::new(1, i64::from(self.timescale)));
+        t.max(0) as u64
+    }
+    /// Seconds from the output start of a source pts.
+    pub fn seconds(&self, pts: i64) -> f64 {
+        (pts - self.origin_pts) as f64 * self.time_base.as_f64()
+    }
+    /// Total duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.seconds(self.end_pts)
+    }
+    /// Slices that start away from a keyframe (accurate seeking).
+    pub fn accurate_seek_slices(&self) -> usize {
+        self.slices.iter().filter(|s| !s.on_keyframe).count()
+    }
+}
+
+/// The output video timescale for a source time base: exact for every source pts.
+///
+/// Small time bases (1/24, 1/10) are raised to 90 kHz when that is an exact multiple,
+/// or to a multiple of their own; larger ones are kept.
+pub fn video_timescale(time_base: Rational) -> u32 {
+    let den = time_base.den.unsigned_abs().max(1);
+    if den >= 1000 {
+        return den.min(u64::from(u32::MAX)) as u32;
+    }
+    if 90_000 % den == 0 {
+        return 90_000;
+    }
+    (den * 10_000_u64.div_ceil(den)) as u32
+}
+
+/// Plans the slices of a source.
+pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan, PlanError> {
+    if index.is_empty() {
+        return Err(PlanError::NoFrames);
+    }
+    if !(params.slice_seconds > 0.0 && params.slice_seconds.is_finite()) {
+        return Err(PlanError::InvalidParams("slice seconds must be positive"));
+    }
+    if !(params.segment_seconds > 0.0 && params.segment_seconds.is_finite()) {
+        return Err(PlanError::InvalidParams("segment seconds must be positive"));
+    }
+    if !(params.thumb_interval_seconds > 0.0 && params.thumb_interval_seconds.is_finite()) {
+        return Err(PlanError::InvalidParams("thumbnail interval must be positive"));
+    }
+    let tb = index.time_base;
+    let to_pts = |s: f64| ((s * tb.den as f64 / tb.num as f64).round() as i64).max(1);
+    let pts = &index.pts;
+    let n = pts.len();
+    let end = index.end_pts();
+    let slice_len = to_pts(params.slice_seconds.max(params.segment_seconds));
+    let seg_len = to_pts(params.segment_seconds);
+    let first_at_or_after = |t: i64| pts.partition_point(|&p| p < t);
+
+    // Slice starts: (frame index, on a keyframe).
+    let mut starts: Vec<(usize, bool)> = vec![(0, index.key[0])];
+    let mut cur = 0usize;
+    loop {
+        let t = pts[cur];
+        if end - t < slice_len + slice_len / 2 {
+            break;
+        }
+        let ideal = t + slice_len;
+        let lo = first_at_or_after(t + slice_len / 2).max(cur + 1);
+        let hi = first_at_or_after((t + slice_len + slice_len / 2).min(end - slice_len / 2));
+        let keyframe = (lo..hi.min(n))
+            .filter(|&i| index.key[i])
+            .min_by_key(|&i| (pts[i] - ideal).abs());
+        let next = match keyframe {
+            Some(k) => (k, true),
+            None => {
+                // Keyframes too sparse: cut on a segment multiple and seek accurately.
+                let segs = (slice_len + seg_len / 2) / seg_len;
+                let k = first_at_or_after(t + segs.max(1) * seg_len);
+                if k >= n || k <= cur {
+                    break;
+                }
+                (k, index.key[k])
+            }
+        };
+        starts.push(next);
+        cur = next.0;
+    }
+
+    let frame_dur = index.frame_duration();
+    let secs = |p: f64| p * tb.as_f64();
+    let thumb_len = to_pts(params.thumb_interval_seconds);
+    let origin = pts[0];
+    let mut slices = Vec::with_capacity(starts.len());
+    let mut next_segment = 0u32;
+    let mut next_thumb = 0u32;
+    for (i, &(first, on_keyframe)) in starts.iter().enumerate() {
+        let end_frame = starts.get(i + 1).map_or(n, |s| s.0);
+        let start_pts = pts[first];
+        let end_pts = if end_frame < n { pts[end_frame] } else { end };
+        let seek_frame = (0..=first).rev().find(|&f| index.key[f]).unwrap_or(0);
+        let mut seg_frames = vec![first];
+        for k in 1.. {
+            let target = start_pts + k * seg_len;
+            if end_pts - target < seg_len / 2 {
+                break;
+            }
+            let f = first_at_or_after(target);
+            if f >= end_frame {
+                break;
+            }
+            if f > *seg_frames.last().unwrap_or(&first) {
+                seg_frames.push(f);
+            }
+        }
+        let midpoint_before = |f: usize| -> f64 {
+            if f == 0 {
+                secs(pts[0] as f64 - frame_dur as f64 / 2.0)
+            } else {
+                secs((pts[f - 1] + pts[f]) as f64 / 2.0)
+            }
+        };
+        let trim_start_s = midpoint_before(first);
+        let trim_end_s = if end_frame < n {
+            midpoint_before(end_frame)
+        } else {
+            secs(pts[n - 1] as f64 + frame_dur as f64 / 2.0)
+        };
+        let force_keyframes_s = seg_frames[1..]
+            .iter()
+            .map(|&f| midpoint_before(f) - secs(start_pts as f64))
+            .collect();
+        let mut thumbs = Vec::new();
+        loop {
+            let t = origin + i64::from(next_thumb) * thumb_len;
+            if t >= end {
+                break;
+            }
+            let f = first_at_or_after(t);
+            if f >= end_frame {
+                break;
+            }
+            thumbs.push(ThumbPick {
+                index: next_thumb,
+                frame: (f - first) as u64,
+            });
+            next_thumb += 1;
+        }
+        let segment_starts: Vec<i64> = seg_frames.iter().map(|&f| pts[f]).collect();
+        slices.push(Slice {
+            index: i as u32,
+            first_frame: first as u64,
+            end_frame: end_frame as u64,
+            start_pts,
+            end_pts,
+            seek_pts: pts[seek_frame],
+            on_keyframe,
+            first_segment: next_segment,
+            segment_starts,
+            trim_start_s,
+            trim_end_s,
+            force_keyframes_s,
+            thumbs,
+        });
+        next_segment += seg_frames.len() as u32;
+    }
+    Ok(SlicePlan {
+        time_base: tb,
+        timescale: video_timescale(tb),
+        origin_pts: origin,
+        end_pts: end,
+        frames: n as u64,
+        segment_count: next_segment,
+        thumb_count: next_thumb,
+        slices,
+    })
+}
+
+/// The default slice length: enough slices to keep `workers` busy (two per
+/// worker, so uneven slices still balance), never below `min_seconds`.
+pub fn default_slice_seconds(duration_s: f64, workers: usize, min_seconds: f64) -> f64 {
+    let per = duration_s / (2.0 * workers.max(1) as f64);
+    per.max(min_seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cfr(frames: usize, fps: i64, gop: usize) -> FrameIndex {
+        FrameIndex {
+            time_base: Rational::new(1, fps),
+            pts: (0..frames as i64).collect(),
+            key: (0..frames).map(|i| i % gop == 0).collect(),
+        }
+    }
+
+    fn params(slice: f64, seg: f64) -> PlanParams {
+        PlanParams {
+            slice_seconds: slice,
+            segment_seconds: seg,
+            thumb_interval_seconds: 1.0,
+        }
+    }
+
+    fn check_invariants(idx: &FrameIndex, plan: &SlicePlan) {
+        assert_eq!(plan.slices[0].first_frame, 0);
+        assert_eq!(plan.slices.last().map(|s| s.end_frame), Some(idx.len() as u64));
+        let mut seg = 0;
+        let mut thumb = 0;
+        for w in plan.slices.windows(2) {
+            assert_eq!(w[0].end_frame, w[1].first_frame, "contiguous");
+            assert_eq!(w[0].end_pts, w[1].start_pts);
+        }
+        for s in &plan.slices {
+            assert!(s.end_frame > s.first_frame, "non-empty");
+            assert_eq!(s.first_segment, seg);
+            seg += s.segment_count();
+            assert_eq!(s.segment_starts[0], s.start_pts);
+            assert!(s.segment_starts.windows(2).all(|w| w[0] < w[1]));
+            assert!(s.seek_pts <= s.start_pts);
+            if s.on_keyframe {
+                assert!(idx.key[s.first_frame as usize]);
+                assert_eq!(s.seek_pts, s.start_pts);
+            }
+            assert!(s.trim_start_s < s.trim_end_s);
+            assert_eq!(s.force_keyframes_s.len() + 1, s.segment_starts.len());
+            for t in &s.thumbs {
+                assert_eq!(t.index, thumb);
+                assert!(t.frame < s.frame_count());
+                thumb += 1;
+            }
+        }
+        assert_eq!(seg, plan.segment_count);
+        assert_eq!(thumb, plan.thumb_count);
+    }
+
+    #[test]
+    fn cuts_on_keyframes_near_the_target() {
+        // 60 s at 24 fps, keyframe every 2 s, 12 s slices of 4 s segments.
+        let idx = cfr(60 * 24, 24, 48);
+        let plan = plan_slices(&idx, &params(12.0, 4.0)).expect("plan");
+        check_invariants(&idx, &plan);
+        let starts: Vec<u64> = plan.slices.iter().map(|s| s.first_frame / 24).collect();
+        assert_eq!(starts, vec![0, 12, 24, 36, 48]);
+        assert!(plan.slices.iter().all(|s| s.segment_count() == 3));
+        assert_eq!(plan.segment_count, 15);
+        assert_eq!(plan.thumb_count, 60);
+        assert_eq!(plan.accurate_seek_slices(), 0);
+        assert_eq!(plan.timescale, 90_000);
+    }
+
+    #[test]
+    fn table() {
+        // (frames, fps, gop, slice s, segment s) -> (slices, segments, accurate-seek slices)
+        let cases: &[(usize, i64, usize, f64, f64, (usize, u32, usize))] = &[
+            (24, 24, 250, 10.0, 4.0, (1, 1, 0)),            // shorter than a segment
+            (7 * 30, 30, 192, 10.0, 4.0, (1, 2, 0)),        // shorter than a slice
+            (52 * 24, 24, 1000, 13.0, 4.0, (4, 13, 2)),     // sparse keyframes: accurate seek but one
+            (30 * 60, 60, 30, 4.0, 4.0, (7, 7, 0)),         // one segment per slice
+            (80 * 10, 10, 250, 20.0, 4.0, (4, 20, 0)),      // 10 fps, keyframe every 25 s
+        ];
+        for &(frames, fps, gop, slice, seg, want) in cases {
+            let idx = cfr(frames, fps, gop);
+            let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
+            check_invariants(&idx, &plan);
+            let got = (plan.slices.len(), plan.segment_count, plan.accurate_seek_slices());
+            assert_eq!(got, want, "{frames} frames at {fps} fps, gop {gop}, slice {slice}");
+        }
+    }
+
+    #[test]
+    fn forced_keyframes_sit_between_frames() {
+        let idx = cfr(240, 24, 240);
+        let plan = plan_slices(&idx, &params(20.0, 4.0)).expect("plan");
+        let s = &plan.slices[0];
+        assert_eq!(s.segment_starts, vec![0, 96, 192]);
+        let want = [95.5 / 24.0, 191.5 / 24.0];
+        for (a, b) in s.force_keyframes_s.iter().zip(want) {
+            assert!((a - b).abs() < 1e-9);
+        }
+        assert!((s.trim_start_s + 0.5 / 24.0).abs() < 1e-9);
+        assert!((s.trim_end_s - 239.5 / 24.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rejects_empty_and_bad_params() {
+        let empty = FrameIndex { time_base: Rational::new(1, 24), pts: vec![], key: vec![] };
+        assert_eq!(plan_slices(&empty, &params(10.0, 4.0)), Err(PlanError::NoFrames));
+        let idx = cfr(10, 24, 5);
+        assert!(plan_slices(&idx, &params(0.0, 4.0)).is_err());
+        assert!(plan_slices(&idx, &params(10.0, f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn timescales_are_exact() {
+        assert_eq!(video_timescale(Rational::new(1, 24)), 90_000);
+        assert_eq!(video_timescale(Rational::new(1, 10)), 90_000);
+        assert_eq!(video_timescale(Rational::new(1, 1000)), 1000);
+        assert_eq!(video_timescale(Rational::new(1, 15_360)), 15_360);
+        assert_eq!(video_timescale(Rational::new(1001, 24_000)), 24_000);
+        assert_eq!(video_timescale(Rational::new(1, 7)), 10_003);
+    }
+
+    proptest! {
+        #[test]
+        fn plans_cover_every_frame_once(
+            deltas in prop::collection::vec(1i64..5, 1..600),
+            keys in prop::collection::vec(prop::bool::weighted(0.05), 600),
+            slice in 1.0f64..30.0,
+            seg in 0.5f64..8.0,
+        ) {
+            let mut pts = Vec::with_capacity(deltas.len());
+            let mut t = 0;
+            for d in &deltas { pts.push(t); t += d; }
+            let key: Vec<bool> = (0..pts.len()).map(|i| i == 0 || keys[i]).collect();
+            let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key };
+            let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
+            check_invariants(&idx, &plan);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! What ffprobe told us about a source, as plain data.
+
+use serde::{Deserialize, Serialize};
+
+/// A rational number (time bases, frame rates, aspect ratios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rational {
+    /// Numerator.
+    pub num: i64,
+    /// Denominator (never zero in a valid value).
+    pub den: i64,
+}
+
+impl Rational {
+    /// `num/den`.
+    pub const fn new(num: i64, den: i64) -> Self {
+        Self { num, den }
+    }
+    /// As a float; 0 when the denominator is 0.
+    pub fn as_f64(self) -> f64 {
+        if self.den == 0 {
+            0.0
+        } else {
+            self.num as f64 / self.den as f64
+        }
+    }
+    /// Parses `a/b` (ffprobe's format); `None` for `0/0` or junk.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (a, b) = s.split_once('/')?;
+        let (num, den) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        (den != 0 && num != 0).then_some(Self { num, den })
+    }
+}
+
+/// Rescales `value` from time base `from` to time base `to`, rounding to nearest.
+pub fn rescale(value: i64, from: Rational, to: Rational) -> i64 {
+    let n = i128::from(value) * i128::from(from.num) * i128::from(to.den);
+    let d = i128::from(from.den) * i128::from(to.num);
+    if d == 0 {
+        return 0;
+    }
+    let (q, r) = (n.div_euclid(d), n.rem_euclid(d));
+    let q = if r * 2 >= d { q + 1 } else { q };
+    q as i64
+}
+
+/// The parts of an ffprobe report slicecast uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Probe {
+    /// Container format (ffprobe's `format_name`, e.g. `mov,mp4,m4a,3gp,3g2,mj2`).
+    pub format_name: String,
+    /// Container duration in seconds.
+    pub duration_s: f64,
+    /// Container start time in seconds (0 for most files).
+    pub start_time_s: f64,
+    /// Overall bitrate in bit/s, when known.
+    pub bit_rate: Option<u64>,
+    /// The first video stream, if any.
+    pub video: Option<VideoStream>,
+    /// The first audio stream, if any.
+    pub audio: Option<AudioStream>,
+}
+
+/// A video stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoStream {
+    /// Stream index in the container.
+    pub index: u32,
+    /// Codec name (`h264`, `vp8`, ...).
+    pub codec: String,
+    /// Coded width in pixels.
+    pub width: u32,
+    /// Coded height in pixels.
+    pub height: u32,
+    /// Sample (pixel) aspect ratio; 1/1 when unknown.
+    pub sample_aspect: Rational,
+    /// Display rotation in degrees, normalised to 0, 90, 180 or 270.
+    pub rotation: u32,
+    /// Nominal frame rate (`r_frame_rate`).
+    pub frame_rate: Option<Rational>,
+    /// Average frame rate (`avg_frame_rate`).
+    pub avg_frame_rate: Option<Rational>,
+    /// Stream time base.
+    pub time_base: Rational,
+    /// Pixel format, when known.
+    pub pix_fmt: Option<String>,
+}
+
+impl VideoStream {
+    /// The size a viewer sees: pixel aspect and rotation applied.
+    pub fn display_size(&self) -> (u32, u32) {
+        let sar = if self.sample_aspect.num > 0 && self.sample_aspect.den > 0 {
+            self.sample_aspect.as_f64()
+        } else {
+            1.0
+        };
+        let w = (f64::from(self.width) * sar).round().max(1.0) as u32;
+        let h = self.height.max(1);
+        if self.rotation % 180 == 90 { (h, w) } else { (w, h) }
+    }
+}
+
+/// An audio stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioStream {
+    /// Stream index in the container.
+    pub index: u32,
+    /// Codec name.
+    pub codec: String,
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Channel count.
+    pub channels: u32,
+    /// Stream duration in seconds, when known.
+    pub duration_s: Option<f64>,
+}
+
+/// Every video frame's presentation timestamp, in presentation order, with its keyframe flag.
+///
+/// Built from the container's packets (no decoding), so it is cheap for indexed formats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameIndex {
+    /// Time base of `pts`.
+    pub time_base: Rational,
+    /// Presentation timestamps, strictly increasing.
+    pub pts: Vec<i64>,
+    /// `key[i]` is true when frame `i` is a keyframe (a random access point).
+    pub key: Vec<bool>,
+}
+
+impl FrameIndex {
+    /// Builds an index from packets in any order: sorts by pts and drops duplicate timestamps.
+    pub fn from_packets(time_base: Rational, mut packets: Vec<(i64, bool)>) -> Self {
+        packets.sort_by_key(|p| p.0);
+        packets.dedup_by_key(|p| p.0);
+        let (pts, key) = packets.into_iter().unzip();
+        Self { time_base, pts, key }
+    }
+
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.pts.len()
+    }
+
+    /// True when there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.pts.is_empty()
+    }
+
+    /// The typical frame duration (median of deltas), in `time_base` units; at least 1.
+    pub fn frame_duration(&self) -> i64 {
+        let mut d: Vec<i64> = self.pts.windows(2).map(|w| w[1] - w[0]).collect();
+        if d.is_empty() {
+            return (self.time_base.den / self.time_base.num.max(1) / 25).max(1);
+        }
+        d.sort_unstable();
+        d[d.len() / 2].max(1)
+    }
+
+    /// The timestamp just past the last frame (last pts + one frame duration).
+    pub fn end_pts(&self) -> i64 {
+        self.pts.last().map_or(0, |p| p + self.frame_duration())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rescale_rounds_to_nearest() {
+        let tb24 = Rational::new(1, 24);
+        let tb90k = Rational::new(1, 90_000);
+        assert_eq!(rescale(1, tb24, tb90k), 3750);
+        assert_eq!(rescale(1001, Rational::new(1, 24_000), Rational::new(1, 1000)), 42);
+        assert_eq!(rescale(-3, tb24, tb90k), -11_250);
+    }
+
+    #[test]
+    fn display_size_applies_rotation_and_sar() {
+        let mut v = VideoStream {
+            index: 0,
+            codec: "h264".into(),
+            width: 1920,
+            height: 1080,
+            sample_aspect: Rational::new(1, 1),
+            rotation: 90,
+            frame_rate: None,
+            avg_frame_rate: None,
+            time_base: Rational::new(1, 90_000),
+            pix_fmt: None,
+        };
+        assert_eq!(v.display_size(), (1080, 1920));
+        v.rotation = 0;
+        v.width = 720;
+        v.height = 576;
+        v.sample_aspect = Rational::new(16, 15);
+        assert_eq!(v.display_size(), (768, 576));
+    }
+
+    #[test]
+    fn frame_index_sorts_and_dedups() {
+        let idx = FrameIndex::from_packets(Rational::new(1, 10), vec![(2, false), (0, true), (1, false), (1, false)]);
+        assert_eq!(idx.pts, vec![0, 1, 2]);
+        assert_eq!(idx.key, vec![true, false, false]);
+        assert_eq!(idx.end_pts(), 3);
+    }
+}

@@ -359,7 +359,7 @@ mod tests {
             (7 * 30, 30, 192, 10.0, 4.0, (1, 2, 0)),        // shorter than a slice
             (52 * 24, 24, 1000, 13.0, 4.0, (4, 13, 2)),     // sparse keyframes: accurate seek but one
             (30 * 60, 60, 30, 4.0, 4.0, (8, 8, 0)),         // one segment per slice
-            (80 * 10, 10, 250, 20.0, 4.0, (4, 20, 0)),      // 10 fps, keyframe every 25 s
+            (80 * 10, 10, 250, 20.0, 4.0, (4, 20, 1)),      // 10 fps, keyframe every 25 s
         ];
         for &(frames, fps, gop, slice, seg, want) in cases {
             let idx = cfr(frames, fps, gop);

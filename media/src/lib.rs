@@ -1,1 +1,21 @@
-//! slicecast-media
+//! slicecast-media: everything that runs ffmpeg or ffprobe.
+//!
+//! [`process`] runs a child with a timeout, `kill_on_drop` and a bounded stderr
+//! tail; [`probe`] parses ffprobe's output (pure functions, tested on real
+//! JSON) and runs it; [`args`] builds argument lists (pure, unit-tested).
+
+pub mod args;
+pub mod probe;
+pub mod process;
+
+pub use process::{ProcessError, run};
+
+/// Name of the ffmpeg binary (overridable with `SLICECAST_FFMPEG`).
+pub fn ffmpeg_bin() -> String {
+    std::env::var("SLICECAST_FFMPEG").unwrap_or_else(|_| "ffmpeg".into())
+}
+
+/// Name of the ffprobe binary (overridable with `SLICECAST_FFPROBE`).
+pub fn ffprobe_bin() -> String {
+    std::env::var("SLICECAST_FFPROBE").unwrap_or_else(|_| "ffprobe".into())
+}

@@ -1,0 +1,299 @@
+//! ffmpeg argument-list builders. Pure: they return `Vec<OsString>` and are unit-tested.
+
+use slicecast_core::job::{AudioJob, SliceJob};
+use std::ffi::OsString;
+use std::path::Path;
+
+/// Encoder knobs that are the same for the slice encoder and the bench baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct X264 {
+    /// Preset (`veryfast`).
+    pub preset: String,
+    /// Constant rate factor under the bitrate cap.
+    pub crf: u32,
+    /// Threads per encoder (0 = auto).
+    pub threads: u32,
+}
+
+/// Default CRF under the VBV cap.
+pub const DEFAULT_CRF: u32 = 21;
+
+fn os(v: impl Into<OsString>) -> OsString {
+    v.into()
+}
+
+fn secs(s: f64) -> String {
+    format!("{s:.6}")
+}
+
+/// Container formats whose seeking is index-exact; others get a safety margin.
+pub fn seeks_exactly(format_name: &str) -> bool {
+    ["mov", "mp4", "matroska", "webm"].iter().any(|f| format_name.split(',').any(|n| n == *f))
+}
+
+/// Per-rung x264 output options (rate control capped at the rung's bitrate).
+pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
+    let br = format!("{bitrate_kbps}k");
+    let buf = format!("{}k", bitrate_kbps * 2);
+    let mut v: Vec<OsString> = [
+        "-c:v", "libx264", "-preset", &x.preset, "-profile:v", "high", "-pix_fmt", "yuv420p", "-crf",
+        &x.crf.to_string(), "-maxrate", &br, "-bufsize", &buf,
+    ]
+    .iter()
+    .map(os)
+    .collect();
+    if x.threads > 0 {
+        v.extend([os("-threads"), os(x.threads.to_string())]);
+    }
+    v
+}
+
+/// The filter graph of a slice: trim to the slice, split, scale to each rung
+/// (and to the thumbnail size for the picked frames).
+pub fn slice_filter(job: &SliceJob) -> String {
+    let s = &job.slice;
+    let n = job.rungs.len() + usize::from(!s.thumbs.is_empty());
+    let mut g = format!(
+        "[0:{}]trim=start={}:end={},setpts=PTS-STARTPTS,split={n}",
+        job.video_stream,
+        secs(s.trim_start_s),
+        secs(s.trim_end_s)
+    );
+    for i in 0..n {
+        g.push_str(&format!("[s{i}]"));
+    }
+    for (i, r) in job.rungs.iter().enumerate() {
+        g.push_str(&format!(";[s{i}]scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[v{i}]", r.width, r.height));
+    }
+    if !s.thumbs.is_empty() {
+        let mut frames: Vec<u64> = s.thumbs.iter().map(|t| t.frame).collect();
+        frames.dedup();
+        let expr: Vec<String> = frames.iter().map(|f| format!("eq(n\\,{f})")).collect();
+        let (tw, th) = job.settings.thumb_size;
+        g.push_str(&format!(
+            ";[s{}]select='{}',scale={tw}:{th}:flags=bicubic,setsar=1[th]",
+            n - 1,
+            expr.join("+")
+        ));
+    }
+    g
+}
+
+/// Where ffmpeg should start reading for a slice, in seconds relative to the container start.
+pub fn slice_seek_s(job: &SliceJob) -> Option<f64> {
+    let s = &job.slice;
+    if s.seek_pts <= job.origin_pts && job.slice.index == 0 {
+        return None;
+    }
+    let tb = job.time_base.as_f64();
+    let margin = if seeks_exactly(&job.source.format_name) { 0.0 } else { 3.0 };
+    // Each retry backs off further, in case the container seeks imprecisely.
+    let margin = margin + 5.0 * f64::from(job.attempt.saturating_sub(1));
+    let t = s.seek_pts as f64 * tb - job.source.start_time_s - margin - 0.001;
+    (t > 0.0).then_some(t)
+}
+
+/// The whole ffmpeg command line of a slice: one decode, every rung, thumbnails.
+/// Rung `i` goes to `out_dir/rung_<i>.mp4` (fragmented MP4, one fragment per
+/// segment), thumbnails to `out_dir/thumb_%05d.jpg`.
+pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
+    let s = &job.slice;
+    let t = x.threads.to_string();
+    let mut v: Vec<OsString> = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"].iter().map(os).collect();
+    if x.threads > 0 {
+        v.extend([os("-threads"), os(&t), os("-filter_complex_threads"), os(&t)]);
+    }
+    if let Some(ss) = slice_seek_s(job) {
+        v.extend([os("-ss"), os(secs(ss)), os("-noaccurate_seek")]);
+    }
+    v.extend([os("-copyts"), os("-i"), os(&job.source.location)]);
+    v.extend([os("-filter_complex"), os(slice_filter(job))]);
+    let keyframes: Vec<String> = s.force_keyframes_s.iter().map(|k| secs(*k)).collect();
+    let gop = (s.frame_count() + 1).to_string();
+    for (i, r) in job.rungs.iter().enumerate() {
+        v.extend([os("-map"), os(format!("[v{i}]"))]);
+        v.extend(x264_rung_opts(x, r.bitrate_kbps));
+        v.extend(
+            ["-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0", "-flags", "+cgop", "-forced-idr", "1"]
+                .iter()
+                .map(os),
+        );
+        if !keyframes.is_empty() {
+            v.extend([os("-force_key_frames"), os(keyframes.join(","))]);
+        }
+        v.extend(
+            [
+                "-fps_mode",
+                "passthrough",
+                "-enc_time_base",
+                &format!("1/{}", job.timescale),
+                "-video_track_timescale",
+                &job.timescale.to_string(),
+                "-movflags",
+                "+frag_keyframe+empty_moov+default_base_moof",
+                "-fflags",
+                "+bitexact",
+                "-flags:v",
+                "+bitexact",
+                "-map_metadata",
+                "-1",
+                "-map_chapters",
+                "-1",
+                "-f",
+                "mp4",
+            ]
+            .iter()
+            .map(os),
+        );
+        v.push(out_dir.join(format!("rung_{i}.mp4")).into_os_string());
+    }
+    if !s.thumbs.is_empty() {
+        v.extend(["-map", "[th]", "-fps_mode", "passthrough", "-q:v", "4", "-f", "image2"].iter().map(os));
+        v.push(out_dir.join("thumb_%05d.jpg").into_os_string());
+    }
+    v
+}
+
+/// The ffmpeg command line of the audio job: the whole track once, AAC-LC, as
+/// fragmented MP4 with a fragment every segment length, on the video's timeline.
+pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
+    let filter = format!(
+        "asetpts=PTS-{}/TB,aresample={}:async=1:first_pts=0",
+        secs(job.origin_s),
+        job.sample_rate
+    );
+    let mut v: Vec<OsString> = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", "-copyts", "-i"]
+        .iter()
+        .map(os)
+        .collect();
+    v.push(os(&job.source.location));
+    v.extend(
+        [
+            "-map",
+            &format!("0:{}", job.audio_stream),
+            "-vn",
+            "-sn",
+            "-dn",
+            "-af",
+            &filter,
+            "-c:a",
+            "aac",
+            "-b:a",
+            &job.bitrate.to_string(),
+            "-ac",
+            &job.channels.to_string(),
+            "-ar",
+            &job.sample_rate.to_string(),
+            "-movflags",
+            "+empty_moov+default_base_moof",
+            "-frag_duration",
+            &((job.segment_seconds * 1e6).round() as u64).to_string(),
+            "-fflags",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-map_metadata",
+            "-1",
+            "-map_chapters",
+            "-1",
+            "-f",
+            "mp4",
+        ]
+        .iter()
+        .map(os),
+    );
+    v.push(out.as_os_str().to_owned());
+    v
+}
+
+/// Output sample rate for a source rate: kept when AAC handles it well, else 48 kHz.
+pub fn audio_sample_rate(source: u32) -> u32 {
+    if [22_050, 24_000, 32_000, 44_100, 48_000].contains(&source) { source } else { 48_000 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slicecast_core::job::{EncodeSettings, SourceRef};
+    use slicecast_core::ladder::ladder_for;
+    use slicecast_core::plan::{PlanParams, plan_slices};
+    use slicecast_core::probe::{FrameIndex, Rational};
+    use slicecast_core::VideoId;
+
+    fn job(slice: usize) -> SliceJob {
+        let idx = FrameIndex {
+            time_base: Rational::new(1, 24),
+            pts: (0..480).collect(),
+            key: (0..480).map(|i| i % 48 == 0).collect(),
+        };
+        let plan = plan_slices(&idx, &PlanParams { slice_seconds: 10.0, segment_seconds: 4.0, thumb_interval_seconds: 2.0 })
+            .expect("plan");
+        SliceJob {
+            video_id: VideoId::parse(&"a".repeat(32)).expect("id"),
+            source: SourceRef { location: "/in/src file.mp4".into(), format_name: "mov,mp4,m4a".into(), start_time_s: 0.0 },
+            video_stream: 0,
+            time_base: plan.time_base,
+            timescale: plan.timescale,
+            origin_pts: plan.origin_pts,
+            slice: plan.slices[slice].clone(),
+            rungs: ladder_for(1280, 720)[..2].to_vec(),
+            settings: EncodeSettings { preset: "veryfast".into(), threads: 1, thumb_size: (160, 90) },
+            attempt: 1,
+        }
+    }
+
+    fn joined(v: &[OsString]) -> String {
+        v.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn slice_command_line() {
+        let x = X264 { preset: "veryfast".into(), crf: 21, threads: 1 };
+        let first = joined(&slice_args(&job(0), &x, Path::new("/w")));
+        assert!(!first.contains("-ss "), "{first}");
+        let j = job(1);
+        let v = slice_args(&j, &x, Path::new("/w"));
+        let s = joined(&v);
+        assert!(s.contains("-ss 9.999000 -noaccurate_seek -copyts -i /in/src file.mp4"), "{s}");
+        assert!(v.iter().any(|a| a == "/in/src file.mp4"), "the path is one argument");
+        assert!(s.contains("trim=start=9.979167:end=19.979167,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"), "{s}");
+        assert!(s.contains("scale=1280:720"));
+        assert!(s.contains("select='eq(n\\,0)+eq(n\\,48)+eq(n\\,96)+eq(n\\,144)+eq(n\\,192)'"), "{s}");
+        assert!(s.contains("-force_key_frames 3.979167,7.979167"), "{s}");
+        assert!(s.contains("-maxrate 2500k -bufsize 5000k"));
+        assert!(s.contains("-enc_time_base 1/90000 -video_track_timescale 90000"));
+        assert!(s.ends_with("/w/thumb_%05d.jpg"));
+    }
+
+    #[test]
+    fn sloppy_containers_seek_earlier_and_retries_back_off() {
+        let mut j = job(1);
+        j.source.format_name = "avi".into();
+        assert!((slice_seek_s(&j).expect("seek") - 6.999).abs() < 1e-9);
+        j.attempt = 2;
+        assert!((slice_seek_s(&j).expect("seek") - 1.999).abs() < 1e-9);
+        j.attempt = 3;
+        assert_eq!(slice_seek_s(&j), None);
+    }
+
+    #[test]
+    fn audio_command_line() {
+        let j = AudioJob {
+            video_id: VideoId::parse(&"b".repeat(32)).expect("id"),
+            source: SourceRef { location: "in.mp4".into(), format_name: "mov".into(), start_time_s: 0.0 },
+            audio_stream: 1,
+            origin_s: 0.083417,
+            channels: 2,
+            sample_rate: 48_000,
+            bitrate: 128_000,
+            segment_seconds: 4.0,
+            attempt: 1,
+        };
+        let s = joined(&audio_args(&j, Path::new("a.mp4")));
+        assert!(s.contains("-map 0:1"));
+        assert!(s.contains("asetpts=PTS-0.083417/TB,aresample=48000:async=1:first_pts=0"), "{s}");
+        assert!(s.contains("-frag_duration 4000000"));
+        assert_eq!(audio_sample_rate(44_100), 44_100);
+        assert_eq!(audio_sample_rate(96_000), 48_000);
+    }
+}

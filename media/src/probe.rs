@@ -1,0 +1,262 @@
+//! ffprobe: run it, and parse what it says (pure functions, tested on real output).
+
+use crate::process::{self, ProcessError, last_lines};
+use serde_json::Value;
+use slicecast_core::probe::{AudioStream, FrameIndex, Probe, Rational, VideoStream};
+use std::ffi::OsString;
+use std::time::Duration;
+
+/// Why a source could not be probed; messages are meant for the person who uploaded it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// ffprobe could not read the file at all.
+    #[error("the file could not be read as a video ({detail})")]
+    Unreadable {
+        /// ffprobe's last words.
+        detail: String,
+    },
+    /// The file has no video stream.
+    #[error("the file has no video stream{}", if *.has_audio { " (it looks like an audio-only file)" } else { "" })]
+    NoVideo {
+        /// Whether it has audio.
+        has_audio: bool,
+    },
+    /// The video stream has no decodable frames.
+    #[error("the video stream has no frames (the file may be truncated or empty)")]
+    NoFrames,
+    /// ffprobe's output made no sense.
+    #[error("ffprobe output could not be parsed: {0}")]
+    Parse(String),
+    /// Running ffprobe failed for another reason.
+    #[error(transparent)]
+    Process(ProcessError),
+}
+
+impl ProbeError {
+    /// True when the input itself is at fault (no retry will help).
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, Self::Process(_))
+    }
+}
+
+fn num(v: &Value, key: &str) -> Option<f64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn rational(v: &Value, key: &str) -> Option<Rational> {
+    Rational::parse(v.get(key)?.as_str()?)
+}
+
+fn rotation(stream: &Value) -> u32 {
+    let from_side = stream
+        .get("side_data_list")
+        .and_then(Value::as_array)
+        .and_then(|l| l.iter().find_map(|sd| num(sd, "rotation")));
+    let from_tag = stream.get("tags").and_then(|t| num(t, "rotate"));
+    let deg = from_side.or(from_tag).unwrap_or(0.0);
+    let quarter = ((deg / 90.0).round() as i64).rem_euclid(4);
+    (quarter * 90) as u32
+}
+
+/// Parses `ffprobe -show_format -show_streams -of json`.
+pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
+    let v: Value = serde_json::from_str(json).map_err(|e| ProbeError::Parse(e.to_string()))?;
+    let format = v.get("format").ok_or_else(|| ProbeError::Unreadable {
+        detail: "no container format recognised".into(),
+    })?;
+    let streams = v.get("streams").and_then(Value::as_array).cloned().unwrap_or_default();
+    let is = |s: &&Value, t: &str| s.get("codec_type").and_then(Value::as_str) == Some(t);
+    let attached = |s: &&Value| {
+        s.get("disposition")
+            .and_then(|d| d.get("attached_pic"))
+            .and_then(Value::as_i64)
+            == Some(1)
+    };
+    let video = streams
+        .iter()
+        .find(|s| is(s, "video") && !attached(s))
+        .map(|s| VideoStream {
+            index: num(s, "index").unwrap_or(0.0) as u32,
+            codec: s.get("codec_name").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
+            width: num(s, "width").unwrap_or(0.0) as u32,
+            height: num(s, "height").unwrap_or(0.0) as u32,
+            sample_aspect: s
+                .get("sample_aspect_ratio")
+                .and_then(Value::as_str)
+                .and_then(|r| Rational::parse(&r.replace(':', "/")))
+                .unwrap_or(Rational::new(1, 1)),
+            rotation: rotation(s),
+            frame_rate: rational(s, "r_frame_rate"),
+            avg_frame_rate: rational(s, "avg_frame_rate"),
+            time_base: rational(s, "time_base").unwrap_or(Rational::new(1, 90_000)),
+            pix_fmt: s.get("pix_fmt").and_then(Value::as_str).map(str::to_owned),
+        });
+    let audio = streams.iter().find(|s| is(s, "audio")).map(|s| AudioStream {
+        index: num(s, "index").unwrap_or(0.0) as u32,
+        codec: s.get("codec_name").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
+        sample_rate: num(s, "sample_rate").unwrap_or(0.0) as u32,
+        channels: num(s, "channels").unwrap_or(0.0) as u32,
+        duration_s: num(s, "duration"),
+    });
+    Ok(Probe {
+        format_name: format.get("format_name").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
+        duration_s: num(format, "duration").unwrap_or(0.0),
+        start_time_s: num(format, "start_time").unwrap_or(0.0),
+        bit_rate: num(format, "bit_rate").map(|b| b as u64),
+        video,
+        audio,
+    })
+}
+
+/// Checks that a probe describes something slicecast can transcode.
+pub fn require_video(probe: &Probe) -> Result<&VideoStream, ProbeError> {
+    let v = probe.video.as_ref().ok_or(ProbeError::NoVideo {
+        has_audio: probe.audio.is_some(),
+    })?;
+    if v.width == 0 || v.height == 0 {
+        return Err(ProbeError::Unreadable {
+            detail: format!("the {} video stream has no picture size", v.codec),
+        });
+    }
+    Ok(v)
+}
+
+/// Parses `ffprobe -show_entries packet=pts,dts,flags -of csv=p=0` (or
+/// `frame=best_effort_timestamp,key_frame`) into a frame index. Packets flagged
+/// for discard are skipped; a packet without pts uses its dts. Returns the index
+/// and how many packets had no timestamp at all.
+pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
+    let mut packets = Vec::new();
+    let mut missing = 0;
+    for line in csv.lines() {
+        let f: Vec<&str> = line.trim().split(',').collect();
+        if f.len() < 2 || f[0].is_empty() {
+            continue;
+        }
+        let (ts, flags) = if f.len() >= 3 {
+            (f[0].parse::<i64>().ok().or_else(|| f[1].parse().ok()), f[2])
+        } else {
+            (f[0].parse::<i64>().ok(), f[1])
+        };
+        if flags.contains('D') {
+            continue;
+        }
+        let key = flags.starts_with('K') || flags == "1";
+        match ts {
+            Some(t) => packets.push((t, key)),
+            None => missing += 1,
+        }
+    }
+    (FrameIndex::from_packets(time_base, packets), missing)
+}
+
+fn a(args: &[&str]) -> Vec<OsString> {
+    args.iter().map(OsString::from).collect()
+}
+
+fn unreadable(e: ProcessError) -> ProbeError {
+    match e {
+        ProcessError::Failed { ref stderr_tail, .. } => {
+            let detail = last_lines(stderr_tail, 1);
+            ProbeError::Unreadable {
+                detail: if detail.is_empty() { "ffprobe found no streams".into() } else { detail },
+            }
+        }
+        other => ProbeError::Process(other),
+    }
+}
+
+/// Runs ffprobe on a path or URL.
+pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeError> {
+    let args = a(&["-v", "error", "-show_format", "-show_streams", "-of", "json", location]);
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(unreadable)?;
+    parse_probe(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Lists every frame of a video stream from its packets (no decoding). Falls
+/// back to decoding when packets lack timestamps (some raw or broken streams).
+pub async fn frame_index(location: &str, stream: &VideoStream, timeout: Duration) -> Result<FrameIndex, ProbeError> {
+    let sel = stream.index.to_string();
+    let args = a(&[
+        "-v", "error", "-select_streams", &sel, "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0", location,
+    ]);
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(unreadable)?;
+    let (index, missing) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
+    if missing == 0 && !index.is_empty() {
+        return Ok(index);
+    }
+    tracing::info!(missing, "packets without timestamps; indexing frames by decoding");
+    let args = a(&[
+        "-v", "error", "-select_streams", &sel, "-show_entries", "frame=best_effort_timestamp,key_frame", "-of", "csv=p=0",
+        location,
+    ]);
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(unreadable)?;
+    let (index, _) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
+    if index.is_empty() {
+        return Err(ProbeError::NoFrames);
+    }
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Probe {
+        let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let json = std::fs::read_to_string(&path).expect("fixture");
+        parse_probe(&json).expect("parse")
+    }
+
+    #[test]
+    fn parses_real_ffprobe_output() {
+        // (fixture, codec, display size, has audio, frame rate)
+        let cases = [
+            ("sintel_trailer_1280x720_52s_h264_aac_dialogue", "h264", (1280, 720), true, 24.0),
+            ("deer_1920x1080_1s_h264_aac_23976", "h264", (1920, 1080), true, 23.976),
+            ("city_720x405_oddheight_7s_mpeg2ps_noaudio", "mpeg2video", (720, 405), false, 25.0),
+            ("pedestrians_768x576_80s_msmpeg4v3_noaudio", "msmpeg4v3", (768, 576), false, 10.0),
+            ("gnome_dualmonitors_1024x768_37s_vp8_noaudio", "vp8", (1024, 768), false, 15.0),
+            ("highway_960x540_5994fps_30s_h264_noaudio", "h264", (960, 540), false, 59.94),
+            ("generated_rotated_320x240", "h264", (240, 320), false, 30.0),
+        ];
+        for (name, codec, size, audio, fps) in cases {
+            let p = fixture(name);
+            let v = require_video(&p).expect("video");
+            assert_eq!(v.codec, codec, "{name}");
+            assert_eq!(v.display_size(), size, "{name}");
+            assert_eq!(p.audio.is_some(), audio, "{name}");
+            let got = v.frame_rate.map(Rational::as_f64).unwrap_or(0.0);
+            assert!((got - fps).abs() < 0.01, "{name}: {got}");
+        }
+        let city = fixture("city_720x405_oddheight_7s_mpeg2ps_noaudio");
+        assert!((city.start_time_s - 0.54).abs() < 1e-9);
+        let sintel = fixture("sintel_trailer_1280x720_52s_h264_aac_dialogue");
+        let a = sintel.audio.expect("audio");
+        assert_eq!((a.sample_rate, a.channels), (48_000, 2));
+    }
+
+    #[test]
+    fn no_video_is_a_clear_error() {
+        let json = r#"{"streams":[{"index":0,"codec_type":"audio","codec_name":"mp3","sample_rate":"44100","channels":2}],"format":{"format_name":"mp3","duration":"3.0"}}"#;
+        let p = parse_probe(json).expect("parse");
+        let err = require_video(&p).expect_err("no video");
+        assert_eq!(err.to_string(), "the file has no video stream (it looks like an audio-only file)");
+        assert!(err.is_input_error());
+    }
+
+    #[test]
+    fn parses_packet_lists() {
+        let csv = "2002,0,K_\n6006,1001,__\n4004,2002,__\nN/A,3003,__\nN/A,N/A,__\n8008,5005,_D\n";
+        let (idx, missing) = parse_packets(csv, Rational::new(1, 24_000));
+        assert_eq!(idx.pts, vec![2002, 3003, 4004, 6006]);
+        assert_eq!(idx.key, vec![true, false, false, false]);
+        assert_eq!(missing, 1);
+        let (idx, _) = parse_packets("0,1\n40,0\n", Rational::new(1, 1000));
+        assert_eq!(idx.key, vec![true, false]);
+    }
+}

@@ -1,0 +1,123 @@
+// In-page harness for play.mjs. The page has <video id="v"> and exactly one player
+// library loaded (hls.js, Shaka Player or dash.js). play.mjs calls window.__start()
+// once and then polls window.__state().
+/* global Hls, shaka, dashjs */
+(() => {
+  const video = document.getElementById('v');
+  const r = {
+    fatal: [],      // errors that end playback: hls.js fatal, shaka CRITICAL, dash.js 'error', load() rejection
+    nonFatal: [],   // hls.js non-fatal, shaka RECOVERABLE
+    video: [],      // <video> 'error' events
+    waiting: [],    // currentTime of each 'waiting' (stall) event
+    seeked: [],     // currentTime at each 'seeked' event
+    rateResets: 0,
+  };
+  const short = (v) => {
+    try { return (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)).slice(0, 400); }
+    catch { return String(v).slice(0, 400); }
+  };
+  const t = () => Math.round(video.currentTime * 1000) / 1000;
+
+  video.addEventListener('error', () =>
+    r.video.push({ code: video.error?.code ?? null, message: video.error?.message ?? '', at: t() }));
+  video.addEventListener('waiting', () => r.waiting.push(t()));
+  video.addEventListener('seeked', () => r.seeked.push(t()));
+
+  let rate = 1;
+  const setups = {
+    'hls.js': (url) => {
+      if (!Hls.isSupported()) throw new Error('hls.js: MSE not supported');
+      const hls = new Hls();
+      hls.on(Hls.Events.ERROR, (_e, d) => (d.fatal ? r.fatal : r.nonFatal).push({
+        type: d.type, details: d.details,
+        reason: short(d.reason ?? d.error?.message ?? ''),
+        url: d.frag?.url ?? d.context?.url ?? d.url ?? '',
+        at: t(),
+      }));
+      hls.loadSource(url);
+      hls.attachMedia(video);
+      return hls;
+    },
+    shaka: (url) => {
+      shaka.polyfill.installAll();
+      if (!shaka.Player.isBrowserSupported()) throw new Error('shaka: browser not supported');
+      const player = new shaka.Player();
+      const push = (err) => (err?.severity === 1 ? r.nonFatal : r.fatal).push({
+        severity: err?.severity ?? null, category: err?.category ?? null, code: err?.code ?? null,
+        data: short(err?.data ?? err?.message ?? err), at: t(),
+      });
+      player.addEventListener('error', (ev) => push(ev.detail));
+      player.attach(video)
+        .then(() => player.load(url))
+        .then(() => video.play())
+        .catch((err) => { if (!r.fatal.some((e) => e.code === err?.code)) push(err); });
+      return player;
+    },
+    dashjs: (url) => {
+      const player = dashjs.MediaPlayer().create();
+      const push = (ev) => r.fatal.push({
+        type: ev.type, code: ev.error?.code ?? null,
+        message: short(ev.error?.message ?? ev.error ?? ''), at: t(),
+      });
+      player.on(dashjs.MediaPlayer.events.ERROR, push);
+      player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, push);
+      player.initialize(video, url, true);
+      return player;
+    },
+  };
+
+  window.__start = (lib, url, playbackRate) => {
+    rate = playbackRate;
+    video.muted = true;
+    video.defaultPlaybackRate = rate;
+    video.playbackRate = rate;
+    try {
+      window.__player = setups[lib](url);
+    } catch (err) {
+      r.fatal.push({ message: short(err?.message ?? err) });
+    }
+    video.play().catch(() => {}); // may reject before the source is ready; players retry
+  };
+
+  // Video renditions the player kept after filtering out what the browser cannot play.
+  const renditions = () => {
+    const p = window.__player;
+    let list = [];
+    try {
+      if (window.Hls && p?.levels) {
+        list = p.levels.map((l) => [l.width, l.height, l.bitrate, [l.videoCodec, l.audioCodec].filter(Boolean).join(',')]);
+      } else if (window.shaka && p?.getVariantTracks) {
+        list = p.getVariantTracks().map((v) => [v.width, v.height, v.bandwidth, v.codecs]);
+      } else if (window.dashjs && p?.getRepresentationsByType) {
+        list = p.getRepresentationsByType('video').map((v) => [v.width, v.height, v.bandwidth, v.codecs]);
+      }
+    } catch { /* not loaded yet */ }
+    return list.map(([width, height, bandwidth, codecs]) => ({ width, height, bandwidth, codecs }));
+  };
+
+  // Snapshot for play.mjs; also keeps the playback rate and playing state up.
+  window.__state = () => {
+    if (video.playbackRate !== rate && video.playbackRate !== 0) { video.playbackRate = rate; r.rateResets++; }
+    const q = video.getVideoPlaybackQuality?.() ?? {};
+    const buffered = [];
+    for (let i = 0; i < video.buffered.length; i++) {
+      buffered.push([+video.buffered.start(i).toFixed(3), +video.buffered.end(i).toFixed(3)]);
+    }
+    return {
+      currentTime: t(),
+      duration: Number.isFinite(video.duration) ? video.duration : null,
+      paused: video.paused, ended: video.ended, seeking: video.seeking,
+      readyState: video.readyState,
+      videoWidth: video.videoWidth, videoHeight: video.videoHeight,
+      totalVideoFrames: q.totalVideoFrames ?? null, droppedVideoFrames: q.droppedVideoFrames ?? null,
+      buffered,
+      renditions: renditions(),
+      ...r,
+    };
+  };
+
+  window.__seek = (to) => {
+    video.currentTime = to;
+    if (video.paused) video.play().catch(() => {});
+  };
+})();

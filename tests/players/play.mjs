@@ -1,0 +1,423 @@
+#!/usr/bin/env node
+// Plays HLS/DASH output in headless Chromium with hls.js, Shaka Player and dash.js.
+//
+//   node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd]
+//                 [--seams 10.5,21.0] [--seek SECONDS] [--out result.json] [--screenshot shot.png]
+//                 [--rate 4] [--timeout 60] [--max-play 120] [--chromium /usr/bin/chromium]
+//
+// Cases (each on a fresh page): hls.js+HLS, shaka+HLS, shaka+DASH, dash.js+DASH (DASH ones
+// only with --dash). Each case plays from the start until currentTime passes the last seam
+// + 2 s (or the end, at most --max-play s of media), then seeks to --seek (default: the middle)
+// and checks that playback resumes past seek + 1 s. Prints one JSON line per case, then a
+// summary line; writes the summary to --out. Exit 0 only if every case passed, 1 if one
+// failed, 2 on a usage or setup error.
+import { createServer } from 'node:http';
+import { createReadStream, promises as fs } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const MODULES = path.join(HERE, 'node_modules');
+
+// Player libraries: script path inside node_modules and where the page loads it from.
+const LIBS = {
+  'hls.js': { pkg: 'hls.js', file: 'dist/hls.min.js' },
+  shaka: { pkg: 'shaka-player', file: 'dist/shaka-player.compiled.js' },
+  dashjs: { pkg: 'dashjs', file: 'dist/modern/umd/dash.all.min.js' },
+};
+
+const MIME = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.mpd': 'application/dash+xml',
+  '.m4s': 'video/iso.segment',
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.m4a': 'audio/mp4',
+  '.ts': 'video/mp2t',
+  '.aac': 'audio/aac',
+  '.vtt': 'text/vtt',
+  '.webvtt': 'text/vtt',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.js': 'text/javascript',
+  '.html': 'text/html; charset=utf-8',
+};
+
+function usage(msg) {
+  if (msg) console.error(`play.mjs: ${msg}`);
+  console.error('usage: node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd] ' +
+    '[--seams 10.5,21.0] [--seek S] [--out result.json] [--screenshot shot.png] [--rate 4] [--timeout 60] ' +
+    '[--max-play 120] [--chromium /usr/bin/chromium]');
+  process.exit(2);
+}
+
+function options() {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        dir: { type: 'string' },
+        hls: { type: 'string' },
+        dash: { type: 'string' },
+        seams: { type: 'string' },
+        seek: { type: 'string' },
+        out: { type: 'string' },
+        screenshot: { type: 'string' },
+        rate: { type: 'string', default: '4' },
+        timeout: { type: 'string', default: '60' },
+        'max-play': { type: 'string', default: '120' },
+        chromium: { type: 'string', default: process.env.CHROMIUM ?? '/usr/bin/chromium' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    usage(err.message);
+  }
+  if (values.help) usage();
+  if (!values.dir) usage('--dir is required');
+  const num = (name, v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) usage(`--${name}: not a number: ${v}`);
+    return n;
+  };
+  const seams = (values.seams ?? '').split(',').filter((s) => s.trim() !== '').map((s) => num('seams', s));
+  const rel = (p) => p.replace(/^\/+/, '');
+  return {
+    dir: path.resolve(values.dir),
+    hls: rel(values.hls ?? 'hls/master.m3u8'),
+    dash: values.dash ? rel(values.dash) : null,
+    seams,
+    seek: values.seek != null ? num('seek', values.seek) : null,
+    out: values.out,
+    screenshot: values.screenshot,
+    rate: num('rate', values.rate) || 1,
+    timeoutMs: num('timeout', values.timeout) * 1000,
+    maxPlay: num('max-play', values['max-play']),
+    chromium: values.chromium,
+  };
+}
+
+// ---------------------------------------------------------------- static server
+// /                    -> OUTPUT_DIR
+// /__players/lib/NAME  -> the player library NAME (see LIBS)
+// /__players/page.js   -> the in-page harness
+// /__players/NAME.html -> a page with <video> and the library NAME
+function pageHtml(lib) {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${lib}</title>
+<link rel="icon" href="data:,">
+<style>html,body{margin:0;background:#000}video{display:block;width:640px;height:360px}</style>
+</head><body><video id="v" muted playsinline></video>
+<script src="/__players/lib/${lib}"></script>
+<script src="/__players/page.js"></script></body></html>`;
+}
+
+// Resolves a URL path under root; null if it escapes root.
+function under(root, urlPath) {
+  const p = path.resolve(root, '.' + path.posix.normalize('/' + urlPath));
+  return p === root || p.startsWith(root + path.sep) ? p : null;
+}
+
+async function serveFile(req, res, file) {
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch {
+    st = null;
+  }
+  if (!st || !st.isFile()) {
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+    return;
+  }
+  const size = st.size;
+  const headers = {
+    'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'no-store',
+    'Last-Modified': st.mtime.toUTCString(),
+  };
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  // One byte range (bytes=a-b, bytes=a-, bytes=-n); several ranges are answered with the whole file.
+  const m = /^bytes=(\d*)-(\d*)$/.exec((req.headers.range ?? '').trim());
+  if (m && (m[1] !== '' || m[2] !== '')) {
+    if (m[1] === '') {
+      start = Math.max(0, size - Number(m[2]));
+    } else {
+      start = Number(m[1]);
+      if (m[2] !== '') end = Math.min(end, Number(m[2]));
+    }
+    if (start >= size || start > end) {
+      res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' }).end();
+      return;
+    }
+    status = 206;
+    headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+  }
+  headers['Content-Length'] = String(end - start + 1);
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || size === 0) {
+    res.end();
+    return;
+  }
+  createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
+}
+
+function startServer(dir) {
+  const server = createServer(async (req, res) => {
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { Allow: 'GET, HEAD' }).end();
+        return;
+      }
+      const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+      const lib = /^\/__players\/lib\/([\w.]+)$/.exec(urlPath);
+      const page = /^\/__players\/([\w.]+)\.html$/.exec(urlPath);
+      let file;
+      if (lib && LIBS[lib[1]]) {
+        file = path.join(MODULES, LIBS[lib[1]].pkg, LIBS[lib[1]].file);
+      } else if (page && LIBS[page[1]]) {
+        const body = pageHtml(page[1]);
+        res.writeHead(200, { 'Content-Type': MIME['.html'], 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      } else if (urlPath === '/__players/page.js') {
+        file = path.join(HERE, 'page.js');
+      } else {
+        file = under(dir, urlPath);
+      }
+      if (!file) {
+        res.writeHead(403, { 'Content-Type': 'text/plain' }).end('forbidden\n');
+        return;
+      }
+      await serveFile(req, res, file);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(String(err));
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+// ---------------------------------------------------------------- one case
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round = (x) => (x == null ? x : Math.round(x * 1000) / 1000);
+
+async function runCase(context, base, c, opts, screenshot) {
+  const t0 = Date.now();
+  const deadline = t0 + opts.timeoutMs;
+  const page = await context.newPage();
+  const consoleErrors = [];
+  const httpErrors = [];
+  let abortedRequests = 0;
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') {
+      const loc = msg.location();
+      consoleErrors.push(`${msg.text()}${loc?.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`.slice(0, 500));
+    }
+  });
+  page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`.slice(0, 500)));
+  page.on('response', (resp) => {
+    if (resp.status() >= 400) httpErrors.push(`${resp.status()} ${resp.url().replace(base, '')}`);
+  });
+  page.on('requestfailed', () => abortedRequests++);
+
+  const res = {
+    case: c.name, player: c.lib, version: c.version, manifest: c.manifest, pass: false, failures: [],
+    duration: null, target: null, reached: null, seek: null,
+    readyState: null, videoWidth: 0, videoHeight: 0, frames: null,
+    errors: null, stalls: [], buffered: [], renditions: [], abortedRequests: 0, elapsedS: 0,
+  };
+  let st = null;
+  const poll = async () => (st = await page.evaluate(() => window.__state()));
+  const over = () => Date.now() > deadline || st?.fatal.length > 0 || st?.video.length > 0;
+  const failed = (msg) => res.failures.push(msg);
+
+  const body = async () => {
+    await page.goto(`${base}/__players/${c.lib}.html`, { waitUntil: 'load', timeout: opts.timeoutMs });
+    await page.evaluate(([lib, url, rate]) => window.__start(lib, url, rate),
+      [c.lib, `${base}/${c.manifest}`, opts.rate]);
+
+    // 1. Loaded: duration known and the first frame decoded.
+    while (!over()) {
+      await poll();
+      if (st.duration && st.readyState >= 2 && st.videoWidth > 0) break;
+      await sleep(100);
+    }
+    if (!st?.duration) return failed('did not load (no duration)');
+    res.duration = round(st.duration);
+
+    // 2. Play from the start past the last seam + 2 s, or to the end (at most maxPlay s).
+    const end = st.duration - 0.3;
+    let target = opts.seams.length ? Math.max(...opts.seams) + 2 : Math.min(end, opts.maxPlay);
+    if (target > end) target = end;
+    res.target = round(target);
+    while (!over()) {
+      await poll();
+      if (st.currentTime >= target || st.ended) break;
+      await sleep(200);
+    }
+    res.reached = st.currentTime;
+    if (!(st.currentTime >= target || (st.ended && target >= end))) {
+      return failed(`played to ${st.currentTime} s, target ${res.target} s`);
+    }
+
+    // 3. Seek to the middle; it must resume playing past seek + 1 s.
+    const to = round(opts.seek ?? st.duration / 2);
+    const seekedBefore = st.seeked.length;
+    res.seek = { to, seekedAt: null, resumedTo: null, ok: false };
+    await page.evaluate((x) => window.__seek(x), to);
+    while (!over()) {
+      await poll();
+      const seekedAt = st.seeked.length > seekedBefore ? st.seeked[st.seeked.length - 1] : null;
+      res.seek.seekedAt = seekedAt;
+      res.seek.resumedTo = st.currentTime;
+      if (seekedAt != null && Math.abs(seekedAt - to) <= 1 && st.currentTime >= to + 1 && !st.paused) {
+        res.seek.ok = true;
+        break;
+      }
+      if (st.ended) break;
+      await sleep(200);
+    }
+    if (!res.seek.ok) return failed(`seek to ${to} s: seeked at ${res.seek.seekedAt}, now at ${st.currentTime} s`);
+
+    if (screenshot.path && !screenshot.taken) {
+      await page.locator('#v').screenshot({ path: screenshot.path });
+      screenshot.taken = c.name;
+    }
+  };
+
+  let timer;
+  try {
+    await Promise.race([
+      body(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('deadline')), opts.timeoutMs + 5000);
+      }),
+    ]);
+  } catch (err) {
+    failed(`exception: ${err.message.split('\n')[0]}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    await Promise.race([poll(), sleep(2000)]);
+  } catch { /* page is gone; keep the last state */ }
+  if (Date.now() > deadline) failed(`deadline of ${opts.timeoutMs / 1000} s passed`);
+
+  if (st) {
+    res.readyState = st.readyState;
+    res.videoWidth = st.videoWidth;
+    res.videoHeight = st.videoHeight;
+    res.frames = { total: st.totalVideoFrames, dropped: st.droppedVideoFrames };
+    res.stalls = st.waiting;
+    res.buffered = st.buffered;
+    res.renditions = st.renditions;
+    if (st.rateResets) res.rateResets = st.rateResets;
+  }
+  res.errors = {
+    fatal: st?.fatal ?? [], nonFatal: st?.nonFatal ?? [], video: st?.video ?? [],
+    console: consoleErrors, http: httpErrors,
+  };
+  res.abortedRequests = abortedRequests;
+  if (res.errors.fatal.length) failed(`${res.errors.fatal.length} fatal player error(s)`);
+  if (res.errors.video.length) failed(`${res.errors.video.length} video element error(s)`);
+  if (consoleErrors.length) failed(`${consoleErrors.length} console error(s)`);
+  if (httpErrors.length) failed(`${httpErrors.length} HTTP error response(s)`);
+  if (!(res.videoWidth > 0)) failed('videoWidth is 0');
+  if (!(res.frames?.total > 0)) failed('no video frames decoded');
+  if (!(res.readyState >= 2)) failed(`readyState ${res.readyState}`);
+  res.failures = [...new Set(res.failures)];
+  res.pass = res.failures.length === 0;
+  res.elapsedS = round((Date.now() - t0) / 1000);
+  await page.close().catch(() => {});
+  return res;
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  const opts = options();
+  for (const m of [opts.hls, opts.dash].filter(Boolean)) {
+    const f = under(opts.dir, m);
+    if (!f) usage(`manifest outside --dir: ${m}`);
+    await fs.access(f).catch(() => usage(`no such manifest: ${f}`));
+  }
+  const version = (pkg) => JSON.parse(readFileSync(path.join(MODULES, pkg, 'package.json'), 'utf8')).version;
+  const cases = [
+    { name: 'hls.js+hls', lib: 'hls.js', manifest: opts.hls },
+    { name: 'shaka+hls', lib: 'shaka', manifest: opts.hls },
+    ...(opts.dash ? [
+      { name: 'shaka+dash', lib: 'shaka', manifest: opts.dash },
+      { name: 'dashjs+dash', lib: 'dashjs', manifest: opts.dash },
+    ] : []),
+  ].map((c) => ({ ...c, version: version(LIBS[c.lib].pkg) }));
+
+  const t0 = Date.now();
+  const server = await startServer(opts.dir);
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const profile = mkdtempSync(path.join(tmpdir(), 'slicecast-chromium-'));
+  let context;
+  let browserVersion = null;
+  const results = [];
+  const screenshot = { path: opts.screenshot ? path.resolve(opts.screenshot) : null, taken: null };
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: opts.chromium,
+      headless: true,
+      viewport: { width: 640, height: 360 },
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+      timeout: 30000,
+    });
+    const probe = await context.newPage();
+    const cdp = await context.newCDPSession(probe);
+    browserVersion = (await cdp.send('Browser.getVersion')).product; // e.g. HeadlessChrome/156.0.8078.79
+    await probe.close();
+    for (const c of cases) {
+      const r = await runCase(context, base, c, opts, screenshot);
+      console.log(JSON.stringify(r));
+      results.push(r);
+    }
+  } finally {
+    await context?.close().catch(() => {});
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+
+  const passed = results.filter((r) => r.pass).length;
+  const summary = {
+    summary: true,
+    pass: results.length === cases.length && passed === cases.length,
+    passed,
+    failed: cases.length - passed,
+    chromium: browserVersion,
+    dir: opts.dir,
+    seams: opts.seams,
+    rate: opts.rate,
+    screenshot: screenshot.taken ? { path: screenshot.path, case: screenshot.taken } : null,
+    elapsedS: round((Date.now() - t0) / 1000),
+    cases: results,
+  };
+  if (opts.out) await fs.writeFile(opts.out, JSON.stringify(summary, null, 2) + '\n');
+  const { cases: _omit, ...line } = summary;
+  console.log(JSON.stringify({ ...line, failures: results.filter((r) => !r.pass).map((r) => `${r.case}: ${r.failures.join('; ')}`) }));
+  console.error(`players: ${passed} passed, ${cases.length - passed} failed`);
+  process.exit(summary.pass ? 0 : 1);
+}
+
+main().catch((err) => {
+  console.error(`play.mjs: ${err.stack ?? err}`);
+  process.exit(2);
+});

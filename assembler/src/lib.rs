@@ -1,1 +1,311 @@
-//! slicecast-assembler
+//! slicecast-assembler: once every slice is encoded, writes the HLS master and
+//! media playlists and the DASH MPD over the same segment files, the thumbnail
+//! sprite sheets with their WebVTT track, and a poster frame.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use slicecast_core::job::{AudioResult, SliceResult};
+use slicecast_core::ladder::Rung;
+use slicecast_core::manifest::{Assets, RungSummary};
+use slicecast_core::plan::SlicePlan;
+use slicecast_core::presentation::{AudioTrack, Presentation, VideoTrack};
+use slicecast_core::thumbs::{self, SpriteLayout};
+use slicecast_core::{VideoId, dash, hls, keys};
+use slicecast_media::{ProcessError, process};
+use slicecast_storage::{BlobStore, StoreError};
+use std::ffi::OsString;
+use std::time::Duration;
+use tracing::{info, instrument, warn};
+
+/// Sprite-sheet settings (`SPRITE_INTERVAL`, `SPRITE_COLUMNS`, `SPRITE_ROWS`, `SPRITE_SCALE_W`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpriteSettings {
+    /// Seconds between thumbnails.
+    pub interval_s: f64,
+    /// Thumbnails per row.
+    pub columns: u32,
+    /// Rows per sheet.
+    pub rows: u32,
+    /// Thumbnail width in pixels.
+    pub width: u32,
+}
+
+impl Default for SpriteSettings {
+    fn default() -> Self {
+        Self {
+            interval_s: 1.0,
+            columns: 10,
+            rows: 10,
+            width: 180,
+        }
+    }
+}
+
+/// Everything the assembler needs.
+#[derive(Debug)]
+pub struct AssembleInput<'a> {
+    /// The video.
+    pub video_id: VideoId,
+    /// The slice plan.
+    pub plan: &'a SlicePlan,
+    /// The rungs, tallest first.
+    pub rungs: &'a [Rung],
+    /// Source frame rate.
+    pub frame_rate: f64,
+    /// Every slice's result, in slice order.
+    pub slices: Vec<SliceResult>,
+    /// The audio result, if the source had audio.
+    pub audio: Option<AudioResult>,
+    /// Where ffmpeg can read the source (for the poster).
+    pub source_location: String,
+    /// Displayed size of the source.
+    pub display_size: (u32, u32),
+    /// Sprite settings.
+    pub sprite: SpriteSettings,
+    /// Whether to write the MPD.
+    pub generate_dash: bool,
+}
+
+/// What the assembler wrote.
+#[derive(Debug, Clone)]
+pub struct Assembled {
+    /// Asset keys.
+    pub assets: Assets,
+    /// Rendition summaries.
+    pub rungs: Vec<RungSummary>,
+    /// Presentation duration in seconds.
+    pub duration_s: f64,
+}
+
+/// Assembly failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    /// The slice results do not fit together.
+    #[error("the encoded slices do not fit together: {0}")]
+    Inconsistent(String),
+    /// ffmpeg failed making sprites or the poster.
+    #[error("making {what} failed: {source}")]
+    Ffmpeg {
+        /// What.
+        what: String,
+        /// Why.
+        #[source]
+        source: ProcessError,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Scratch I/O failed.
+    #[error("scratch I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the presentation from the slice results, checking that they fit:
+/// one init segment per rung, contiguous segment numbers and timestamps.
+pub fn presentation(input: &AssembleInput<'_>) -> Result<Presentation, AssembleError> {
+    let mut video = Vec::with_capacity(input.rungs.len());
+    for (i, rung) in input.rungs.iter().enumerate() {
+        let mut segments = Vec::new();
+        let mut init_md5: Option<&str> = None;
+        let mut codecs = String::new();
+        for s in &input.slices {
+            let r = s
+                .rungs
+                .get(i)
+                .filter(|r| r.rung == rung.name)
+                .ok_or_else(|| AssembleError::Inconsistent(format!("slice {} lacks rung {}", s.index, rung.name)))?;
+            match init_md5 {
+                None => init_md5 = Some(&r.init_md5),
+                Some(m) if m != r.init_md5 => {
+                    return Err(AssembleError::Inconsistent(format!(
+                        "rung {}: slice {} has a different init segment",
+                        rung.name, s.index
+                    )));
+                }
+                Some(_) => {}
+            }
+            codecs.clone_from(&r.codecs);
+            segments.extend_from_slice(&r.segments);
+        }
+        for (n, w) in segments.iter().enumerate() {
+            if w.number != n as u32 {
+                return Err(AssembleError::Inconsistent(format!("rung {}: segment {} is missing", rung.name, n)));
+            }
+        }
+        for w in segments.windows(2) {
+            let end = w[0].start + w[0].duration;
+            if end != w[1].start {
+                warn!(rung = %rung.name, segment = w[1].number, gap_ticks = w[1].start as i64 - end as i64, "timestamp gap between segments");
+            }
+        }
+        video.push(VideoTrack {
+            rung: rung.clone(),
+            codecs,
+            frame_rate: input.frame_rate,
+            timescale: input.plan.timescale,
+            segments,
+        });
+    }
+    let audio = input.audio.as_ref().map(|a| AudioTrack {
+        codecs: a.codecs.clone(),
+        sample_rate: a.sample_rate,
+        channels: a.channels,
+        bitrate: a.bitrate,
+        timescale: a.timescale,
+        segments: a.segments.clone(),
+    });
+    let duration_s = video
+        .iter()
+        .map(VideoTrack::duration_s)
+        .chain(audio.iter().map(AudioTrack::duration_s))
+        .fold(0.0, f64::max);
+    Ok(Presentation { duration_s, video, audio })
+}
+
+async fn put_text(store: &dyn BlobStore, key: &str, text: String) -> Result<(), StoreError> {
+    store.put(key, Bytes::from(text)).await
+}
+
+/// Writes playlists, MPD, sprites, thumbnails track and poster.
+#[instrument(skip_all, fields(video.id = %input.video_id))]
+pub async fn assemble(store: &dyn BlobStore, input: &AssembleInput<'_>) -> Result<Assembled, AssembleError> {
+    let id = &input.video_id;
+    let p = presentation(input)?;
+    let mut assets = Assets::default();
+    for t in &p.video {
+        put_text(store, &keys::hls(id, &format!("{}.m3u8", t.rung.name)), hls::video_playlist(t)).await?;
+    }
+    if let Some(a) = &p.audio {
+        put_text(store, &keys::hls(id, "audio.m3u8"), hls::audio_playlist(a)).await?;
+    }
+    let master = keys::hls(id, "master.m3u8");
+    put_text(store, &master, hls::master_playlist(&p)).await?;
+    assets.hls_master = Some(master);
+    if input.generate_dash {
+        let mpd = keys::dash_mpd(id);
+        put_text(store, &mpd, dash::mpd(&p)).await?;
+        assets.dash_mpd = Some(mpd);
+    }
+
+    let (tw, th) = thumbs::thumb_size(input.display_size.0, input.display_size.1, input.sprite.width);
+    let layout = SpriteLayout {
+        columns: input.sprite.columns.max(1),
+        rows: input.sprite.rows.max(1),
+        thumb_width: tw,
+        thumb_height: th,
+        interval_s: input.sprite.interval_s,
+    };
+    let count = input.plan.thumb_count;
+    if count > 0 {
+        assets.sprites = sprites(store, id, &layout, count).await?;
+        let vtt = keys::thumbnail(id, "thumbnails.vtt");
+        put_text(store, &vtt, thumbs::thumbnails_vtt(&layout, count, p.duration_s)).await?;
+        assets.thumbnails_vtt = Some(vtt);
+    }
+    assets.poster = Some(poster(store, input, &p).await?);
+
+    let rungs = p
+        .video
+        .iter()
+        .map(|t| RungSummary {
+            name: t.rung.name.clone(),
+            width: t.rung.width,
+            height: t.rung.height,
+            bitrate_kbps: t.rung.bitrate_kbps,
+            average_bitrate: t.average_bitrate(),
+            codecs: t.codecs.clone(),
+            playlist: keys::hls(id, &format!("{}.m3u8", t.rung.name)),
+        })
+        .collect();
+    info!(rungs = p.video.len(), duration_s = p.duration_s, "assembled");
+    Ok(Assembled {
+        assets,
+        rungs,
+        duration_s: p.duration_s,
+    })
+}
+
+fn os(s: impl Into<OsString>) -> OsString {
+    s.into()
+}
+
+async fn sprites(store: &dyn BlobStore, id: &VideoId, layout: &SpriteLayout, count: u32) -> Result<Vec<String>, AssembleError> {
+    let dir = tempfile::tempdir()?;
+    let mut keys_out = Vec::new();
+    for sheet in thumbs::sheets(layout, count) {
+        let sub = dir.path().join(format!("sheet_{}", sheet.index));
+        tokio::fs::create_dir_all(&sub).await?;
+        for k in 0..sheet.thumbs {
+            let data = store.get(&keys::work_thumb(id, sheet.first_thumb + k)).await?;
+            tokio::fs::write(sub.join(format!("{k:06}.jpg")), &data).await?;
+        }
+        let rows = sheet.thumbs.div_ceil(layout.columns);
+        let out = dir.path().join(format!("sprite_{}.jpg", sheet.index));
+        let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-framerate", "1", "-start_number", "0", "-i"]
+            .iter()
+            .map(os)
+            .collect();
+        args.push(sub.join("%06d.jpg").into_os_string());
+        args.extend([
+            os("-vf"),
+            os(format!("tile={}x{rows}", layout.columns)),
+            os("-frames:v"),
+            os("1"),
+            os("-q:v"),
+            os("4"),
+        ]);
+        args.push(out.clone().into_os_string());
+        process::run(&slicecast_media::ffmpeg_bin(), &args, Duration::from_secs(120))
+            .await
+            .map_err(|source| AssembleError::Ffmpeg {
+                what: format!("sprite sheet {}", sheet.index),
+                source,
+            })?;
+        let key = keys::thumbnail(id, &format!("sprite_{}.jpg", sheet.index));
+        store.put_file(&key, &out).await?;
+        keys_out.push(key);
+    }
+    Ok(keys_out)
+}
+
+async fn poster(store: &dyn BlobStore, input: &AssembleInput<'_>, p: &Presentation) -> Result<String, AssembleError> {
+    let rung = p
+        .video
+        .iter()
+        .find(|t| t.rung.width.min(t.rung.height) <= 720)
+        .or(p.video.last())
+        .map(|t| (t.rung.width, t.rung.height))
+        .unwrap_or((640, 360));
+    // `-ss` counts from the container's start.
+    let at = (p.duration_s * 0.1).min(10.0);
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("poster.jpg");
+    let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss"]
+        .iter()
+        .map(os)
+        .collect();
+    args.extend([os(format!("{at:.3}")), os("-i"), os(&input.source_location)]);
+    args.extend([
+        os("-map"),
+        os("0:V:0"),
+        os("-frames:v"),
+        os("1"),
+        os("-vf"),
+        os(format!("scale={}:{},setsar=1", rung.0, rung.1)),
+        os("-q:v"),
+        os("3"),
+    ]);
+    args.push(out.clone().into_os_string());
+    let res = process::run(&slicecast_media::ffmpeg_bin(), &args, Duration::from_secs(120)).await;
+    if res.is_err() || !out.exists() {
+        // Seeking can overshoot a short or odd source; the first frame always exists.
+        let pos = args.iter().position(|a| a == "-ss").unwrap_or(0);
+        args.drain(pos..pos + 2);
+        process::run(&slicecast_media::ffmpeg_bin(), &args, Duration::from_secs(120))
+            .await
+            .map_err(|source| AssembleError::Ffmpeg { what: "the poster".into(), source })?;
+    }
+    let key = keys::thumbnail(&input.video_id, "poster.jpg");
+    store.put_file(&key, &out).await?;
+    Ok(key)
+}

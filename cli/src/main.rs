@@ -1,1 +1,119 @@
-fn main() {}
+//! The `slicecast` binary: thin wiring of the library crates.
+
+mod bench;
+mod transcode;
+
+use clap::{Args, Parser, Subcommand};
+use slicecast_assembler::SpriteSettings;
+use slicecast_coordinator::Settings;
+use std::time::Duration;
+
+/// slicecast: a chunk-parallel video transcoder to adaptive HLS and DASH.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Transcode one file into HLS + DASH + thumbnails under DIR/processed/<md5>/.
+    Transcode(transcode::TranscodeArgs),
+    /// Measure slicecast against a single-process ladder encode and the earlier service's pipeline.
+    Bench(bench::BenchArgs),
+}
+
+/// Pipeline settings shared by the subcommands (flags, or the environment).
+#[derive(Args, Debug, Clone)]
+pub struct PipelineArgs {
+    /// Parallel slice workers (default: number of cores).
+    #[arg(long, env = "MAX_WORKERS")]
+    pub workers: Option<usize>,
+    /// Target slice length in seconds (default: two slices per worker, at least 10 s).
+    #[arg(long, env = "SLICE_SECONDS")]
+    pub slice_seconds: Option<f64>,
+    /// Output segment length in seconds.
+    #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 4.0)]
+    pub segment_seconds: f64,
+    /// x264 preset.
+    #[arg(long, env = "X264_PRESET", default_value = "veryfast")]
+    pub preset: String,
+    /// x264 CRF under the per-rung bitrate cap.
+    #[arg(long, env = "X264_CRF", default_value_t = slicecast_media::args::DEFAULT_CRF)]
+    pub crf: u32,
+    /// Tries per slice before the video fails.
+    #[arg(long, env = "MAX_TRIES", default_value_t = 3)]
+    pub max_tries: u32,
+    /// Write the DASH MPD too.
+    #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub generate_dash: bool,
+    /// Seconds between sprite thumbnails.
+    #[arg(long, env = "SPRITE_INTERVAL", default_value_t = 1.0)]
+    pub sprite_interval: f64,
+    /// Thumbnails per sprite row.
+    #[arg(long, env = "SPRITE_COLUMNS", default_value_t = 10)]
+    pub sprite_columns: u32,
+    /// Rows per sprite sheet.
+    #[arg(long, env = "SPRITE_ROWS", default_value_t = 10)]
+    pub sprite_rows: u32,
+    /// Thumbnail width in pixels.
+    #[arg(long, env = "SPRITE_SCALE_W", default_value_t = 180)]
+    pub sprite_width: u32,
+    /// Give up on a video after this many seconds.
+    #[arg(long, env = "DEADLINE_SECONDS", default_value_t = 6 * 3600)]
+    pub deadline_seconds: u64,
+}
+
+impl PipelineArgs {
+    /// Coordinator settings, with threads per worker = cores / workers.
+    pub fn settings(&self) -> Settings {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = self.workers.unwrap_or(cores).max(1);
+        Settings {
+            workers,
+            threads_per_worker: (cores / workers).max(1) as u32,
+            slice_seconds: self.slice_seconds,
+            segment_seconds: self.segment_seconds,
+            preset: self.preset.clone(),
+            max_tries: self.max_tries.max(1),
+            sprite: SpriteSettings {
+                interval_s: self.sprite_interval,
+                columns: self.sprite_columns,
+                rows: self.sprite_rows,
+                width: self.sprite_width,
+            },
+            generate_dash: self.generate_dash,
+            deadline: Duration::from_secs(self.deadline_seconds.max(1)),
+            ..Settings::default()
+        }
+    }
+}
+
+fn init_tracing(default: &str) {
+    let filter = std::env::var("LOG_LEVEL").unwrap_or_else(|_| default.to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Transcode(a) => {
+            init_tracing("warn");
+            transcode::run(a).await
+        }
+        Command::Bench(a) => {
+            init_tracing("warn");
+            bench::run(a).await
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,525 @@
-//! slicecast-coordinator
+//! slicecast-coordinator: turns an upload into a finished video.
+//!
+//! [`process_upload`] hashes the object (MD5 = the video id), claims the id,
+//! probes and plans, fans the slice jobs and the audio job out through an
+//! [`Invoker`] with bounded concurrency and retries, records progress in the
+//! manifest, then runs the assembler. Whatever goes wrong ends as a
+//! `processing_failed` manifest with a reason a person can act on.
+
+mod invoker;
+
+pub use invoker::{InvokeError, Invoker, LocalInvoker};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use slicecast_assembler::{AssembleInput, SpriteSettings};
+use slicecast_core::job::{AudioJob, EncodeSettings, Job, JobResult, SliceJob, SourceRef};
+use slicecast_core::ladder::{Rung, ladder_for};
+use slicecast_core::manifest::{Manifest, SourceSummary, Stage, Status};
+use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_slices};
+use slicecast_core::probe::Probe;
+use slicecast_core::{VideoId, keys};
+use slicecast_media::probe::{self as ffprobe, ProbeError};
+use slicecast_storage::{BlobStore, StoreError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::Mutex;
+use tracing::{info, instrument, warn};
+
+/// How a video is processed.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Jobs in flight at once.
+    pub workers: usize,
+    /// Threads each worker's ffmpeg may use.
+    pub threads_per_worker: u32,
+    /// Target slice length; `None` = derived from the duration and `workers`.
+    pub slice_seconds: Option<f64>,
+    /// Shortest slice the automatic choice makes.
+    pub min_slice_seconds: f64,
+    /// Output segment length in seconds.
+    pub segment_seconds: f64,
+    /// x264 preset.
+    pub preset: String,
+    /// Tries per job before the video fails.
+    pub max_tries: u32,
+    /// Thumbnail sprites.
+    pub sprite: SpriteSettings,
+    /// Whether to write the DASH MPD.
+    pub generate_dash: bool,
+    /// Audio bitrate in bit/s.
+    pub audio_bitrate: u64,
+    /// Longest a video may take from claim to completion.
+    pub deadline: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            workers: cores,
+            threads_per_worker: 1,
+            slice_seconds: None,
+            min_slice_seconds: 10.0,
+            segment_seconds: 4.0,
+            preset: "veryfast".into(),
+            max_tries: 3,
+            sprite: SpriteSettings::default(),
+            generate_dash: true,
+            audio_bitrate: 128_000,
+            deadline: Duration::from_secs(6 * 3600),
+        }
+    }
+}
+
+/// What happened to an upload.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Processed now.
+    Completed(Manifest),
+    /// The same bytes were already processed; nothing was done.
+    AlreadyComplete(Manifest),
+    /// Someone else is processing the same bytes right now.
+    InProgress(Manifest),
+}
+
+impl Outcome {
+    /// The manifest.
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            Self::Completed(m) | Self::AlreadyComplete(m) | Self::InProgress(m) => m,
+        }
+    }
+}
+
+/// Processing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    /// The video failed; its manifest says `processing_failed` with this reason.
+    #[error("{reason}")]
+    Failed {
+        /// The video.
+        video_id: VideoId,
+        /// Why, for a person.
+        reason: String,
+    },
+    /// The upload could not even be read (so no video id exists).
+    #[error("could not read the upload: {0}")]
+    Upload(#[source] StoreError),
+    /// The store failed while recording the outcome.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Progress events for a caller's display.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The video id is known.
+    Hashed(VideoId),
+    /// The plan is made.
+    Planned {
+        /// Slices.
+        slices: u32,
+        /// Rungs.
+        rungs: Vec<Rung>,
+        /// Has audio.
+        audio: bool,
+    },
+    /// A job finished.
+    JobDone {
+        /// Slices done.
+        slices_done: u32,
+        /// Slices total.
+        slices_total: u32,
+    },
+    /// A new stage began.
+    Stage(Stage),
+}
+
+/// Receives [`Event`]s.
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+const HASH_CHUNK: u64 = 8 * 1024 * 1024;
+
+/// Streams an object through MD5.
+pub async fn hash_object(store: &dyn BlobStore, key: &str) -> Result<(VideoId, u64), StoreError> {
+    let size = store.head(key).await?.size;
+    let mut md5 = Md5::new();
+    let mut offset = 0;
+    while offset < size {
+        let chunk = store.get_range(key, offset, HASH_CHUNK.min(size - offset)).await?;
+        if chunk.is_empty() {
+            break;
+        }
+        offset += chunk.len() as u64;
+        md5.update(&chunk);
+    }
+    let digest: [u8; 16] = md5.finalize().into();
+    Ok((VideoId::from_digest(&digest), size))
+}
+
+async fn read_manifest(store: &dyn BlobStore, id: &VideoId) -> Result<Option<Manifest>, StoreError> {
+    match store.get(&keys::manifest(id)).await {
+        Ok(b) => Ok(serde_json::from_slice(&b).ok()),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn write_manifest(store: &dyn BlobStore, m: &Manifest) -> Result<(), StoreError> {
+    let json = serde_json::to_vec_pretty(m).map_err(|e| StoreError::Io {
+        key: keys::manifest(&m.video_id),
+        source: std::io::Error::other(e),
+    })?;
+    store.put(&keys::manifest(&m.video_id), Bytes::from(json)).await
+}
+
+/// Reads a video's manifest as a client should see it: one stuck in
+/// `processing` past its deadline is recorded and returned as failed.
+pub async fn status(store: &dyn BlobStore, id: &VideoId) -> Result<Option<Manifest>, StoreError> {
+    let Some(m) = read_manifest(store, id).await? else { return Ok(None) };
+    if m.is_stale(now_ms()) {
+        let settled = m.settled(now_ms());
+        write_manifest(store, &settled).await?;
+        return Ok(Some(settled));
+    }
+    Ok(Some(m))
+}
+
+/// Processes the object at `upload_key` from hash to assembled output.
+#[instrument(skip_all, fields(upload.key = upload_key))]
+pub async fn process_upload(
+    store: Arc<dyn BlobStore>,
+    invoker: Arc<dyn Invoker>,
+    upload_key: &str,
+    settings: &Settings,
+    events: EventSink,
+) -> Result<Outcome, CoordinatorError> {
+    let started = Instant::now();
+    events(Event::Stage(Stage::Hashing));
+    let (id, size) = hash_object(store.as_ref(), upload_key).await.map_err(CoordinatorError::Upload)?;
+    let hash_ms = started.elapsed().as_millis() as u64;
+    info!(video.id = %id, size_bytes = size, duration_ms = hash_ms, "hashed upload");
+    events(Event::Hashed(id.clone()));
+
+    let now = now_ms();
+    let deadline = now + settings.deadline.as_millis() as u64;
+    let mut manifest = Manifest::new(id.clone(), upload_key.to_owned(), now, deadline);
+    manifest.timings.hash_ms = hash_ms;
+    let claim = serde_json::to_vec_pretty(&manifest).map_err(|e| StoreError::Io {
+        key: keys::manifest(&id),
+        source: std::io::Error::other(e),
+    })?;
+    if !store.put_if_absent(&keys::manifest(&id), Bytes::from(claim)).await? {
+        match status(store.as_ref(), &id).await? {
+            Some(m) if m.status == Status::ProcessingComplete => {
+                info!(video.id = %id, "already processed");
+                return Ok(Outcome::AlreadyComplete(m));
+            }
+            Some(m) if m.status == Status::Processing => {
+                info!(video.id = %id, "already being processed");
+                return Ok(Outcome::InProgress(m));
+            }
+            _ => {
+                info!(video.id = %id, "reclaiming a failed or unreadable earlier attempt");
+                store.delete_prefix(&keys::work(&id, "")).await?;
+                write_manifest(store.as_ref(), &manifest).await?;
+            }
+        }
+    }
+
+    let run = run_claimed(store.clone(), invoker, manifest.clone(), size, settings, events.clone());
+    let result = match tokio::time::timeout(settings.deadline, run).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "processing took longer than the {} s deadline and was stopped",
+            settings.deadline.as_secs()
+        )),
+    };
+    match result {
+        Ok(m) => {
+            events(Event::Stage(Stage::Done));
+            Ok(Outcome::Completed(m))
+        }
+        Err(reason) => {
+            warn!(video.id = %id, reason = %reason, "video failed");
+            let current = read_manifest(store.as_ref(), &id).await.ok().flatten().unwrap_or(manifest);
+            let failed = current.failed(reason.clone(), now_ms());
+            write_manifest(store.as_ref(), &failed).await?;
+            let _ = store.delete_prefix(&keys::work(&id, "")).await;
+            events(Event::Stage(Stage::Done));
+            Err(CoordinatorError::Failed { video_id: id, reason })
+        }
+    }
+}
+
+fn probe_reason(e: &ProbeError) -> String {
+    match e {
+        ProbeError::Process(p) => format!("probing the upload failed: {p}"),
+        other => other.to_string(),
+    }
+}
+
+async fn run_claimed(
+    store: Arc<dyn BlobStore>,
+    invoker: Arc<dyn Invoker>,
+    mut manifest: Manifest,
+    size: u64,
+    settings: &Settings,
+    events: EventSink,
+) -> Result<Manifest, String> {
+    let id = manifest.video_id.clone();
+    let store_err = |e: StoreError| format!("storage error: {e}");
+    events(Event::Stage(Stage::Probing));
+    let t = Instant::now();
+    let location = store.readable_location(&manifest.upload_key).await.map_err(store_err)?;
+    if size == 0 {
+        return Err("the file is empty (0 bytes)".into());
+    }
+    let probe = ffprobe::probe(&location, Duration::from_secs(120)).await.map_err(|e| probe_reason(&e))?;
+    let video = ffprobe::require_video(&probe).map_err(|e| probe_reason(&e))?.clone();
+    let index = ffprobe::frame_index(&location, &video, Duration::from_secs(900))
+        .await
+        .map_err(|e| probe_reason(&e))?;
+    if index.is_empty() {
+        return Err(probe_reason(&ProbeError::NoFrames));
+    }
+    let approx_duration = (index.end_pts() - index.pts[0]) as f64 * index.time_base.as_f64();
+    let params = PlanParams {
+        slice_seconds: settings
+            .slice_seconds
+            .unwrap_or_else(|| default_slice_seconds(approx_duration, settings.workers, settings.min_slice_seconds)),
+        segment_seconds: settings.segment_seconds,
+        thumb_interval_seconds: settings.sprite.interval_s,
+    };
+    let plan = plan_slices(&index, &params).map_err(|e| format!("could not plan the encode: {e}"))?;
+    if plan.accurate_seek_slices() > 0 {
+        info!(
+            video.id = %id,
+            slices = plan.slices.len(),
+            accurate_seek_slices = plan.accurate_seek_slices(),
+            "keyframes too sparse for the slice length; those slices start between keyframes and seek accurately"
+        );
+    }
+    let (dw, dh) = video.display_size();
+    let rungs = ladder_for(dw, dh);
+    let fps = video
+        .avg_frame_rate
+        .or(video.frame_rate)
+        .map_or(0.0, |r| r.as_f64());
+    manifest.source = Some(SourceSummary {
+        name: manifest.upload_key.strip_prefix(keys::UPLOADS).unwrap_or(&manifest.upload_key).to_owned(),
+        size_bytes: size,
+        format: probe.format_name.clone(),
+        duration_s: probe.duration_s,
+        video_codec: video.codec.clone(),
+        width: dw,
+        height: dh,
+        frame_rate: fps,
+        frames: plan.frames,
+        audio_codec: probe.audio.as_ref().map(|a| a.codec.clone()),
+    });
+    manifest.duration_s = Some(plan.duration_s());
+    manifest.slices = plan.slices.len() as u32;
+    manifest.has_audio = probe.audio.is_some();
+    manifest.timings.probe_ms = t.elapsed().as_millis() as u64;
+    info!(
+        video.id = %id,
+        slices = plan.slices.len(),
+        segments = plan.segment_count,
+        rungs = rungs.len(),
+        duration_s = plan.duration_s(),
+        "planned"
+    );
+    events(Event::Planned {
+        slices: plan.slices.len() as u32,
+        rungs: rungs.clone(),
+        audio: probe.audio.is_some(),
+    });
+
+    events(Event::Stage(Stage::Encoding));
+    let t = Instant::now();
+    manifest = manifest
+        .at_stage(Stage::Encoding, now_ms())
+        .with_progress(0, plan.slices.len() as u32, 0, job_units(&plan, &probe), now_ms());
+    write_manifest(store.as_ref(), &manifest).await.map_err(store_err)?;
+    let source = SourceRef {
+        location: location.clone(),
+        format_name: probe.format_name.clone(),
+        start_time_s: probe.start_time_s,
+    };
+    let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
+    let results = fan_out(store.clone(), invoker, jobs, &plan, &probe, manifest.clone(), settings, events.clone()).await?;
+    manifest = read_manifest(store.as_ref(), &id).await.ok().flatten().unwrap_or(manifest);
+    manifest.timings.encode_ms = t.elapsed().as_millis() as u64;
+
+    events(Event::Stage(Stage::Assembling));
+    let t = Instant::now();
+    manifest = manifest.at_stage(Stage::Assembling, now_ms());
+    write_manifest(store.as_ref(), &manifest).await.map_err(store_err)?;
+    let (slices, audio) = results;
+    let input = AssembleInput {
+        video_id: id.clone(),
+        plan: &plan,
+        rungs: &rungs,
+        frame_rate: fps,
+        slices,
+        audio,
+        source_location: location,
+        display_size: (dw, dh),
+        sprite: settings.sprite.clone(),
+        generate_dash: settings.generate_dash,
+    };
+    let assembled = slicecast_assembler::assemble(store.as_ref(), &input)
+        .await
+        .map_err(|e| format!("assembling the output failed: {e}"))?;
+    manifest.assets = assembled.assets;
+    manifest.rungs = assembled.rungs;
+    manifest.duration_s = Some(assembled.duration_s);
+    manifest.timings.assemble_ms = t.elapsed().as_millis() as u64;
+    let _ = store.delete_prefix(&keys::work(&id, "")).await;
+    let done = manifest.completed(now_ms());
+    write_manifest(store.as_ref(), &done).await.map_err(store_err)?;
+    info!(video.id = %id, total_ms = done.timings.total_ms, "video complete");
+    Ok(done)
+}
+
+/// Progress units: one per slice, plus one for the audio track.
+fn job_units(plan: &SlicePlan, probe: &Probe) -> u32 {
+    plan.slices.len() as u32 + u32::from(probe.audio.is_some())
+}
+
+fn make_jobs(
+    id: &VideoId,
+    source: &SourceRef,
+    probe: &Probe,
+    plan: &SlicePlan,
+    rungs: &[Rung],
+    settings: &Settings,
+    display: (u32, u32),
+) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(plan.slices.len() + 1);
+    let video_stream = probe.video.as_ref().map_or(0, |v| v.index);
+    if let Some(a) = &probe.audio {
+        jobs.push(Job::Audio(AudioJob {
+            video_id: id.clone(),
+            source: source.clone(),
+            audio_stream: a.index,
+            origin_s: plan.origin_pts as f64 * plan.time_base.as_f64(),
+            channels: if a.channels == 1 { 1 } else { 2 },
+            sample_rate: slicecast_media::args::audio_sample_rate(a.sample_rate),
+            bitrate: settings.audio_bitrate,
+            segment_seconds: settings.segment_seconds,
+            duration_s: probe.duration_s.max(plan.duration_s()),
+            attempt: 1,
+        }));
+    }
+    let thumb_size = slicecast_core::thumbs::thumb_size(display.0, display.1, settings.sprite.width);
+    for s in &plan.slices {
+        jobs.push(Job::Slice(SliceJob {
+            video_id: id.clone(),
+            source: source.clone(),
+            video_stream,
+            time_base: plan.time_base,
+            timescale: plan.timescale,
+            origin_pts: plan.origin_pts,
+            slice: s.clone(),
+            rungs: rungs.to_vec(),
+            settings: EncodeSettings {
+                preset: settings.preset.clone(),
+                threads: settings.threads_per_worker,
+                thumb_size,
+            },
+            attempt: 1,
+        }));
+    }
+    jobs
+}
+
+fn job_name(job: &Job) -> String {
+    match job {
+        Job::Slice(s) => format!("slice {}", s.slice.index),
+        Job::Audio(_) => "the audio track".into(),
+    }
+}
+
+fn with_attempt(job: &Job, attempt: u32) -> Job {
+    let mut j = job.clone();
+    match &mut j {
+        Job::Slice(s) => s.attempt = attempt,
+        Job::Audio(a) => a.attempt = attempt,
+    }
+    j
+}
+
+async fn run_with_retries(invoker: &dyn Invoker, job: Job, max_tries: u32) -> Result<JobResult, String> {
+    let mut attempt = 1;
+    loop {
+        match invoker.invoke(with_attempt(&job, attempt)).await {
+            Ok(r) => return Ok(r),
+            Err(e) if attempt < max_tries && e.retryable => {
+                warn!(job = %job_name(&job), attempt, error = %e, "job failed; retrying");
+                tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "encoding {} failed after {attempt} attempt{}: {e}",
+                    job_name(&job),
+                    if attempt == 1 { "" } else { "s" }
+                ));
+            }
+        }
+    }
+}
+
+type Results = (Vec<slicecast_core::job::SliceResult>, Option<slicecast_core::job::AudioResult>);
+
+#[expect(clippy::too_many_arguments, reason = "internal step of process_upload")]
+async fn fan_out(
+    store: Arc<dyn BlobStore>,
+    invoker: Arc<dyn Invoker>,
+    jobs: Vec<Job>,
+    plan: &SlicePlan,
+    probe: &Probe,
+    manifest: Manifest,
+    settings: &Settings,
+    events: EventSink,
+) -> Result<Results, String> {
+    let total = plan.slices.len() as u32;
+    let units = job_units(plan, probe);
+    let state = Arc::new(Mutex::new((manifest, 0u32, 0u32)));
+    let mut stream = futures::stream::iter(jobs.into_iter().map(|job| {
+        let invoker = invoker.clone();
+        async move { run_with_retries(invoker.as_ref(), job, settings.max_tries.max(1)).await }
+    }))
+    .buffer_unordered(settings.workers.max(1));
+    let mut slices = Vec::with_capacity(total as usize);
+    let mut audio = None;
+    while let Some(r) = stream.next().await {
+        match r? {
+            JobResult::Slice(s) => slices.push(s),
+            JobResult::Audio(a) => audio = Some(a),
+        }
+        let mut st = state.lock().await;
+        let done = slices.len() as u32;
+        let units_done = done + u32::from(audio.is_some());
+        st.0 = st.0.clone().with_progress(done, total, units_done, units, now_ms());
+        st.1 = done;
+        write_manifest(store.as_ref(), &st.0).await.map_err(|e| format!("storage error: {e}"))?;
+        events(Event::JobDone {
+            slices_done: done,
+            slices_total: total,
+        });
+    }
+    slices.sort_by_key(|s| s.index);
+    if slices.len() as u32 != total {
+        return Err(format!("only {} of {total} slices finished", slices.len()));
+    }
+    Ok((slices, audio))
+}

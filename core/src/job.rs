@@ -104,6 +104,8 @@ pub struct AudioJob {
     pub bitrate: u64,
     /// Segment length in seconds.
     pub segment_seconds: f64,
+    /// Source duration in seconds (sizes the timeout).
+    pub duration_s: f64,
     /// 1 for the first try, then 2, 3, ...
     pub attempt: u32,
 }

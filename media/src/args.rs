@@ -287,6 +287,7 @@ mod tests {
             sample_rate: 48_000,
             bitrate: 128_000,
             segment_seconds: 4.0,
+            duration_s: 10.0,
             attempt: 1,
         };
         let s = joined(&audio_args(&j, Path::new("a.mp4")));

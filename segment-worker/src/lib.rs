@@ -1,1 +1,260 @@
-//! slicecast-segment-worker
+//! slicecast-segment-worker: encodes one slice at every rung in ONE ffmpeg
+//! process (decode once, scale to all rungs, thumbnails from the same decode),
+//! then turns each rung's fragmented MP4 into CMAF segments on the global
+//! timeline; and encodes the whole audio track once.
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use slicecast_core::cmaf;
+use slicecast_core::job::{AudioJob, AudioResult, RungOutput, SliceJob, SliceResult};
+use slicecast_core::keys;
+use slicecast_core::presentation::SegmentInfo;
+use slicecast_core::probe::{Rational, rescale};
+use slicecast_media::args::{self, X264};
+use slicecast_media::{ProcessError, process};
+use slicecast_storage::{BlobStore, StoreError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tracing::{info, instrument};
+
+/// A slice or audio job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// ffmpeg failed or timed out.
+    #[error("ffmpeg could not encode {what}: {source}")]
+    Ffmpeg {
+        /// Which job.
+        what: String,
+        /// The process error (with ffmpeg's stderr tail).
+        #[source]
+        source: ProcessError,
+    },
+    /// ffmpeg's output was not what the plan requires.
+    #[error("unexpected encoder output for {what}: {detail}")]
+    Output {
+        /// Which job.
+        what: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// Reading or writing the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Local scratch I/O failed.
+    #[error("scratch I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl WorkerError {
+    /// ffmpeg's stderr tail, when the failure came from ffmpeg.
+    pub fn stderr_tail(&self) -> &str {
+        match self {
+            Self::Ffmpeg { source, .. } => source.stderr_tail(),
+            _ => "",
+        }
+    }
+}
+
+/// Worker settings that are not part of the job.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Where scratch directories go (the system temp dir by default).
+    pub scratch: Option<PathBuf>,
+    /// Constant rate factor under the bitrate cap.
+    pub crf: u32,
+    /// Timeout = `timeout_base + timeout_per_second × slice seconds`.
+    pub timeout_base: Duration,
+    /// See `timeout_base`.
+    pub timeout_per_second: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            scratch: None,
+            crf: args::DEFAULT_CRF,
+            timeout_base: Duration::from_secs(120),
+            timeout_per_second: Duration::from_secs(40),
+        }
+    }
+}
+
+fn scratch(opts: &WorkerOptions) -> std::io::Result<tempfile::TempDir> {
+    match &opts.scratch {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            tempfile::tempdir_in(d)
+        }
+        None => tempfile::tempdir(),
+    }
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    let d: [u8; 16] = Md5::digest(data).into();
+    slicecast_core::VideoId::from_digest(&d).to_string()
+}
+
+/// Encodes one slice and stores its segments, init segments, thumbnails and
+/// result (`work/slice_<i>.json`, written last: the slice's commit point).
+#[instrument(skip_all, fields(video.id = %job.video_id, slice.index = job.slice.index, attempt = job.attempt))]
+pub async fn encode_slice(job: &SliceJob, store: &dyn BlobStore, opts: &WorkerOptions) -> Result<SliceResult, WorkerError> {
+    let started = Instant::now();
+    let what = format!("slice {}", job.slice.index);
+    let dir = scratch(opts)?;
+    let x = X264 {
+        preset: job.settings.preset.clone(),
+        crf: opts.crf,
+        threads: job.settings.threads,
+    };
+    let argv = args::slice_args(job, &x, dir.path());
+    let seconds = (job.slice.end_pts - job.slice.start_pts) as f64 * job.time_base.as_f64();
+    let timeout = opts.timeout_base + opts.timeout_per_second.mul_f64(seconds.max(1.0));
+    process::run(&slicecast_media::ffmpeg_bin(), &argv, timeout)
+        .await
+        .map_err(|source| WorkerError::Ffmpeg { what: what.clone(), source })?;
+
+    let out_err = |detail: String| WorkerError::Output { what: what.clone(), detail };
+    let ts = Rational::new(1, i64::from(job.timescale));
+    let offset = rescale(job.slice.start_pts - job.origin_pts, job.time_base, ts).max(0) as u64;
+    let mut rungs = Vec::with_capacity(job.rungs.len());
+    for (i, rung) in job.rungs.iter().enumerate() {
+        let data = tokio::fs::read(dir.path().join(format!("rung_{i}.mp4"))).await?;
+        let split = cmaf::split(&data).map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
+        let init = cmaf::init_info(&split.init).map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
+        if init.timescale != job.timescale {
+            return Err(out_err(format!("{} timescale {} instead of {}", rung.name, init.timescale, job.timescale)));
+        }
+        let infos = split
+            .fragments
+            .iter()
+            .map(|f| cmaf::fragment_info(f, init.default_sample_duration))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
+        let frames: u64 = infos.iter().map(|f| u64::from(f.samples)).sum();
+        if frames != job.slice.frame_count() || infos.len() != job.slice.segment_starts.len() {
+            return Err(out_err(format!(
+                "{}: {} frames in {} segments, planned {} frames in {} segments",
+                rung.name,
+                frames,
+                infos.len(),
+                job.slice.frame_count(),
+                job.slice.segment_starts.len()
+            )));
+        }
+        // Every fragment starts with a closed-GOP keyframe whose composition offset is the
+        // encoder's constant reorder delay; removing it puts presentation time == decode time
+        // at every segment start, with no edit list in the (shared) init segment.
+        let shift = infos[0].first_composition_offset;
+        let base0 = infos[0].base_decode_time;
+        let mut segments = Vec::with_capacity(infos.len());
+        for (j, (frag, info)) in split.fragments.iter().zip(&infos).enumerate() {
+            let number = job.slice.first_segment + j as u32;
+            let start = offset + (info.base_decode_time - base0);
+            let mut bytes = frag.to_vec();
+            cmaf::rewrite_fragment(&mut bytes, number + 1, start, shift).map_err(|e| out_err(e.to_string()))?;
+            let size = bytes.len() as u64;
+            store.put(&keys::video_segment(&job.video_id, &rung.name, number), Bytes::from(bytes)).await?;
+            segments.push(SegmentInfo {
+                number,
+                start,
+                duration: info.duration,
+                bytes: size,
+            });
+        }
+        let init_md5 = md5_hex(&split.init);
+        store.put(&keys::video_init(&job.video_id, &rung.name), Bytes::from(split.init)).await?;
+        rungs.push(RungOutput {
+            rung: rung.name.clone(),
+            codecs: init.codecs.unwrap_or_else(|| "avc1.640028".into()),
+            init_md5,
+            segments,
+        });
+    }
+    let thumbs = store_thumbs(job, dir.path(), store).await?;
+    let result = SliceResult {
+        index: job.slice.index,
+        rungs,
+        thumbs,
+        frames: job.slice.frame_count(),
+        encode_ms: started.elapsed().as_millis() as u64,
+        attempt: job.attempt,
+    };
+    let json = serde_json::to_vec(&result).map_err(|e| out_err(e.to_string()))?;
+    store.put(&keys::slice_result(&job.video_id, job.slice.index), Bytes::from(json)).await?;
+    info!(duration_ms = result.encode_ms, frames = result.frames, "slice encoded");
+    Ok(result)
+}
+
+async fn store_thumbs(job: &SliceJob, dir: &Path, store: &dyn BlobStore) -> Result<u32, WorkerError> {
+    // ffmpeg numbers the distinct picked frames from 1, in order.
+    let mut file_no = 0u32;
+    let mut last_frame = None;
+    for t in &job.slice.thumbs {
+        if last_frame != Some(t.frame) {
+            file_no += 1;
+            last_frame = Some(t.frame);
+        }
+        let path = dir.join(format!("thumb_{file_no:05}.jpg"));
+        match tokio::fs::read(&path).await {
+            Ok(data) => store.put(&keys::work_thumb(&job.video_id, t.index), Bytes::from(data)).await?,
+            Err(e) => {
+                return Err(WorkerError::Output {
+                    what: format!("slice {}", job.slice.index),
+                    detail: format!("thumbnail {} missing: {e}", t.index),
+                });
+            }
+        }
+    }
+    Ok(job.slice.thumbs.len() as u32)
+}
+
+/// Encodes the whole audio track once and stores its init segment, segments and
+/// result (`work/audio.json`).
+#[instrument(skip_all, fields(video.id = %job.video_id, attempt = job.attempt))]
+pub async fn encode_audio(job: &AudioJob, store: &dyn BlobStore, opts: &WorkerOptions) -> Result<AudioResult, WorkerError> {
+    let started = Instant::now();
+    let what = "the audio track".to_owned();
+    let dir = scratch(opts)?;
+    let out = dir.path().join("audio.mp4");
+    let argv = args::audio_args(job, &out);
+    let timeout = opts.timeout_base + (opts.timeout_per_second / 8).mul_f64(job.duration_s.max(1.0));
+    process::run(&slicecast_media::ffmpeg_bin(), &argv, timeout)
+        .await
+        .map_err(|source| WorkerError::Ffmpeg { what: what.clone(), source })?;
+    let out_err = |detail: String| WorkerError::Output { what: what.clone(), detail };
+    let data = tokio::fs::read(&out).await?;
+    let split = cmaf::split(&data).map_err(|e| out_err(e.to_string()))?;
+    let init = cmaf::init_info(&split.init).map_err(|e| out_err(e.to_string()))?;
+    if split.fragments.is_empty() {
+        return Err(out_err("no audio was produced (the audio track may be empty)".into()));
+    }
+    let mut segments = Vec::with_capacity(split.fragments.len());
+    for (j, frag) in split.fragments.iter().enumerate() {
+        let info = cmaf::fragment_info(frag, init.default_sample_duration).map_err(|e| out_err(e.to_string()))?;
+        let number = j as u32;
+        let mut bytes = frag.to_vec();
+        cmaf::rewrite_fragment(&mut bytes, number + 1, info.base_decode_time, 0).map_err(|e| out_err(e.to_string()))?;
+        let size = bytes.len() as u64;
+        store.put(&keys::audio_segment(&job.video_id, number), Bytes::from(bytes)).await?;
+        segments.push(SegmentInfo {
+            number,
+            start: info.base_decode_time,
+            duration: info.duration,
+            bytes: size,
+        });
+    }
+    store.put(&keys::audio_init(&job.video_id), Bytes::from(split.init)).await?;
+    let result = AudioResult {
+        codecs: init.codecs.unwrap_or_else(|| "mp4a.40.2".into()),
+        sample_rate: job.sample_rate,
+        channels: job.channels,
+        bitrate: job.bitrate,
+        timescale: init.timescale,
+        segments,
+        encode_ms: started.elapsed().as_millis() as u64,
+    };
+    let json = serde_json::to_vec(&result).map_err(|e| out_err(e.to_string()))?;
+    store.put(&keys::work(&job.video_id, "audio.json"), Bytes::from(json)).await?;
+    info!(duration_ms = result.encode_ms, segments = result.segments.len(), "audio encoded");
+    Ok(result)
+}

@@ -16,7 +16,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  # playwright-core and dashjs want node >= 20 (Debian 12's nodejs is 18: it mostly works, with warnings).
+  # playwright-core and dashjs declare node >= 20; Debian 12's nodejs is 18 (untested here).
   apt_install nodejs npm
 fi
 

@@ -42,6 +42,8 @@
       shaka.polyfill.installAll();
       if (!shaka.Player.isBrowserSupported()) throw new Error('shaka: browser not supported');
       const player = new shaka.Player();
+      // At 4x on a small machine many frames drop; don't let ABR ban renditions for that.
+      player.configure({ abr: { droppedFrames: false } });
       const push = (err) => (err?.severity === 1 ? r.nonFatal : r.fatal).push({
         severity: err?.severity ?? null, category: err?.category ?? null, code: err?.code ?? null,
         data: short(err?.data ?? err?.message ?? err), at: t(),

@@ -4,6 +4,7 @@
 //   node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd]
 //                 [--seams 10.5,21.0] [--seek SECONDS] [--out result.json] [--screenshot shot.png]
 //                 [--rate 4] [--timeout 60] [--max-play 120] [--chromium /usr/bin/chromium]
+//   node play.mjs --dir OUTPUT_DIR --serve     (only serve OUTPUT_DIR and the players; prints the URL)
 //
 // Cases (each on a fresh page): hls.js+HLS, shaka+HLS, shaka+DASH, dash.js+DASH (DASH ones
 // only with --dash). Each case plays from the start until currentTime passes the last seam
@@ -53,7 +54,7 @@ function usage(msg) {
   if (msg) console.error(`play.mjs: ${msg}`);
   console.error('usage: node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd] ' +
     '[--seams 10.5,21.0] [--seek S] [--out result.json] [--screenshot shot.png] [--rate 4] [--timeout 60] ' +
-    '[--max-play 120] [--chromium /usr/bin/chromium]');
+    '[--max-play 120] [--chromium /usr/bin/chromium] [--serve]');
   process.exit(2);
 }
 
@@ -73,6 +74,7 @@ function options() {
         timeout: { type: 'string', default: '60' },
         'max-play': { type: 'string', default: '120' },
         chromium: { type: 'string', default: process.env.CHROMIUM ?? '/usr/bin/chromium' },
+        serve: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -100,6 +102,7 @@ function options() {
     timeoutMs: num('timeout', values.timeout) * 1000,
     maxPlay: num('max-play', values['max-play']),
     chromium: values.chromium,
+    serve: values.serve ?? false,
   };
 }
 
@@ -364,6 +367,11 @@ async function main() {
   const t0 = Date.now();
   const server = await startServer(opts.dir);
   const base = `http://127.0.0.1:${server.address().port}`;
+  if (opts.serve) {
+    // Only serve, for a look by hand: BASE/__players/hls.js.html etc. load the libraries.
+    console.log(JSON.stringify({ serving: base, dir: opts.dir, pages: Object.keys(LIBS).map((l) => `${base}/__players/${l}.html`) }));
+    return;
+  }
   const profile = mkdtempSync(path.join(tmpdir(), 'slicecast-chromium-'));
   let context;
   let browserVersion = null;

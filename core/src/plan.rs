@@ -68,10 +68,6 @@ pub struct Slice {
     pub first_segment: u32,
     /// Pts of each segment's first frame; `segment_starts[0] == start_pts`.
     pub segment_starts: Vec<i64>,
-    /// Keep frames with pts in `[trim_start_s, trim_end_s)` seconds (midpoints between frames).
-    pub trim_start_s: f64,
-    /// See `trim_start_s`.
-    pub trim_end_s: f64,
     /// Times, in seconds from the slice start, at which keyframes must be forced
     /// (midpoints before each segment's first frame, the first segment excluded).
     pub force_keyframes_s: Vec<f64>,
@@ -220,12 +216,6 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
                 secs((pts[f - 1] + pts[f]) as f64 / 2.0)
             }
         };
-        let trim_start_s = midpoint_before(first);
-        let trim_end_s = if end_frame < n {
-            midpoint_before(end_frame)
-        } else {
-            secs(pts[n - 1] as f64 + frame_dur as f64 / 2.0)
-        };
         let force_keyframes_s = seg_frames[1..]
             .iter()
             .map(|&f| midpoint_before(f) - secs(start_pts as f64))
@@ -257,8 +247,6 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
             on_keyframe,
             first_segment: next_segment,
             segment_starts,
-            trim_start_s,
-            trim_end_s,
             force_keyframes_s,
             thumbs,
         });
@@ -324,7 +312,6 @@ mod tests {
                 assert!(idx.key[s.first_frame as usize]);
                 assert_eq!(s.seek_pts, s.start_pts);
             }
-            assert!(s.trim_start_s < s.trim_end_s);
             assert_eq!(s.force_keyframes_s.len() + 1, s.segment_starts.len());
             for t in &s.thumbs {
                 assert_eq!(t.index, thumb);
@@ -380,8 +367,6 @@ mod tests {
         for (a, b) in s.force_keyframes_s.iter().zip(want) {
             assert!((a - b).abs() < 1e-9);
         }
-        assert!((s.trim_start_s + 0.5 / 24.0).abs() < 1e-9);
-        assert!((s.trim_end_s - 239.5 / 24.0).abs() < 1e-9);
     }
 
     #[test]

@@ -48,16 +48,15 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
     v
 }
 
-/// The filter graph of a slice: trim to the slice, split, scale to each rung
-/// (and to the thumbnail size for the picked frames).
+/// The filter graph of a slice: trim to the slice's frames (by pts, in the
+/// stream's time base: exact, unlike seconds), split, scale to each rung (and to
+/// the thumbnail size for the picked frames).
 pub fn slice_filter(job: &SliceJob) -> String {
     let s = &job.slice;
     let n = job.rungs.len() + usize::from(!s.thumbs.is_empty());
     let mut g = format!(
-        "[0:{}]trim=start={}:end={},setpts=PTS-STARTPTS,split={n}",
-        job.video_stream,
-        secs(s.trim_start_s),
-        secs(s.trim_end_s)
+        "[0:{}]trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,split={n}",
+        job.video_stream, s.start_pts, s.end_pts
     );
     for i in 0..n {
         g.push_str(&format!("[s{i}]"));
@@ -256,7 +255,7 @@ mod tests {
         let s = joined(&v);
         assert!(s.contains("-ss 9.999000 -noaccurate_seek -copyts -i /in/src file.mp4"), "{s}");
         assert!(v.iter().any(|a| a == "/in/src file.mp4"), "the path is one argument");
-        assert!(s.contains("trim=start=9.979167:end=19.979167,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"), "{s}");
+        assert!(s.contains("trim=start_pts=240:end_pts=480,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"), "{s}");
         assert!(s.contains("scale=1280:720"));
         assert!(s.contains("select='eq(n\\,0)+eq(n\\,48)+eq(n\\,96)+eq(n\\,144)+eq(n\\,192)'"), "{s}");
         assert!(s.contains("-force_key_frames 3.979167,7.979167"), "{s}");

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The one test command (README quick start; .ci/run calls it): installs what the
+# tests need, checks formatting and lints, runs every test. SLICECAST_SLOW_TESTS=1
+# adds the slow suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --test
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked -- --test-threads=2

@@ -35,8 +35,10 @@ pub struct LocalInvoker {
 
 impl LocalInvoker {
     /// A pool of `workers` over `store`.
+    ///
+    /// Test hook: the environment variable `SLICECAST_FAIL_SLICE="k"` (or `"k:n"`)
+    /// makes slice k fail its first n attempts (1 by default).
     pub fn new(store: Arc<dyn BlobStore>, workers: usize, opts: WorkerOptions) -> Self {
-        // Test hook: SLICECAST_FAIL_SLICE="k" (or "k:n") makes slice k fail its first n attempts.
         let fail = std::env::var("SLICECAST_FAIL_SLICE").ok().and_then(|v| {
             let (k, n) = v.split_once(':').unwrap_or((&v, "1"));
             Some((k.parse().ok()?, n.parse().ok()?))
@@ -46,6 +48,14 @@ impl LocalInvoker {
             opts,
             permits: Arc::new(Semaphore::new(workers.max(1))),
             fail,
+        }
+    }
+
+    /// Like [`LocalInvoker::new`], with slice `fail.0` failing its first `fail.1` attempts (for tests).
+    pub fn with_injected_failure(store: Arc<dyn BlobStore>, workers: usize, opts: WorkerOptions, fail: (u32, u32)) -> Self {
+        Self {
+            fail: Some(fail),
+            ..Self::new(store, workers, opts)
         }
     }
 }

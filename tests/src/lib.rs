@@ -38,18 +38,23 @@ pub fn ffprobe(args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The first number in ffprobe's csv output (which may carry stray commas and lines).
+fn first_number(out: &str) -> Option<u64> {
+    out.split([',', '\n']).find_map(|f| f.trim().parse().ok())
+}
+
 /// Number of video frames in a file or playlist, counted by decoding.
 pub fn count_frames(path: &Path) -> anyhow::Result<u64> {
     let p = path.to_string_lossy();
     let out = ffprobe(&["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", &p])?;
-    out.trim().lines().next().unwrap_or("").trim().parse().with_context(|| format!("frame count of {p}: {out:?}"))
+    first_number(&out).with_context(|| format!("frame count of {p}: {out:?}"))
 }
 
 /// Number of video packets in a source (its frame count, as the container says).
 pub fn count_packets(path: &Path) -> anyhow::Result<u64> {
     let p = path.to_string_lossy();
     let out = ffprobe(&["-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", &p])?;
-    out.trim().parse().with_context(|| format!("packet count of {p}: {out:?}"))
+    first_number(&out).with_context(|| format!("packet count of {p}: {out:?}"))
 }
 
 /// Presentation timestamps (seconds) of every decoded video frame, in output order.

@@ -326,6 +326,7 @@ async fn run_claimed(
     });
     manifest.duration_s = Some(plan.duration_s());
     manifest.slices = plan.slices.len() as u32;
+    manifest.slice_starts_s = plan.slices.iter().map(|s| plan.seconds(s.start_pts)).collect();
     manifest.has_audio = probe.audio.is_some();
     manifest.timings.probe_ms = t.elapsed().as_millis() as u64;
     info!(

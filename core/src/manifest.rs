@@ -146,8 +146,11 @@ pub struct Manifest {
     pub assets: Assets,
     /// Timings.
     pub timings: Timings,
-    /// Slices planned (and how many needed accurate seeking).
+    /// Slices planned.
     pub slices: u32,
+    /// Start time (seconds) of every slice: the seams between independently encoded parts.
+    #[serde(default)]
+    pub slice_starts_s: Vec<f64>,
     /// Unix time (ms) processing started.
     pub created_ms: u64,
     /// Unix time (ms) of the last update.
@@ -173,6 +176,7 @@ impl Manifest {
             assets: Assets::default(),
             timings: Timings::default(),
             slices: 0,
+            slice_starts_s: Vec::new(),
             created_ms: now_ms,
             updated_ms: now_ms,
             deadline_ms,

@@ -158,10 +158,11 @@ fn a(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
-fn unreadable(e: ProcessError) -> ProbeError {
+/// Maps an ffprobe failure to a user-facing error, without the (internal) file location.
+fn unreadable(location: &str, e: ProcessError) -> ProbeError {
     match e {
         ProcessError::Failed { ref stderr_tail, .. } => {
-            let detail = last_lines(stderr_tail, 1);
+            let detail = last_lines(stderr_tail, 1).replace(&format!("{location}: "), "");
             ProbeError::Unreadable {
                 detail: if detail.is_empty() { "ffprobe found no streams".into() } else { detail },
             }
@@ -173,7 +174,7 @@ fn unreadable(e: ProcessError) -> ProbeError {
 /// Runs ffprobe on a path or URL.
 pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeError> {
     let args = a(&["-v", "error", "-show_format", "-show_streams", "-of", "json", location]);
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(unreadable)?;
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(|e| unreadable(location, e))?;
     parse_probe(&String::from_utf8_lossy(&out.stdout))
 }
 
@@ -184,7 +185,7 @@ pub async fn frame_index(location: &str, stream: &VideoStream, timeout: Duration
     let args = a(&[
         "-v", "error", "-select_streams", &sel, "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0", location,
     ]);
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(unreadable)?;
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(|e| unreadable(location, e))?;
     let (index, missing) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
     if missing == 0 && !index.is_empty() {
         return Ok(index);
@@ -194,7 +195,7 @@ pub async fn frame_index(location: &str, stream: &VideoStream, timeout: Duration
         "-v", "error", "-select_streams", &sel, "-show_entries", "frame=best_effort_timestamp,key_frame", "-of", "csv=p=0",
         location,
     ]);
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(unreadable)?;
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(|e| unreadable(location, e))?;
     let (index, _) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
     if index.is_empty() {
         return Err(ProbeError::NoFrames);

@@ -87,7 +87,9 @@ fn read_u32(d: &[u8], at: usize, limit: usize) -> Result<u32, CmafError> {
 }
 
 fn child(data: &[u8], parent: &BoxRef, kind: &[u8; 4]) -> Result<Option<BoxRef>, CmafError> {
-    Ok(boxes(data, parent.body())?.into_iter().find(|b| &b.kind == kind))
+    Ok(boxes(data, parent.body())?
+        .into_iter()
+        .find(|b| &b.kind == kind))
 }
 
 fn path(data: &[u8], root: BoxRef, path: &[&[u8; 4]]) -> Result<Option<BoxRef>, CmafError> {
@@ -163,7 +165,10 @@ pub struct InitInfo {
 /// Reads the init segment.
 pub fn init_info(init: &[u8]) -> Result<InitInfo, CmafError> {
     let top = boxes(init, 0..init.len())?;
-    let moov = *top.iter().find(|b| &b.kind == b"moov").ok_or(CmafError::Missing("moov"))?;
+    let moov = *top
+        .iter()
+        .find(|b| &b.kind == b"moov")
+        .ok_or(CmafError::Missing("moov"))?;
     let trak = child(init, &moov, b"trak")?.ok_or(CmafError::Missing("trak"))?;
     let mdhd = path(init, trak, &[b"mdia", b"mdhd"])?.ok_or(CmafError::Missing("mdhd"))?;
     let body = mdhd.body();
@@ -175,7 +180,8 @@ pub fn init_info(init: &[u8]) -> Result<InitInfo, CmafError> {
         None => 0,
     };
     let has_edit_list = child(init, &trak, b"edts")?.is_some();
-    let stsd = path(init, trak, &[b"mdia", b"minf", b"stbl", b"stsd"])?.ok_or(CmafError::Missing("stsd"))?;
+    let stsd = path(init, trak, &[b"mdia", b"minf", b"stbl", b"stsd"])?
+        .ok_or(CmafError::Missing("stsd"))?;
     let codecs = codec_string(&init[stsd.start..stsd.end]);
     Ok(InitInfo {
         timescale,
@@ -193,7 +199,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 fn codec_string(stsd: &[u8]) -> Option<String> {
     if let Some(at) = find(stsd, b"avcC") {
         let c = stsd.get(at + 5..at + 8)?;
-        let entry = if find(stsd, b"avc3").is_some() { "avc3" } else { "avc1" };
+        let entry = if find(stsd, b"avc3").is_some() {
+            "avc3"
+        } else {
+            "avc1"
+        };
         return Some(format!("{entry}.{:02x}{:02x}{:02x}", c[0], c[1], c[2]));
     }
     if find(stsd, b"mp4a").is_some() {
@@ -235,13 +245,23 @@ struct Traf {
 
 fn traf_of(data: &[u8]) -> Result<(BoxRef, Traf), CmafError> {
     let top = boxes(data, 0..data.len())?;
-    let moof = *top.iter().find(|b| &b.kind == b"moof").ok_or(CmafError::Missing("moof"))?;
+    let moof = *top
+        .iter()
+        .find(|b| &b.kind == b"moof")
+        .ok_or(CmafError::Missing("moof"))?;
     let mfhd = child(data, &moof, b"mfhd")?.ok_or(CmafError::Missing("mfhd"))?;
     let traf = child(data, &moof, b"traf")?.ok_or(CmafError::Missing("traf"))?;
     let kids = boxes(data, traf.body())?;
-    let tfhd = *kids.iter().find(|b| &b.kind == b"tfhd").ok_or(CmafError::Missing("tfhd"))?;
+    let tfhd = *kids
+        .iter()
+        .find(|b| &b.kind == b"tfhd")
+        .ok_or(CmafError::Missing("tfhd"))?;
     let tfdt = kids.iter().find(|b| &b.kind == b"tfdt").copied();
-    let truns = kids.iter().filter(|b| &b.kind == b"trun").copied().collect();
+    let truns = kids
+        .iter()
+        .filter(|b| &b.kind == b"trun")
+        .copied()
+        .collect();
     Ok((mfhd, Traf { tfhd, tfdt, truns }))
 }
 
@@ -348,7 +368,11 @@ pub fn fragment_info(data: &[u8], trex_duration: u32) -> Result<FragmentInfo, Cm
                 first_cto = Some(match l.cto_at {
                     Some(o) => {
                         let raw = u32::from_be_bytes(be4(data, rec + o));
-                        if l.version == 0 { i64::from(raw) } else { i64::from(raw as i32) }
+                        if l.version == 0 {
+                            i64::from(raw)
+                        } else {
+                            i64::from(raw as i32)
+                        }
                     }
                     None => 0,
                 });
@@ -368,7 +392,12 @@ pub fn fragment_info(data: &[u8], trex_duration: u32) -> Result<FragmentInfo, Cm
 /// Rewrites a fragment in place: sequence number, base decode time, and every
 /// composition offset lowered by `cto_shift` (switching `trun` to version 1,
 /// whose offsets are signed, when there are offsets).
-pub fn rewrite_fragment(data: &mut [u8], sequence: u32, base_decode_time: u64, cto_shift: i64) -> Result<(), CmafError> {
+pub fn rewrite_fragment(
+    data: &mut [u8],
+    sequence: u32,
+    base_decode_time: u64,
+    cto_shift: i64,
+) -> Result<(), CmafError> {
     let (mfhd, traf) = traf_of(data)?;
     let at = mfhd.body().start + 4;
     data[at..at + 4].copy_from_slice(&sequence.to_be_bytes());
@@ -387,8 +416,13 @@ pub fn rewrite_fragment(data: &mut [u8], sequence: u32, base_decode_time: u64, c
             for i in 0..l.count as usize {
                 let at = l.first + i * l.record + o;
                 let raw = u32::from_be_bytes(be4(data, at));
-                let old = if l.version == 0 { i64::from(raw) } else { i64::from(raw as i32) };
-                let new = i32::try_from(old - cto_shift).map_err(|_| CmafError::OutOfRange("composition offset"))?;
+                let old = if l.version == 0 {
+                    i64::from(raw)
+                } else {
+                    i64::from(raw as i32)
+                };
+                let new = i32::try_from(old - cto_shift)
+                    .map_err(|_| CmafError::OutOfRange("composition offset"))?;
                 data[at..at + 4].copy_from_slice(&new.to_be_bytes());
             }
             data[trun.body().start] = 1;
@@ -439,7 +473,13 @@ mod tests {
         let info = fragment_info(&f, 0).expect("info");
         assert_eq!(
             info,
-            FragmentInfo { sequence: 1, base_decode_time: 0, samples: 3, duration: 30, first_composition_offset: 20 }
+            FragmentInfo {
+                sequence: 1,
+                base_decode_time: 0,
+                samples: 3,
+                duration: 30,
+                first_composition_offset: 20
+            }
         );
         rewrite_fragment(&mut f, 7, 90_000, 20).expect("rewrite");
         let info = fragment_info(&f, 0).expect("info");
@@ -454,9 +494,21 @@ mod tests {
     #[test]
     fn splits_init_and_fragments() {
         let ftyp = bx(b"ftyp", b"iso6\0\0\0\0");
-        let mdhd = bx(b"mdhd", &full(0, 0, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x5f, 0x90, 0, 0, 0, 0, 0x55, 0xc4, 0, 0]));
+        let mdhd = bx(
+            b"mdhd",
+            &full(
+                0,
+                0,
+                &[
+                    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x5f, 0x90, 0, 0, 0, 0, 0x55, 0xc4, 0, 0,
+                ],
+            ),
+        );
         let mdia = bx(b"mdia", &mdhd);
-        let stsd = bx(b"stsd", &[b"....avc1....avcC".as_slice(), &[1, 0x64, 0x00, 0x1f]].concat());
+        let stsd = bx(
+            b"stsd",
+            &[b"....avc1....avcC".as_slice(), &[1, 0x64, 0x00, 0x1f]].concat(),
+        );
         let stbl = bx(b"stbl", &stsd);
         let minf = bx(b"minf", &stbl);
         let mdia = [mdia[..mdia.len()].to_vec()].concat();
@@ -465,11 +517,23 @@ mod tests {
         mdia_full = bx(b"mdia", &[mdia_full[8..].to_vec(), minf].concat());
         let trak = bx(b"trak", &mdia_full);
         let moov = bx(b"moov", &trak);
-        let file = [ftyp.clone(), moov.clone(), fragment(1, 0), fragment(2, 30), bx(b"mfra", &[0; 8])].concat();
+        let file = [
+            ftyp.clone(),
+            moov.clone(),
+            fragment(1, 0),
+            fragment(2, 30),
+            bx(b"mfra", &[0; 8]),
+        ]
+        .concat();
         let s = split(&file).expect("split");
         assert_eq!(s.init, [ftyp, moov].concat());
         assert_eq!(s.fragments.len(), 2);
-        assert_eq!(fragment_info(s.fragments[1], 0).expect("info").base_decode_time, 30);
+        assert_eq!(
+            fragment_info(s.fragments[1], 0)
+                .expect("info")
+                .base_decode_time,
+            30
+        );
         let info = init_info(&s.init).expect("init");
         assert_eq!(info.timescale, 90_000);
         assert_eq!(info.codecs.as_deref(), Some("avc1.64001f"));

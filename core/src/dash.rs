@@ -15,7 +15,11 @@ pub fn frame_rate_attr(fps: f64) -> String {
     for d in [1u64, 2, 1001, 1000] {
         let n = (fps * d as f64).round();
         if n > 0.0 && (n / d as f64 - fps).abs() < 1e-3 {
-            return if d == 1 { format!("{n}") } else { format!("{n}/{d}") };
+            return if d == 1 {
+                format!("{n}")
+            } else {
+                format!("{n}/{d}")
+            };
         }
     }
     format!("{}/1000", (fps * 1000.0).round())
@@ -62,13 +66,18 @@ fn start(w: &mut W, name: &str, attrs: &[(&str, String)], empty: bool) {
     for (k, v) in attrs {
         e.push_attribute((*k, v.as_str()));
     }
-    let ev = if empty { Event::Empty(e) } else { Event::Start(e) };
+    let ev = if empty {
+        Event::Empty(e)
+    } else {
+        Event::Start(e)
+    };
     // Writing into a Vec cannot fail.
     w.write_event(ev).expect("writing XML into memory");
 }
 
 fn end(w: &mut W, name: &str) {
-    w.write_event(Event::End(BytesEnd::new(name))).expect("writing XML into memory");
+    w.write_event(Event::End(BytesEnd::new(name)))
+        .expect("writing XML into memory");
 }
 
 fn segment_template(w: &mut W, timescale: u32, init: &str, media: &str, segments: &[SegmentInfo]) {
@@ -79,7 +88,10 @@ fn segment_template(w: &mut W, timescale: u32, init: &str, media: &str, segments
             ("timescale", timescale.to_string()),
             ("initialization", init.to_owned()),
             ("media", media.to_owned()),
-            ("startNumber", segments.first().map_or(0, |s| s.number).to_string()),
+            (
+                "startNumber",
+                segments.first().map_or(0, |s| s.number).to_string(),
+            ),
         ],
         false,
     );
@@ -100,7 +112,10 @@ fn segment_template(w: &mut W, timescale: u32, init: &str, media: &str, segments
 }
 
 fn same_timing(a: &[SegmentInfo], b: &[SegmentInfo]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x.number, x.start, x.duration) == (y.number, y.start, y.duration))
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| (x.number, x.start, x.duration) == (y.number, y.start, y.duration))
 }
 
 /// The MPD.
@@ -120,7 +135,12 @@ pub fn mpd(p: &Presentation) -> String {
         ],
         false,
     );
-    start(&mut w, "Period", &[("id", "0".into()), ("start", "PT0S".into())], false);
+    start(
+        &mut w,
+        "Period",
+        &[("id", "0".into()), ("start", "PT0S".into())],
+        false,
+    );
     if let Some(first) = p.video.first() {
         let max_w = p.video.iter().map(|t| t.rung.width).max().unwrap_or(0);
         let max_h = p.video.iter().map(|t| t.rung.height).max().unwrap_or(0);
@@ -136,12 +156,21 @@ pub fn mpd(p: &Presentation) -> String {
                 ("startWithSAP", "1".into()),
                 ("maxWidth", max_w.to_string()),
                 ("maxHeight", max_h.to_string()),
-                ("par", format!("{}:{}", first.rung.width / g, first.rung.height / g)),
+                (
+                    "par",
+                    format!("{}:{}", first.rung.width / g, first.rung.height / g),
+                ),
             ],
             false,
         );
-        let shared = p.video.iter().all(|t| t.timescale == first.timescale && same_timing(&t.segments, &first.segments));
-        let (init, media) = ("../video/$RepresentationID$/init.mp4", "../video/$RepresentationID$/seg_$Number$.m4s");
+        let shared = p
+            .video
+            .iter()
+            .all(|t| t.timescale == first.timescale && same_timing(&t.segments, &first.segments));
+        let (init, media) = (
+            "../video/$RepresentationID$/init.mp4",
+            "../video/$RepresentationID$/seg_$Number$.m4s",
+        );
         if shared {
             segment_template(&mut w, first.timescale, init, media, &first.segments);
         }
@@ -181,12 +210,21 @@ pub fn mpd(p: &Presentation) -> String {
             &mut w,
             "AudioChannelConfiguration",
             &[
-                ("schemeIdUri", "urn:mpeg:dash:23003:3:audio_channel_configuration:2011".into()),
+                (
+                    "schemeIdUri",
+                    "urn:mpeg:dash:23003:3:audio_channel_configuration:2011".into(),
+                ),
                 ("value", a.channels.to_string()),
             ],
             true,
         );
-        segment_template(&mut w, a.timescale, "../audio/init.mp4", "../audio/seg_$Number$.m4s", &a.segments);
+        segment_template(
+            &mut w,
+            a.timescale,
+            "../audio/init.mp4",
+            "../audio/seg_$Number$.m4s",
+            &a.segments,
+        );
         start(
             &mut w,
             "Representation",
@@ -240,14 +278,37 @@ mod tests {
 
     #[test]
     fn timeline_compresses_runs_and_marks_gaps() {
-        let seg = |n, start, duration| SegmentInfo { number: n, start, duration, bytes: 1 };
-        let t = timeline(&[seg(0, 0, 4), seg(1, 4, 4), seg(2, 8, 4), seg(3, 12, 2), seg(4, 20, 2)]);
+        let seg = |n, start, duration| SegmentInfo {
+            number: n,
+            start,
+            duration,
+            bytes: 1,
+        };
+        let t = timeline(&[
+            seg(0, 0, 4),
+            seg(1, 4, 4),
+            seg(2, 8, 4),
+            seg(3, 12, 2),
+            seg(4, 20, 2),
+        ]);
         assert_eq!(
             t,
             vec![
-                TimelineEntry { t: Some(0), d: 4, r: 2 },
-                TimelineEntry { t: None, d: 2, r: 0 },
-                TimelineEntry { t: Some(20), d: 2, r: 0 },
+                TimelineEntry {
+                    t: Some(0),
+                    d: 4,
+                    r: 2
+                },
+                TimelineEntry {
+                    t: None,
+                    d: 2,
+                    r: 0
+                },
+                TimelineEntry {
+                    t: Some(20),
+                    d: 2,
+                    r: 0
+                },
             ]
         );
         assert!(timeline(&[]).is_empty());

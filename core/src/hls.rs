@@ -3,8 +3,8 @@
 
 use crate::presentation::{AudioTrack, Presentation, SegmentInfo, VideoTrack};
 use m3u8_rs::{
-    AlternativeMedia, AlternativeMediaType, Map, MasterPlaylist, MediaPlaylist, MediaPlaylistType, MediaSegment,
-    Resolution, VariantStream,
+    AlternativeMedia, AlternativeMediaType, Map, MasterPlaylist, MediaPlaylist, MediaPlaylistType,
+    MediaSegment, Resolution, VariantStream,
 };
 use std::sync::atomic::Ordering;
 
@@ -20,7 +20,10 @@ fn to_string(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String 
 
 /// The master playlist: audio as an `EXT-X-MEDIA` group, one variant per rung, tallest first.
 pub fn master_playlist(p: &Presentation) -> String {
-    let (audio_peak, audio_avg) = p.audio.as_ref().map_or((0, 0), |a| (a.peak_bitrate(), a.average_bitrate()));
+    let (audio_peak, audio_avg) = p
+        .audio
+        .as_ref()
+        .map_or((0, 0), |a| (a.peak_bitrate(), a.average_bitrate()));
     let alternatives = p
         .audio
         .iter()
@@ -109,7 +112,11 @@ fn media_playlist(segments: &[SegmentInfo], timescale: u32, dir: &str) -> String
 
 /// The media playlist of a video rendition.
 pub fn video_playlist(t: &VideoTrack) -> String {
-    media_playlist(&t.segments, t.timescale, &format!("../video/{}", t.rung.name))
+    media_playlist(
+        &t.segments,
+        t.timescale,
+        &format!("../video/{}", t.rung.name),
+    )
 }
 
 /// The media playlist of the audio rendition.
@@ -124,13 +131,22 @@ pub(crate) mod tests {
 
     /// A realistic two-rung presentation with audio: 10 s, segments 4 + 4 + 2 s.
     pub(crate) fn fixture() -> Presentation {
-        let seg = |n: u32, start: u64, dur: u64, bytes: u64| SegmentInfo { number: n, start, duration: dur, bytes };
+        let seg = |n: u32, start: u64, dur: u64, bytes: u64| SegmentInfo {
+            number: n,
+            start,
+            duration: dur,
+            bytes,
+        };
         let video = ladder_for(1280, 720)[..2]
             .iter()
             .enumerate()
             .map(|(i, r)| VideoTrack {
                 rung: r.clone(),
-                codecs: if i == 0 { "avc1.64001f".into() } else { "avc1.64001e".into() },
+                codecs: if i == 0 {
+                    "avc1.64001f".into()
+                } else {
+                    "avc1.64001e".into()
+                },
                 frame_rate: 24.0,
                 timescale: 90_000,
                 segments: vec![
@@ -146,9 +162,17 @@ pub(crate) mod tests {
             channels: 2,
             bitrate: 128_000,
             timescale: 48_000,
-            segments: vec![seg(0, 0, 192_512, 64_000), seg(1, 192_512, 192_512, 64_000), seg(2, 385_024, 95_232, 32_000)],
+            segments: vec![
+                seg(0, 0, 192_512, 64_000),
+                seg(1, 192_512, 192_512, 64_000),
+                seg(2, 385_024, 95_232, 32_000),
+            ],
         });
-        Presentation { duration_s: 10.0, video, audio }
+        Presentation {
+            duration_s: 10.0,
+            video,
+            audio,
+        }
     }
 
     #[test]
@@ -165,13 +189,20 @@ pub(crate) mod tests {
     fn master_parses_back() {
         let p = fixture();
         let text = master_playlist(&p);
-        let Ok(m3u8_rs::Playlist::MasterPlaylist(m)) = m3u8_rs::parse_playlist_res(text.as_bytes()) else {
+        let Ok(m3u8_rs::Playlist::MasterPlaylist(m)) = m3u8_rs::parse_playlist_res(text.as_bytes())
+        else {
             panic!("not a master playlist: {text}");
         };
         assert_eq!(m.variants.len(), 2);
-        assert_eq!(m.variants[0].codecs.as_deref(), Some("avc1.64001f,mp4a.40.2"));
+        assert_eq!(
+            m.variants[0].codecs.as_deref(),
+            Some("avc1.64001f,mp4a.40.2")
+        );
         assert_eq!(m.variants[0].audio.as_deref(), Some("audio"));
-        assert_eq!(m.variants[0].bandwidth, p.video[0].peak_bitrate() + p.audio.as_ref().map_or(0, |a| a.peak_bitrate()));
+        assert_eq!(
+            m.variants[0].bandwidth,
+            p.video[0].peak_bitrate() + p.audio.as_ref().map_or(0, |a| a.peak_bitrate())
+        );
         assert_eq!(m.alternatives.len(), 1);
         assert_eq!(m.alternatives[0].uri.as_deref(), Some("audio.m3u8"));
     }
@@ -179,12 +210,16 @@ pub(crate) mod tests {
     #[test]
     fn media_parses_back() {
         let text = audio_playlist(p_audio(&fixture()));
-        let Ok(m3u8_rs::Playlist::MediaPlaylist(m)) = m3u8_rs::parse_playlist_res(text.as_bytes()) else {
+        let Ok(m3u8_rs::Playlist::MediaPlaylist(m)) = m3u8_rs::parse_playlist_res(text.as_bytes())
+        else {
             panic!("not a media playlist: {text}");
         };
         assert_eq!(m.segments.len(), 3);
         assert_eq!(m.segments[0].uri, "../audio/seg_0.m4s");
-        assert_eq!(m.segments[0].map.as_ref().map(|m| m.uri.as_str()), Some("../audio/init.mp4"));
+        assert_eq!(
+            m.segments[0].map.as_ref().map(|m| m.uri.as_str()),
+            Some("../audio/init.mp4")
+        );
         assert!(m.end_list);
         assert_eq!(m.target_duration, 4);
         assert!(!text.contains("DISCONTINUITY"));
@@ -205,7 +240,12 @@ pub(crate) mod tests {
 
     #[test]
     fn target_duration_rounds_to_nearest() {
-        let seg = |d: u64| SegmentInfo { number: 0, start: 0, duration: d, bytes: 1 };
+        let seg = |d: u64| SegmentInfo {
+            number: 0,
+            start: 0,
+            duration: d,
+            bytes: 1,
+        };
         assert_eq!(target_duration(&[seg(4_490)], 1000), 4);
         assert_eq!(target_duration(&[seg(4_500)], 1000), 5);
         assert_eq!(target_duration(&[seg(100)], 1000), 1);

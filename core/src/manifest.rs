@@ -191,7 +191,14 @@ impl Manifest {
     }
 
     /// Records encoding progress: slices done of total (the audio job counts as one more unit).
-    pub fn with_progress(mut self, done: u32, total: u32, units_done: u32, units_total: u32, now_ms: u64) -> Self {
+    pub fn with_progress(
+        mut self,
+        done: u32,
+        total: u32,
+        units_done: u32,
+        units_total: u32,
+        now_ms: u64,
+    ) -> Self {
         self.progress = Progress {
             fraction: if units_total == 0 {
                 0.0
@@ -258,7 +265,9 @@ mod tests {
     fn transitions() {
         let m = Manifest::new(id(), "uploads/a.mp4".into(), 1000, 5000);
         assert_eq!(m.status, Status::Processing);
-        let m = m.at_stage(Stage::Encoding, 1100).with_progress(1, 4, 2, 5, 1200);
+        let m = m
+            .at_stage(Stage::Encoding, 1100)
+            .with_progress(1, 4, 2, 5, 1200);
         assert_eq!(m.progress.slices_done, 1);
         assert!((m.progress.fraction - 0.4).abs() < 1e-9);
         let done = m.clone().completed(2000);

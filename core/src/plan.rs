@@ -98,7 +98,11 @@ impl Slice {
 impl SlicePlan {
     /// Output time (in `timescale` ticks) of a source pts.
     pub fn ticks(&self, pts: i64) -> u64 {
-        let t = crate::probe::rescale(pts - self.origin_pts, self.time_base, Rational::new(1, i64::from(self.timescale)));
+        let t = crate::probe::rescale(
+            pts - self.origin_pts,
+            self.time_base,
+            Rational::new(1, i64::from(self.timescale)),
+        );
         t.max(0) as u64
     }
     /// Seconds from the output start of a source pts.
@@ -142,7 +146,9 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
         return Err(PlanError::InvalidParams("segment seconds must be positive"));
     }
     if !(params.thumb_interval_seconds > 0.0 && params.thumb_interval_seconds.is_finite()) {
-        return Err(PlanError::InvalidParams("thumbnail interval must be positive"));
+        return Err(PlanError::InvalidParams(
+            "thumbnail interval must be positive",
+        ));
     }
     let tb = index.time_base;
     let to_pts = |s: f64| ((s * tb.den as f64 / tb.num as f64).round() as i64).max(1);
@@ -294,7 +300,10 @@ mod tests {
 
     fn check_invariants(idx: &FrameIndex, plan: &SlicePlan) {
         assert_eq!(plan.slices[0].first_frame, 0);
-        assert_eq!(plan.slices.last().map(|s| s.end_frame), Some(idx.len() as u64));
+        assert_eq!(
+            plan.slices.last().map(|s| s.end_frame),
+            Some(idx.len() as u64)
+        );
         let mut seg = 0;
         let mut thumb = 0;
         for w in plan.slices.windows(2) {
@@ -341,19 +350,27 @@ mod tests {
     #[test]
     fn table() {
         // (frames, fps, gop, slice s, segment s) -> (slices, segments, accurate-seek slices)
-        let cases: &[(usize, i64, usize, f64, f64, (usize, u32, usize))] = &[
-            (24, 24, 250, 10.0, 4.0, (1, 1, 0)),            // shorter than a segment
-            (7 * 30, 30, 192, 10.0, 4.0, (1, 2, 0)),        // shorter than a slice
-            (52 * 24, 24, 1000, 13.0, 4.0, (4, 13, 2)),     // sparse keyframes: accurate seek but one
-            (30 * 60, 60, 30, 4.0, 4.0, (8, 8, 0)),         // one segment per slice
-            (80 * 10, 10, 250, 20.0, 4.0, (4, 20, 1)),      // 10 fps, keyframe every 25 s
+        type Case = (usize, i64, usize, f64, f64, (usize, u32, usize));
+        let cases: &[Case] = &[
+            (24, 24, 250, 10.0, 4.0, (1, 1, 0)),     // shorter than a segment
+            (7 * 30, 30, 192, 10.0, 4.0, (1, 2, 0)), // shorter than a slice
+            (52 * 24, 24, 1000, 13.0, 4.0, (4, 13, 2)), // sparse keyframes: accurate seek but one
+            (30 * 60, 60, 30, 4.0, 4.0, (8, 8, 0)),  // one segment per slice
+            (80 * 10, 10, 250, 20.0, 4.0, (4, 20, 1)), // 10 fps, keyframe every 25 s
         ];
         for &(frames, fps, gop, slice, seg, want) in cases {
             let idx = cfr(frames, fps, gop);
             let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
             check_invariants(&idx, &plan);
-            let got = (plan.slices.len(), plan.segment_count, plan.accurate_seek_slices());
-            assert_eq!(got, want, "{frames} frames at {fps} fps, gop {gop}, slice {slice}");
+            let got = (
+                plan.slices.len(),
+                plan.segment_count,
+                plan.accurate_seek_slices(),
+            );
+            assert_eq!(
+                got, want,
+                "{frames} frames at {fps} fps, gop {gop}, slice {slice}"
+            );
         }
     }
 
@@ -371,8 +388,15 @@ mod tests {
 
     #[test]
     fn rejects_empty_and_bad_params() {
-        let empty = FrameIndex { time_base: Rational::new(1, 24), pts: vec![], key: vec![] };
-        assert_eq!(plan_slices(&empty, &params(10.0, 4.0)), Err(PlanError::NoFrames));
+        let empty = FrameIndex {
+            time_base: Rational::new(1, 24),
+            pts: vec![],
+            key: vec![],
+        };
+        assert_eq!(
+            plan_slices(&empty, &params(10.0, 4.0)),
+            Err(PlanError::NoFrames)
+        );
         let idx = cfr(10, 24, 5);
         assert!(plan_slices(&idx, &params(0.0, 4.0)).is_err());
         assert!(plan_slices(&idx, &params(10.0, f64::NAN)).is_err());

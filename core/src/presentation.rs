@@ -76,7 +76,11 @@ pub fn bitrates(segments: &[SegmentInfo], timescale: u32) -> (u64, u64) {
         let secs = (s.duration as f64 / ts).max(1.0);
         peak = peak.max(s.bytes as f64 * 8.0 / secs);
     }
-    let avg = if ticks == 0 { 0.0 } else { bytes as f64 * 8.0 / (ticks as f64 / ts) };
+    let avg = if ticks == 0 {
+        0.0
+    } else {
+        bytes as f64 * 8.0 / (ticks as f64 / ts)
+    };
     (peak.ceil() as u64, avg.ceil() as u64)
 }
 
@@ -91,7 +95,8 @@ impl VideoTrack {
     }
     /// Duration in seconds.
     pub fn duration_s(&self) -> f64 {
-        self.segments.iter().map(|s| s.duration).sum::<u64>() as f64 / f64::from(self.timescale.max(1))
+        self.segments.iter().map(|s| s.duration).sum::<u64>() as f64
+            / f64::from(self.timescale.max(1))
     }
 }
 
@@ -106,6 +111,7 @@ impl AudioTrack {
     }
     /// Duration in seconds.
     pub fn duration_s(&self) -> f64 {
-        self.segments.iter().map(|s| s.duration).sum::<u64>() as f64 / f64::from(self.timescale.max(1))
+        self.segments.iter().map(|s| s.duration).sum::<u64>() as f64
+            / f64::from(self.timescale.max(1))
     }
 }

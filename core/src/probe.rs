@@ -96,7 +96,11 @@ impl VideoStream {
         };
         let w = (f64::from(self.width) * sar).round().max(1.0) as u32;
         let h = self.height.max(1);
-        if self.rotation % 180 == 90 { (h, w) } else { (w, h) }
+        if self.rotation % 180 == 90 {
+            (h, w)
+        } else {
+            (w, h)
+        }
     }
 }
 
@@ -134,7 +138,11 @@ impl FrameIndex {
         packets.sort_by_key(|p| p.0);
         packets.dedup_by_key(|p| p.0);
         let (pts, key) = packets.into_iter().unzip();
-        Self { time_base, pts, key }
+        Self {
+            time_base,
+            pts,
+            key,
+        }
     }
 
     /// Number of frames.
@@ -172,7 +180,10 @@ mod tests {
         let tb24 = Rational::new(1, 24);
         let tb90k = Rational::new(1, 90_000);
         assert_eq!(rescale(1, tb24, tb90k), 3750);
-        assert_eq!(rescale(1001, Rational::new(1, 24_000), Rational::new(1, 1000)), 42);
+        assert_eq!(
+            rescale(1001, Rational::new(1, 24_000), Rational::new(1, 1000)),
+            42
+        );
         assert_eq!(rescale(-3, tb24, tb90k), -11_250);
     }
 
@@ -200,7 +211,10 @@ mod tests {
 
     #[test]
     fn frame_index_sorts_and_dedups() {
-        let idx = FrameIndex::from_packets(Rational::new(1, 10), vec![(2, false), (0, true), (1, false), (1, false)]);
+        let idx = FrameIndex::from_packets(
+            Rational::new(1, 10),
+            vec![(2, false), (0, true), (1, false), (1, false)],
+        );
         assert_eq!(idx.pts, vec![0, 1, 2]);
         assert_eq!(idx.key, vec![true, false, false]);
         assert_eq!(idx.end_pts(), 3);

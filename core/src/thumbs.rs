@@ -52,7 +52,13 @@ pub fn sheets(layout: &SpriteLayout, count: u32) -> Vec<Sheet> {
 
 fn vtt_time(s: f64) -> String {
     let ms = (s.max(0.0) * 1000.0).round() as u64;
-    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }
 
 /// The WebVTT thumbnails track for `count` thumbnails over `duration_s` seconds.
@@ -67,7 +73,10 @@ pub fn thumbnails_vtt(layout: &SpriteLayout, count: u32, duration_s: f64) -> Str
             break;
         }
         let (sheet, pos) = (k / per, k % per);
-        let (x, y) = ((pos % cols) * layout.thumb_width, (pos / cols) * layout.thumb_height);
+        let (x, y) = (
+            (pos % cols) * layout.thumb_width,
+            (pos / cols) * layout.thumb_height,
+        );
         let _ = write!(
             out,
             "\n{} --> {}\nsprite_{sheet}.jpg#xywh={x},{y},{},{}\n",
@@ -85,7 +94,13 @@ mod tests {
     use super::*;
 
     fn layout() -> SpriteLayout {
-        SpriteLayout { columns: 2, rows: 2, thumb_width: 160, thumb_height: 90, interval_s: 2.0 }
+        SpriteLayout {
+            columns: 2,
+            rows: 2,
+            thumb_width: 160,
+            thumb_height: 90,
+            interval_s: 2.0,
+        }
     }
 
     #[test]
@@ -100,7 +115,18 @@ mod tests {
     fn sheet_grid() {
         assert_eq!(
             sheets(&layout(), 5),
-            vec![Sheet { index: 0, first_thumb: 0, thumbs: 4 }, Sheet { index: 1, first_thumb: 4, thumbs: 1 }]
+            vec![
+                Sheet {
+                    index: 0,
+                    first_thumb: 0,
+                    thumbs: 4
+                },
+                Sheet {
+                    index: 1,
+                    first_thumb: 4,
+                    thumbs: 1
+                }
+            ]
         );
         assert!(sheets(&layout(), 0).is_empty());
     }

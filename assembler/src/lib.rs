@@ -113,7 +113,12 @@ pub fn presentation(input: &AssembleInput<'_>) -> Result<Presentation, AssembleE
                 .rungs
                 .get(i)
                 .filter(|r| r.rung == rung.name)
-                .ok_or_else(|| AssembleError::Inconsistent(format!("slice {} lacks rung {}", s.index, rung.name)))?;
+                .ok_or_else(|| {
+                    AssembleError::Inconsistent(format!(
+                        "slice {} lacks rung {}",
+                        s.index, rung.name
+                    ))
+                })?;
             match init_md5 {
                 None => init_md5 = Some(&r.init_md5),
                 Some(m) if m != r.init_md5 => {
@@ -129,7 +134,10 @@ pub fn presentation(input: &AssembleInput<'_>) -> Result<Presentation, AssembleE
         }
         for (n, w) in segments.iter().enumerate() {
             if w.number != n as u32 {
-                return Err(AssembleError::Inconsistent(format!("rung {}: segment {} is missing", rung.name, n)));
+                return Err(AssembleError::Inconsistent(format!(
+                    "rung {}: segment {} is missing",
+                    rung.name, n
+                )));
             }
         }
         for w in segments.windows(2) {
@@ -159,7 +167,11 @@ pub fn presentation(input: &AssembleInput<'_>) -> Result<Presentation, AssembleE
         .map(VideoTrack::duration_s)
         .chain(audio.iter().map(AudioTrack::duration_s))
         .fold(0.0, f64::max);
-    Ok(Presentation { duration_s, video, audio })
+    Ok(Presentation {
+        duration_s,
+        video,
+        audio,
+    })
 }
 
 async fn put_text(store: &dyn BlobStore, key: &str, text: String) -> Result<(), StoreError> {
@@ -168,12 +180,20 @@ async fn put_text(store: &dyn BlobStore, key: &str, text: String) -> Result<(), 
 
 /// Writes playlists, MPD, sprites, thumbnails track and poster.
 #[instrument(skip_all, fields(video.id = %input.video_id))]
-pub async fn assemble(store: &dyn BlobStore, input: &AssembleInput<'_>) -> Result<Assembled, AssembleError> {
+pub async fn assemble(
+    store: &dyn BlobStore,
+    input: &AssembleInput<'_>,
+) -> Result<Assembled, AssembleError> {
     let id = &input.video_id;
     let p = presentation(input)?;
     let mut assets = Assets::default();
     for t in &p.video {
-        put_text(store, &keys::hls(id, &format!("{}.m3u8", t.rung.name)), hls::video_playlist(t)).await?;
+        put_text(
+            store,
+            &keys::hls(id, &format!("{}.m3u8", t.rung.name)),
+            hls::video_playlist(t),
+        )
+        .await?;
     }
     if let Some(a) = &p.audio {
         put_text(store, &keys::hls(id, "audio.m3u8"), hls::audio_playlist(a)).await?;
@@ -187,7 +207,11 @@ pub async fn assemble(store: &dyn BlobStore, input: &AssembleInput<'_>) -> Resul
         assets.dash_mpd = Some(mpd);
     }
 
-    let (tw, th) = thumbs::thumb_size(input.display_size.0, input.display_size.1, input.sprite.width);
+    let (tw, th) = thumbs::thumb_size(
+        input.display_size.0,
+        input.display_size.1,
+        input.sprite.width,
+    );
     let layout = SpriteLayout {
         columns: input.sprite.columns.max(1),
         rows: input.sprite.rows.max(1),
@@ -199,7 +223,12 @@ pub async fn assemble(store: &dyn BlobStore, input: &AssembleInput<'_>) -> Resul
     if count > 0 {
         assets.sprites = sprites(store, id, &layout, count).await?;
         let vtt = keys::thumbnail(id, "thumbnails.vtt");
-        put_text(store, &vtt, thumbs::thumbnails_vtt(&layout, count, p.duration_s)).await?;
+        put_text(
+            store,
+            &vtt,
+            thumbs::thumbnails_vtt(&layout, count, p.duration_s),
+        )
+        .await?;
         assets.thumbnails_vtt = Some(vtt);
     }
     assets.poster = Some(poster(store, input, &p).await?);
@@ -217,7 +246,11 @@ pub async fn assemble(store: &dyn BlobStore, input: &AssembleInput<'_>) -> Resul
             playlist: keys::hls(id, &format!("{}.m3u8", t.rung.name)),
         })
         .collect();
-    info!(rungs = p.video.len(), duration_s = p.duration_s, "assembled");
+    info!(
+        rungs = p.video.len(),
+        duration_s = p.duration_s,
+        "assembled"
+    );
     Ok(Assembled {
         assets,
         rungs,
@@ -229,22 +262,40 @@ fn os(s: impl Into<OsString>) -> OsString {
     s.into()
 }
 
-async fn sprites(store: &dyn BlobStore, id: &VideoId, layout: &SpriteLayout, count: u32) -> Result<Vec<String>, AssembleError> {
+async fn sprites(
+    store: &dyn BlobStore,
+    id: &VideoId,
+    layout: &SpriteLayout,
+    count: u32,
+) -> Result<Vec<String>, AssembleError> {
     let dir = tempfile::tempdir()?;
     let mut keys_out = Vec::new();
     for sheet in thumbs::sheets(layout, count) {
         let sub = dir.path().join(format!("sheet_{}", sheet.index));
         tokio::fs::create_dir_all(&sub).await?;
         for k in 0..sheet.thumbs {
-            let data = store.get(&keys::work_thumb(id, sheet.first_thumb + k)).await?;
+            let data = store
+                .get(&keys::work_thumb(id, sheet.first_thumb + k))
+                .await?;
             tokio::fs::write(sub.join(format!("{k:06}.jpg")), &data).await?;
         }
         let rows = sheet.thumbs.div_ceil(layout.columns);
         let out = dir.path().join(format!("sprite_{}.jpg", sheet.index));
-        let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-framerate", "1", "-start_number", "0", "-i"]
-            .iter()
-            .map(os)
-            .collect();
+        let mut args: Vec<OsString> = [
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-framerate",
+            "1",
+            "-start_number",
+            "0",
+            "-i",
+        ]
+        .iter()
+        .map(os)
+        .collect();
         args.push(sub.join("%06d.jpg").into_os_string());
         args.extend([
             os("-vf"),
@@ -255,12 +306,16 @@ async fn sprites(store: &dyn BlobStore, id: &VideoId, layout: &SpriteLayout, cou
             os("4"),
         ]);
         args.push(out.clone().into_os_string());
-        process::run(&slicecast_media::ffmpeg_bin(), &args, Duration::from_secs(120))
-            .await
-            .map_err(|source| AssembleError::Ffmpeg {
-                what: format!("sprite sheet {}", sheet.index),
-                source,
-            })?;
+        process::run(
+            &slicecast_media::ffmpeg_bin(),
+            &args,
+            Duration::from_secs(120),
+        )
+        .await
+        .map_err(|source| AssembleError::Ffmpeg {
+            what: format!("sprite sheet {}", sheet.index),
+            source,
+        })?;
         let key = keys::thumbnail(id, &format!("sprite_{}.jpg", sheet.index));
         store.put_file(&key, &out).await?;
         keys_out.push(key);
@@ -268,7 +323,11 @@ async fn sprites(store: &dyn BlobStore, id: &VideoId, layout: &SpriteLayout, cou
     Ok(keys_out)
 }
 
-async fn poster(store: &dyn BlobStore, input: &AssembleInput<'_>, p: &Presentation) -> Result<String, AssembleError> {
+async fn poster(
+    store: &dyn BlobStore,
+    input: &AssembleInput<'_>,
+    p: &Presentation,
+) -> Result<String, AssembleError> {
     let rung = p
         .video
         .iter()
@@ -280,10 +339,17 @@ async fn poster(store: &dyn BlobStore, input: &AssembleInput<'_>, p: &Presentati
     let at = (p.duration_s * 0.1).min(10.0);
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("poster.jpg");
-    let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-ss"]
-        .iter()
-        .map(os)
-        .collect();
+    let mut args: Vec<OsString> = [
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-ss",
+    ]
+    .iter()
+    .map(os)
+    .collect();
     args.extend([os(format!("{at:.3}")), os("-i"), os(&input.source_location)]);
     args.extend([
         os("-map"),
@@ -296,14 +362,26 @@ async fn poster(store: &dyn BlobStore, input: &AssembleInput<'_>, p: &Presentati
         os("3"),
     ]);
     args.push(out.clone().into_os_string());
-    let res = process::run(&slicecast_media::ffmpeg_bin(), &args, Duration::from_secs(120)).await;
+    let res = process::run(
+        &slicecast_media::ffmpeg_bin(),
+        &args,
+        Duration::from_secs(120),
+    )
+    .await;
     if res.is_err() || !out.exists() {
         // Seeking can overshoot a short or odd source; the first frame always exists.
         let pos = args.iter().position(|a| a == "-ss").unwrap_or(0);
         args.drain(pos..pos + 2);
-        process::run(&slicecast_media::ffmpeg_bin(), &args, Duration::from_secs(120))
-            .await
-            .map_err(|source| AssembleError::Ffmpeg { what: "the poster".into(), source })?;
+        process::run(
+            &slicecast_media::ffmpeg_bin(),
+            &args,
+            Duration::from_secs(120),
+        )
+        .await
+        .map_err(|source| AssembleError::Ffmpeg {
+            what: "the poster".into(),
+            source,
+        })?;
     }
     let key = keys::thumbnail(&input.video_id, "poster.jpg");
     store.put_file(&key, &out).await?;

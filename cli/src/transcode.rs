@@ -28,7 +28,8 @@ pub struct TranscodeArgs {
 
 /// Runs the whole pipeline on one file; prints the video id last on stdout.
 pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
+    let meta = std::fs::metadata(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
     if !meta.is_file() {
         bail!("{} is not a file", args.input.display());
     }
@@ -37,7 +38,9 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .context("the input has no file name")?;
-    let store = Arc::new(FsStore::new(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?);
+    let store = Arc::new(
+        FsStore::new(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?,
+    );
     let upload_key = keys::upload(&name);
     store
         .put_file(&upload_key, &args.input)
@@ -50,7 +53,11 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
     };
     let invoker = Arc::new(LocalInvoker::new(store.clone(), settings.workers, opts));
 
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
     bar.set_style(
         ProgressStyle::with_template("{spinner} {msg:<12} [{bar:30}] {pos}/{len} slices {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -61,9 +68,16 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
     let events = Arc::new(move |e: Event| match e {
         Event::Stage(s) => b.set_message(format!("{s:?}").to_lowercase()),
         Event::Hashed(id) => b.println(format!("video id {id}")),
-        Event::Planned { slices, rungs, audio } => {
+        Event::Planned {
+            slices,
+            rungs,
+            audio,
+        } => {
             b.set_length(u64::from(slices));
-            let names: Vec<String> = rungs.iter().map(|r| format!("{} {}x{}", r.name, r.width, r.height)).collect();
+            let names: Vec<String> = rungs
+                .iter()
+                .map(|r| format!("{} {}x{}", r.name, r.width, r.height))
+                .collect();
             b.println(format!(
                 "{slices} slices; rungs: {}{}",
                 names.join(", "),
@@ -84,8 +98,13 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
                     m.timings.total_ms as f64 / 1000.0,
                     dir.join("hls/master.m3u8").display()
                 ),
-                Outcome::AlreadyComplete(_) => eprintln!("already transcoded: {}", dir.join("hls/master.m3u8").display()),
-                Outcome::InProgress(_) => bail!("video {} is being processed by another run", m.video_id),
+                Outcome::AlreadyComplete(_) => eprintln!(
+                    "already transcoded: {}",
+                    dir.join("hls/master.m3u8").display()
+                ),
+                Outcome::InProgress(_) => {
+                    bail!("video {} is being processed by another run", m.video_id)
+                }
             }
             println!("{}", m.video_id);
             Ok(())

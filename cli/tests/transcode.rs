@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn media(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/media").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/media")
+        .join(name)
 }
 
 fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -20,7 +22,11 @@ fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
 }
 
 fn last_line(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or("").to_owned()
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn manifest(out: &Path, id: &str) -> serde_json::Value {
@@ -33,28 +39,50 @@ fn prints_the_id_and_does_no_work_the_second_time() {
     let out = tempfile::tempdir().expect("tmp");
     let src = media("deer_1920x1080_1s_h264_aac_23976.mp4");
     let first = transcode(&src, out.path(), &[]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let id = last_line(&first);
     assert_eq!(id.len(), 32);
     assert_eq!(manifest(out.path(), &id)["status"], "processing_complete");
-    assert!(out.path().join("uploads/deer_1920x1080_1s_h264_aac_23976.mp4").exists());
-    let stamp = std::fs::metadata(out.path().join("processed").join(&id).join("hls/master.m3u8"))
-        .and_then(|m| m.modified())
-        .expect("master");
+    assert!(
+        out.path()
+            .join("uploads/deer_1920x1080_1s_h264_aac_23976.mp4")
+            .exists()
+    );
+    let stamp = std::fs::metadata(
+        out.path()
+            .join("processed")
+            .join(&id)
+            .join("hls/master.m3u8"),
+    )
+    .and_then(|m| m.modified())
+    .expect("master");
     let second = transcode(&src, out.path(), &[]);
     assert!(second.status.success());
     assert_eq!(last_line(&second), id);
     assert!(String::from_utf8_lossy(&second.stderr).contains("already transcoded"));
-    let again = std::fs::metadata(out.path().join("processed").join(&id).join("hls/master.m3u8"))
-        .and_then(|m| m.modified())
-        .expect("master");
+    let again = std::fs::metadata(
+        out.path()
+            .join("processed")
+            .join(&id)
+            .join("hls/master.m3u8"),
+    )
+    .and_then(|m| m.modified())
+    .expect("master");
     assert_eq!(stamp, again, "nothing was rewritten");
 }
 
 #[test]
 fn no_dash_when_disabled() {
     let out = tempfile::tempdir().expect("tmp");
-    let o = transcode(&media("deer_1920x1080_1s_h264_aac_23976.mp4"), out.path(), &["--generate-dash", "false"]);
+    let o = transcode(
+        &media("deer_1920x1080_1s_h264_aac_23976.mp4"),
+        out.path(),
+        &["--generate-dash", "false"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let id = last_line(&o);
     assert!(!out.path().join("processed").join(&id).join("dash").exists());
@@ -74,13 +102,27 @@ fn fails_cleanly(name: &str, bytes: &[u8], expect: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.to_lowercase().contains(expect), "{name}: {stderr}");
     let processed = out.join("processed");
-    let ids: Vec<_> = std::fs::read_dir(&processed).expect("processed").filter_map(Result::ok).collect();
+    let ids: Vec<_> = std::fs::read_dir(&processed)
+        .expect("processed")
+        .filter_map(Result::ok)
+        .collect();
     assert_eq!(ids.len(), 1, "{name}: one failed video recorded");
     let id = ids[0].file_name().to_string_lossy().into_owned();
     let m = manifest(&out, &id);
     assert_eq!(m["status"], "processing_failed", "{name}");
-    assert!(m["error"].as_str().unwrap_or("").to_lowercase().contains(expect), "{name}: {}", m["error"]);
-    assert!(!processed.join(&id).join("hls").exists(), "{name}: no playlists");
+    assert!(
+        m["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains(expect),
+        "{name}: {}",
+        m["error"]
+    );
+    assert!(
+        !processed.join(&id).join("hls").exists(),
+        "{name}: no playlists"
+    );
 }
 
 #[test]
@@ -90,14 +132,25 @@ fn zero_byte_file() {
 
 #[test]
 fn text_file_named_mp4() {
-    fails_cleanly("notes.mp4", b"this is not a video, just some text\n".repeat(100).as_slice(), "could not be read as a video");
+    fails_cleanly(
+        "notes.mp4",
+        b"this is not a video, just some text\n"
+            .repeat(100)
+            .as_slice(),
+        "could not be read as a video",
+    );
 }
 
 #[test]
 fn truncated_mp4() {
-    let full = std::fs::read(media("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4")).expect("clip");
+    let full =
+        std::fs::read(media("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4")).expect("clip");
     // Cut inside the media data: the moov index (at the end of this file) is lost.
-    fails_cleanly("truncated.mp4", &full[..full.len() / 3], "could not be read as a video");
+    fails_cleanly(
+        "truncated.mp4",
+        &full[..full.len() / 3],
+        "could not be read as a video",
+    );
 }
 
 #[test]
@@ -105,12 +158,26 @@ fn audio_only_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let wav = dir.path().join("speech.m4a");
     let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-c:a", "aac"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=2",
+            "-c:a",
+            "aac",
+        ])
         .arg(&wav)
         .status()
         .expect("ffmpeg");
     assert!(ok.success());
-    fails_cleanly("speech.m4a", &std::fs::read(&wav).expect("read"), "no video stream");
+    fails_cleanly(
+        "speech.m4a",
+        &std::fs::read(&wav).expect("read"),
+        "no video stream",
+    );
 }
 
 #[test]

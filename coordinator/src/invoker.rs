@@ -52,7 +52,12 @@ impl LocalInvoker {
     }
 
     /// Like [`LocalInvoker::new`], with slice `fail.0` failing its first `fail.1` attempts (for tests).
-    pub fn with_injected_failure(store: Arc<dyn BlobStore>, workers: usize, opts: WorkerOptions, fail: (u32, u32)) -> Self {
+    pub fn with_injected_failure(
+        store: Arc<dyn BlobStore>,
+        workers: usize,
+        opts: WorkerOptions,
+        fail: (u32, u32),
+    ) -> Self {
         Self {
             fail: Some(fail),
             ..Self::new(store, workers, opts)
@@ -92,9 +97,15 @@ impl Invoker for LocalInvoker {
                         retryable: true,
                     });
                 }
-                encode_slice(&j, store, &self.opts).await.map(JobResult::Slice).map_err(err)
+                encode_slice(&j, store, &self.opts)
+                    .await
+                    .map(JobResult::Slice)
+                    .map_err(err)
             }
-            Job::Audio(j) => encode_audio(&j, store, &self.opts).await.map(JobResult::Audio).map_err(err),
+            Job::Audio(j) => encode_audio(&j, store, &self.opts)
+                .await
+                .map(JobResult::Audio)
+                .map_err(err),
         }
     }
 }

@@ -141,7 +141,9 @@ pub enum Event {
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 const HASH_CHUNK: u64 = 8 * 1024 * 1024;
@@ -152,7 +154,9 @@ pub async fn hash_object(store: &dyn BlobStore, key: &str) -> Result<(VideoId, u
     let mut md5 = Md5::new();
     let mut offset = 0;
     while offset < size {
-        let chunk = store.get_range(key, offset, HASH_CHUNK.min(size - offset)).await?;
+        let chunk = store
+            .get_range(key, offset, HASH_CHUNK.min(size - offset))
+            .await?;
         if chunk.is_empty() {
             break;
         }
@@ -163,7 +167,10 @@ pub async fn hash_object(store: &dyn BlobStore, key: &str) -> Result<(VideoId, u
     Ok((VideoId::from_digest(&digest), size))
 }
 
-async fn read_manifest(store: &dyn BlobStore, id: &VideoId) -> Result<Option<Manifest>, StoreError> {
+async fn read_manifest(
+    store: &dyn BlobStore,
+    id: &VideoId,
+) -> Result<Option<Manifest>, StoreError> {
     match store.get(&keys::manifest(id)).await {
         Ok(b) => Ok(serde_json::from_slice(&b).ok()),
         Err(e) if e.is_not_found() => Ok(None),
@@ -176,13 +183,17 @@ async fn write_manifest(store: &dyn BlobStore, m: &Manifest) -> Result<(), Store
         key: keys::manifest(&m.video_id),
         source: std::io::Error::other(e),
     })?;
-    store.put(&keys::manifest(&m.video_id), Bytes::from(json)).await
+    store
+        .put(&keys::manifest(&m.video_id), Bytes::from(json))
+        .await
 }
 
 /// Reads a video's manifest as a client should see it: one stuck in
 /// `processing` past its deadline is recorded and returned as failed.
 pub async fn status(store: &dyn BlobStore, id: &VideoId) -> Result<Option<Manifest>, StoreError> {
-    let Some(m) = read_manifest(store, id).await? else { return Ok(None) };
+    let Some(m) = read_manifest(store, id).await? else {
+        return Ok(None);
+    };
     if m.is_stale(now_ms()) {
         let settled = m.settled(now_ms());
         write_manifest(store, &settled).await?;
@@ -202,7 +213,9 @@ pub async fn process_upload(
 ) -> Result<Outcome, CoordinatorError> {
     let started = Instant::now();
     events(Event::Stage(Stage::Hashing));
-    let (id, size) = hash_object(store.as_ref(), upload_key).await.map_err(CoordinatorError::Upload)?;
+    let (id, size) = hash_object(store.as_ref(), upload_key)
+        .await
+        .map_err(CoordinatorError::Upload)?;
     let hash_ms = started.elapsed().as_millis() as u64;
     info!(video.id = %id, size_bytes = size, duration_ms = hash_ms, "hashed upload");
     events(Event::Hashed(id.clone()));
@@ -215,7 +228,10 @@ pub async fn process_upload(
         key: keys::manifest(&id),
         source: std::io::Error::other(e),
     })?;
-    if !store.put_if_absent(&keys::manifest(&id), Bytes::from(claim)).await? {
+    if !store
+        .put_if_absent(&keys::manifest(&id), Bytes::from(claim))
+        .await?
+    {
         match status(store.as_ref(), &id).await? {
             Some(m) if m.status == Status::ProcessingComplete => {
                 info!(video.id = %id, "already processed");
@@ -233,7 +249,14 @@ pub async fn process_upload(
         }
     }
 
-    let run = run_claimed(store.clone(), invoker, manifest.clone(), size, settings, events.clone());
+    let run = run_claimed(
+        store.clone(),
+        invoker,
+        manifest.clone(),
+        size,
+        settings,
+        events.clone(),
+    );
     let result = match tokio::time::timeout(settings.deadline, run).await {
         Ok(r) => r,
         Err(_) => Err(format!(
@@ -248,12 +271,19 @@ pub async fn process_upload(
         }
         Err(reason) => {
             warn!(video.id = %id, reason = %reason, "video failed");
-            let current = read_manifest(store.as_ref(), &id).await.ok().flatten().unwrap_or(manifest);
+            let current = read_manifest(store.as_ref(), &id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(manifest);
             let failed = current.failed(reason.clone(), now_ms());
             write_manifest(store.as_ref(), &failed).await?;
             let _ = store.delete_prefix(&keys::work(&id, "")).await;
             events(Event::Stage(Stage::Done));
-            Err(CoordinatorError::Failed { video_id: id, reason })
+            Err(CoordinatorError::Failed {
+                video_id: id,
+                reason,
+            })
         }
     }
 }
@@ -277,12 +307,19 @@ async fn run_claimed(
     let store_err = |e: StoreError| format!("storage error: {e}");
     events(Event::Stage(Stage::Probing));
     let t = Instant::now();
-    let location = store.readable_location(&manifest.upload_key).await.map_err(store_err)?;
+    let location = store
+        .readable_location(&manifest.upload_key)
+        .await
+        .map_err(store_err)?;
     if size == 0 {
         return Err("the file is empty (0 bytes)".into());
     }
-    let probe = ffprobe::probe(&location, Duration::from_secs(120)).await.map_err(|e| probe_reason(&e))?;
-    let video = ffprobe::require_video(&probe).map_err(|e| probe_reason(&e))?.clone();
+    let probe = ffprobe::probe(&location, Duration::from_secs(120))
+        .await
+        .map_err(|e| probe_reason(&e))?;
+    let video = ffprobe::require_video(&probe)
+        .map_err(|e| probe_reason(&e))?
+        .clone();
     let index = ffprobe::frame_index(&location, &video, Duration::from_secs(900))
         .await
         .map_err(|e| probe_reason(&e))?;
@@ -291,13 +328,18 @@ async fn run_claimed(
     }
     let approx_duration = (index.end_pts() - index.pts[0]) as f64 * index.time_base.as_f64();
     let params = PlanParams {
-        slice_seconds: settings
-            .slice_seconds
-            .unwrap_or_else(|| default_slice_seconds(approx_duration, settings.workers, settings.min_slice_seconds)),
+        slice_seconds: settings.slice_seconds.unwrap_or_else(|| {
+            default_slice_seconds(
+                approx_duration,
+                settings.workers,
+                settings.min_slice_seconds,
+            )
+        }),
         segment_seconds: settings.segment_seconds,
         thumb_interval_seconds: settings.sprite.interval_s,
     };
-    let plan = plan_slices(&index, &params).map_err(|e| format!("could not plan the encode: {e}"))?;
+    let plan =
+        plan_slices(&index, &params).map_err(|e| format!("could not plan the encode: {e}"))?;
     if plan.accurate_seek_slices() > 0 {
         info!(
             video.id = %id,
@@ -313,7 +355,11 @@ async fn run_claimed(
         .or(video.frame_rate)
         .map_or(0.0, |r| r.as_f64());
     manifest.source = Some(SourceSummary {
-        name: manifest.upload_key.strip_prefix(keys::UPLOADS).unwrap_or(&manifest.upload_key).to_owned(),
+        name: manifest
+            .upload_key
+            .strip_prefix(keys::UPLOADS)
+            .unwrap_or(&manifest.upload_key)
+            .to_owned(),
         size_bytes: size,
         format: probe.format_name.clone(),
         duration_s: probe.duration_s,
@@ -326,7 +372,11 @@ async fn run_claimed(
     });
     manifest.duration_s = Some(plan.duration_s());
     manifest.slices = plan.slices.len() as u32;
-    manifest.slice_starts_s = plan.slices.iter().map(|s| plan.seconds(s.start_pts)).collect();
+    manifest.slice_starts_s = plan
+        .slices
+        .iter()
+        .map(|s| plan.seconds(s.start_pts))
+        .collect();
     manifest.has_audio = probe.audio.is_some();
     manifest.timings.probe_ms = t.elapsed().as_millis() as u64;
     info!(
@@ -345,24 +395,46 @@ async fn run_claimed(
 
     events(Event::Stage(Stage::Encoding));
     let t = Instant::now();
-    manifest = manifest
-        .at_stage(Stage::Encoding, now_ms())
-        .with_progress(0, plan.slices.len() as u32, 0, job_units(&plan, &probe), now_ms());
-    write_manifest(store.as_ref(), &manifest).await.map_err(store_err)?;
+    manifest = manifest.at_stage(Stage::Encoding, now_ms()).with_progress(
+        0,
+        plan.slices.len() as u32,
+        0,
+        job_units(&plan, &probe),
+        now_ms(),
+    );
+    write_manifest(store.as_ref(), &manifest)
+        .await
+        .map_err(store_err)?;
     let source = SourceRef {
         location: location.clone(),
         format_name: probe.format_name.clone(),
         start_time_s: probe.start_time_s,
     };
     let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
-    let results = fan_out(store.clone(), invoker, jobs, &plan, &probe, manifest.clone(), settings, events.clone()).await?;
-    manifest = read_manifest(store.as_ref(), &id).await.ok().flatten().unwrap_or(manifest);
+    let results = fan_out(
+        store.clone(),
+        invoker,
+        jobs,
+        &plan,
+        &probe,
+        manifest.clone(),
+        settings,
+        events.clone(),
+    )
+    .await?;
+    manifest = read_manifest(store.as_ref(), &id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(manifest);
     manifest.timings.encode_ms = t.elapsed().as_millis() as u64;
 
     events(Event::Stage(Stage::Assembling));
     let t = Instant::now();
     manifest = manifest.at_stage(Stage::Assembling, now_ms());
-    write_manifest(store.as_ref(), &manifest).await.map_err(store_err)?;
+    write_manifest(store.as_ref(), &manifest)
+        .await
+        .map_err(store_err)?;
     let (slices, audio) = results;
     let input = AssembleInput {
         video_id: id.clone(),
@@ -385,7 +457,9 @@ async fn run_claimed(
     manifest.timings.assemble_ms = t.elapsed().as_millis() as u64;
     let _ = store.delete_prefix(&keys::work(&id, "")).await;
     let done = manifest.completed(now_ms());
-    write_manifest(store.as_ref(), &done).await.map_err(store_err)?;
+    write_manifest(store.as_ref(), &done)
+        .await
+        .map_err(store_err)?;
     info!(video.id = %id, total_ms = done.timings.total_ms, "video complete");
     Ok(done)
 }
@@ -420,7 +494,8 @@ fn make_jobs(
             attempt: 1,
         }));
     }
-    let thumb_size = slicecast_core::thumbs::thumb_size(display.0, display.1, settings.sprite.width);
+    let thumb_size =
+        slicecast_core::thumbs::thumb_size(display.0, display.1, settings.sprite.width);
     for s in &plan.slices {
         jobs.push(Job::Slice(SliceJob {
             video_id: id.clone(),
@@ -458,7 +533,11 @@ fn with_attempt(job: &Job, attempt: u32) -> Job {
     j
 }
 
-async fn run_with_retries(invoker: &dyn Invoker, job: Job, max_tries: u32) -> Result<JobResult, String> {
+async fn run_with_retries(
+    invoker: &dyn Invoker,
+    job: Job,
+    max_tries: u32,
+) -> Result<JobResult, String> {
     let mut attempt = 1;
     loop {
         match invoker.invoke(with_attempt(&job, attempt)).await {
@@ -479,7 +558,10 @@ async fn run_with_retries(invoker: &dyn Invoker, job: Job, max_tries: u32) -> Re
     }
 }
 
-type Results = (Vec<slicecast_core::job::SliceResult>, Option<slicecast_core::job::AudioResult>);
+type Results = (
+    Vec<slicecast_core::job::SliceResult>,
+    Option<slicecast_core::job::AudioResult>,
+);
 
 #[expect(clippy::too_many_arguments, reason = "internal step of process_upload")]
 async fn fan_out(
@@ -510,9 +592,13 @@ async fn fan_out(
         let mut st = state.lock().await;
         let done = slices.len() as u32;
         let units_done = done + u32::from(audio.is_some());
-        st.0 = st.0.clone().with_progress(done, total, units_done, units, now_ms());
+        st.0 =
+            st.0.clone()
+                .with_progress(done, total, units_done, units, now_ms());
         st.1 = done;
-        write_manifest(store.as_ref(), &st.0).await.map_err(|e| format!("storage error: {e}"))?;
+        write_manifest(store.as_ref(), &st.0)
+            .await
+            .map_err(|e| format!("storage error: {e}"))?;
         events(Event::JobDone {
             slices_done: done,
             slices_total: total,

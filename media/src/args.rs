@@ -28,7 +28,9 @@ fn secs(s: f64) -> String {
 
 /// Container formats whose seeking is index-exact; others get a safety margin.
 pub fn seeks_exactly(format_name: &str) -> bool {
-    ["mov", "mp4", "matroska", "webm"].iter().any(|f| format_name.split(',').any(|n| n == *f))
+    ["mov", "mp4", "matroska", "webm"]
+        .iter()
+        .any(|f| format_name.split(',').any(|n| n == *f))
 }
 
 /// Per-rung x264 output options (rate control capped at the rung's bitrate).
@@ -36,8 +38,20 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
     let br = format!("{bitrate_kbps}k");
     let buf = format!("{}k", bitrate_kbps * 2);
     let mut v: Vec<OsString> = [
-        "-c:v", "libx264", "-preset", &x.preset, "-profile:v", "high", "-pix_fmt", "yuv420p", "-crf",
-        &x.crf.to_string(), "-maxrate", &br, "-bufsize", &buf,
+        "-c:v",
+        "libx264",
+        "-preset",
+        &x.preset,
+        "-profile:v",
+        "high",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        &x.crf.to_string(),
+        "-maxrate",
+        &br,
+        "-bufsize",
+        &buf,
     ]
     .iter()
     .map(os)
@@ -62,7 +76,10 @@ pub fn slice_filter(job: &SliceJob) -> String {
         g.push_str(&format!("[s{i}]"));
     }
     for (i, r) in job.rungs.iter().enumerate() {
-        g.push_str(&format!(";[s{i}]scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[v{i}]", r.width, r.height));
+        g.push_str(&format!(
+            ";[s{i}]scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[v{i}]",
+            r.width, r.height
+        ));
     }
     if !s.thumbs.is_empty() {
         let mut frames: Vec<u64> = s.thumbs.iter().map(|t| t.frame).collect();
@@ -85,7 +102,11 @@ pub fn slice_seek_s(job: &SliceJob) -> Option<f64> {
         return None;
     }
     let tb = job.time_base.as_f64();
-    let margin = if seeks_exactly(&job.source.format_name) { 0.0 } else { 3.0 };
+    let margin = if seeks_exactly(&job.source.format_name) {
+        0.0
+    } else {
+        3.0
+    };
     // Each retry backs off further, in case the container seeks imprecisely.
     let margin = margin + 5.0 * f64::from(job.attempt.saturating_sub(1));
     let t = s.seek_pts as f64 * tb - job.source.start_time_s - margin - 0.001;
@@ -98,9 +119,24 @@ pub fn slice_seek_s(job: &SliceJob) -> Option<f64> {
 pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     let s = &job.slice;
     let t = x.threads.to_string();
-    let mut v: Vec<OsString> = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y"].iter().map(os).collect();
+    let mut v: Vec<OsString> = [
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-y",
+    ]
+    .iter()
+    .map(os)
+    .collect();
     if x.threads > 0 {
-        v.extend([os("-threads"), os(&t), os("-filter_complex_threads"), os(&t)]);
+        v.extend([
+            os("-threads"),
+            os(&t),
+            os("-filter_complex_threads"),
+            os(&t),
+        ]);
     }
     if let Some(ss) = slice_seek_s(job) {
         v.extend([os("-ss"), os(secs(ss)), os("-noaccurate_seek")]);
@@ -113,9 +149,20 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
         v.extend([os("-map"), os(format!("[v{i}]"))]);
         v.extend(x264_rung_opts(x, r.bitrate_kbps));
         v.extend(
-            ["-g", &gop, "-keyint_min", &gop, "-sc_threshold", "0", "-flags", "+cgop", "-forced-idr", "1"]
-                .iter()
-                .map(os),
+            [
+                "-g",
+                &gop,
+                "-keyint_min",
+                &gop,
+                "-sc_threshold",
+                "0",
+                "-flags",
+                "+cgop",
+                "-forced-idr",
+                "1",
+            ]
+            .iter()
+            .map(os),
         );
         if !keyframes.is_empty() {
             v.extend([os("-force_key_frames"), os(keyframes.join(","))]);
@@ -147,7 +194,20 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
         v.push(out_dir.join(format!("rung_{i}.mp4")).into_os_string());
     }
     if !s.thumbs.is_empty() {
-        v.extend(["-map", "[th]", "-fps_mode", "passthrough", "-q:v", "4", "-f", "image2"].iter().map(os));
+        v.extend(
+            [
+                "-map",
+                "[th]",
+                "-fps_mode",
+                "passthrough",
+                "-q:v",
+                "4",
+                "-f",
+                "image2",
+            ]
+            .iter()
+            .map(os),
+        );
         v.push(out_dir.join("thumb_%05d.jpg").into_os_string());
     }
     v
@@ -161,10 +221,19 @@ pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
         secs(job.origin_s),
         job.sample_rate
     );
-    let mut v: Vec<OsString> = ["-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-y", "-copyts", "-i"]
-        .iter()
-        .map(os)
-        .collect();
+    let mut v: Vec<OsString> = [
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-y",
+        "-copyts",
+        "-i",
+    ]
+    .iter()
+    .map(os)
+    .collect();
     v.push(os(&job.source.location));
     v.extend(
         [
@@ -207,17 +276,21 @@ pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
 
 /// Output sample rate for a source rate: kept when AAC handles it well, else 48 kHz.
 pub fn audio_sample_rate(source: u32) -> u32 {
-    if [22_050, 24_000, 32_000, 44_100, 48_000].contains(&source) { source } else { 48_000 }
+    if [22_050, 24_000, 32_000, 44_100, 48_000].contains(&source) {
+        source
+    } else {
+        48_000
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use slicecast_core::VideoId;
     use slicecast_core::job::{EncodeSettings, SourceRef};
     use slicecast_core::ladder::ladder_for;
     use slicecast_core::plan::{PlanParams, plan_slices};
     use slicecast_core::probe::{FrameIndex, Rational};
-    use slicecast_core::VideoId;
 
     fn job(slice: usize) -> SliceJob {
         let idx = FrameIndex {
@@ -225,39 +298,73 @@ mod tests {
             pts: (0..480).collect(),
             key: (0..480).map(|i| i % 48 == 0).collect(),
         };
-        let plan = plan_slices(&idx, &PlanParams { slice_seconds: 10.0, segment_seconds: 4.0, thumb_interval_seconds: 2.0 })
-            .expect("plan");
+        let plan = plan_slices(
+            &idx,
+            &PlanParams {
+                slice_seconds: 10.0,
+                segment_seconds: 4.0,
+                thumb_interval_seconds: 2.0,
+            },
+        )
+        .expect("plan");
         SliceJob {
             video_id: VideoId::parse(&"a".repeat(32)).expect("id"),
-            source: SourceRef { location: "/in/src file.mp4".into(), format_name: "mov,mp4,m4a".into(), start_time_s: 0.0 },
+            source: SourceRef {
+                location: "/in/src file.mp4".into(),
+                format_name: "mov,mp4,m4a".into(),
+                start_time_s: 0.0,
+            },
             video_stream: 0,
             time_base: plan.time_base,
             timescale: plan.timescale,
             origin_pts: plan.origin_pts,
             slice: plan.slices[slice].clone(),
             rungs: ladder_for(1280, 720)[..2].to_vec(),
-            settings: EncodeSettings { preset: "veryfast".into(), threads: 1, thumb_size: (160, 90) },
+            settings: EncodeSettings {
+                preset: "veryfast".into(),
+                threads: 1,
+                thumb_size: (160, 90),
+            },
             attempt: 1,
         }
     }
 
     fn joined(v: &[OsString]) -> String {
-        v.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ")
+        v.iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
     fn slice_command_line() {
-        let x = X264 { preset: "veryfast".into(), crf: 21, threads: 1 };
+        let x = X264 {
+            preset: "veryfast".into(),
+            crf: 21,
+            threads: 1,
+        };
         let first = joined(&slice_args(&job(0), &x, Path::new("/w")));
         assert!(!first.contains("-ss "), "{first}");
         let j = job(1);
         let v = slice_args(&j, &x, Path::new("/w"));
         let s = joined(&v);
-        assert!(s.contains("-ss 9.999000 -noaccurate_seek -copyts -i /in/src file.mp4"), "{s}");
-        assert!(v.iter().any(|a| a == "/in/src file.mp4"), "the path is one argument");
-        assert!(s.contains("trim=start_pts=240:end_pts=480,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"), "{s}");
+        assert!(
+            s.contains("-ss 9.999000 -noaccurate_seek -copyts -i /in/src file.mp4"),
+            "{s}"
+        );
+        assert!(
+            v.iter().any(|a| a == "/in/src file.mp4"),
+            "the path is one argument"
+        );
+        assert!(
+            s.contains("trim=start_pts=240:end_pts=480,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"),
+            "{s}"
+        );
         assert!(s.contains("scale=1280:720"));
-        assert!(s.contains("select='eq(n\\,0)+eq(n\\,48)+eq(n\\,96)+eq(n\\,144)+eq(n\\,192)'"), "{s}");
+        assert!(
+            s.contains("select='eq(n\\,0)+eq(n\\,48)+eq(n\\,96)+eq(n\\,144)+eq(n\\,192)'"),
+            "{s}"
+        );
         assert!(s.contains("-force_key_frames 3.979167,7.979167"), "{s}");
         assert!(s.contains("-maxrate 2500k -bufsize 5000k"));
         assert!(s.contains("-enc_time_base 1/90000 -video_track_timescale 90000"));
@@ -279,7 +386,11 @@ mod tests {
     fn audio_command_line() {
         let j = AudioJob {
             video_id: VideoId::parse(&"b".repeat(32)).expect("id"),
-            source: SourceRef { location: "in.mp4".into(), format_name: "mov".into(), start_time_s: 0.0 },
+            source: SourceRef {
+                location: "in.mp4".into(),
+                format_name: "mov".into(),
+                start_time_s: 0.0,
+            },
             audio_stream: 1,
             origin_s: 0.083417,
             channels: 2,
@@ -291,7 +402,10 @@ mod tests {
         };
         let s = joined(&audio_args(&j, Path::new("a.mp4")));
         assert!(s.contains("-map 0:1"));
-        assert!(s.contains("asetpts=PTS-0.083417/TB,aresample=48000:async=1:first_pts=0"), "{s}");
+        assert!(
+            s.contains("asetpts=PTS-0.083417/TB,aresample=48000:async=1:first_pts=0"),
+            "{s}"
+        );
         assert!(s.contains("-frag_duration 4000000"));
         assert_eq!(audio_sample_rate(44_100), 44_100);
         assert_eq!(audio_sample_rate(96_000), 48_000);

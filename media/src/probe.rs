@@ -68,7 +68,11 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
     let format = v.get("format").ok_or_else(|| ProbeError::Unreadable {
         detail: "no container format recognised".into(),
     })?;
-    let streams = v.get("streams").and_then(Value::as_array).cloned().unwrap_or_default();
+    let streams = v
+        .get("streams")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let is = |s: &&Value, t: &str| s.get("codec_type").and_then(Value::as_str) == Some(t);
     let attached = |s: &&Value| {
         s.get("disposition")
@@ -81,7 +85,11 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
         .find(|s| is(s, "video") && !attached(s))
         .map(|s| VideoStream {
             index: num(s, "index").unwrap_or(0.0) as u32,
-            codec: s.get("codec_name").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
+            codec: s
+                .get("codec_name")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_owned(),
             width: num(s, "width").unwrap_or(0.0) as u32,
             height: num(s, "height").unwrap_or(0.0) as u32,
             sample_aspect: s
@@ -95,15 +103,26 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
             time_base: rational(s, "time_base").unwrap_or(Rational::new(1, 90_000)),
             pix_fmt: s.get("pix_fmt").and_then(Value::as_str).map(str::to_owned),
         });
-    let audio = streams.iter().find(|s| is(s, "audio")).map(|s| AudioStream {
-        index: num(s, "index").unwrap_or(0.0) as u32,
-        codec: s.get("codec_name").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
-        sample_rate: num(s, "sample_rate").unwrap_or(0.0) as u32,
-        channels: num(s, "channels").unwrap_or(0.0) as u32,
-        duration_s: num(s, "duration"),
-    });
+    let audio = streams
+        .iter()
+        .find(|s| is(s, "audio"))
+        .map(|s| AudioStream {
+            index: num(s, "index").unwrap_or(0.0) as u32,
+            codec: s
+                .get("codec_name")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_owned(),
+            sample_rate: num(s, "sample_rate").unwrap_or(0.0) as u32,
+            channels: num(s, "channels").unwrap_or(0.0) as u32,
+            duration_s: num(s, "duration"),
+        });
     Ok(Probe {
-        format_name: format.get("format_name").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
+        format_name: format
+            .get("format_name")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned(),
         duration_s: num(format, "duration").unwrap_or(0.0),
         start_time_s: num(format, "start_time").unwrap_or(0.0),
         bit_rate: num(format, "bit_rate").map(|b| b as u64),
@@ -161,10 +180,16 @@ fn a(args: &[&str]) -> Vec<OsString> {
 /// Maps an ffprobe failure to a user-facing error, without the (internal) file location.
 fn unreadable(location: &str, e: ProcessError) -> ProbeError {
     match e {
-        ProcessError::Failed { ref stderr_tail, .. } => {
+        ProcessError::Failed {
+            ref stderr_tail, ..
+        } => {
             let detail = last_lines(stderr_tail, 1).replace(&format!("{location}: "), "");
             ProbeError::Unreadable {
-                detail: if detail.is_empty() { "ffprobe found no streams".into() } else { detail },
+                detail: if detail.is_empty() {
+                    "ffprobe found no streams".into()
+                } else {
+                    detail
+                },
             }
         }
         other => ProbeError::Process(other),
@@ -173,29 +198,65 @@ fn unreadable(location: &str, e: ProcessError) -> ProbeError {
 
 /// Runs ffprobe on a path or URL.
 pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeError> {
-    let args = a(&["-v", "error", "-show_format", "-show_streams", "-of", "json", location]);
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(|e| unreadable(location, e))?;
+    let args = a(&[
+        "-v",
+        "error",
+        "-show_format",
+        "-show_streams",
+        "-of",
+        "json",
+        location,
+    ]);
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout)
+        .await
+        .map_err(|e| unreadable(location, e))?;
     parse_probe(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// Lists every frame of a video stream from its packets (no decoding). Falls
 /// back to decoding when packets lack timestamps (some raw or broken streams).
-pub async fn frame_index(location: &str, stream: &VideoStream, timeout: Duration) -> Result<FrameIndex, ProbeError> {
+pub async fn frame_index(
+    location: &str,
+    stream: &VideoStream,
+    timeout: Duration,
+) -> Result<FrameIndex, ProbeError> {
     let sel = stream.index.to_string();
     let args = a(&[
-        "-v", "error", "-select_streams", &sel, "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0", location,
+        "-v",
+        "error",
+        "-select_streams",
+        &sel,
+        "-show_entries",
+        "packet=pts,dts,flags",
+        "-of",
+        "csv=p=0",
+        location,
     ]);
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(|e| unreadable(location, e))?;
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout)
+        .await
+        .map_err(|e| unreadable(location, e))?;
     let (index, missing) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
     if missing == 0 && !index.is_empty() {
         return Ok(index);
     }
-    tracing::info!(missing, "packets without timestamps; indexing frames by decoding");
+    tracing::info!(
+        missing,
+        "packets without timestamps; indexing frames by decoding"
+    );
     let args = a(&[
-        "-v", "error", "-select_streams", &sel, "-show_entries", "frame=best_effort_timestamp,key_frame", "-of", "csv=p=0",
+        "-v",
+        "error",
+        "-select_streams",
+        &sel,
+        "-show_entries",
+        "frame=best_effort_timestamp,key_frame",
+        "-of",
+        "csv=p=0",
         location,
     ]);
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout).await.map_err(|e| unreadable(location, e))?;
+    let out = process::run(&crate::ffprobe_bin(), &args, timeout)
+        .await
+        .map_err(|e| unreadable(location, e))?;
     let (index, _) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
     if index.is_empty() {
         return Err(ProbeError::NoFrames);
@@ -217,12 +278,48 @@ mod tests {
     fn parses_real_ffprobe_output() {
         // (fixture, codec, display size, has audio, frame rate)
         let cases = [
-            ("sintel_trailer_1280x720_52s_h264_aac_dialogue", "h264", (1280, 720), true, 24.0),
-            ("deer_1920x1080_1s_h264_aac_23976", "h264", (1920, 1080), true, 23.976),
-            ("city_720x405_oddheight_7s_mpeg2ps_noaudio", "mpeg2video", (720, 405), false, 25.0),
-            ("pedestrians_768x576_80s_msmpeg4v3_noaudio", "msmpeg4v3", (768, 576), false, 10.0),
-            ("gnome_dualmonitors_1024x768_37s_vp8_noaudio", "vp8", (1024, 768), false, 15.0),
-            ("highway_960x540_5994fps_30s_h264_noaudio", "h264", (960, 540), false, 59.94),
+            (
+                "sintel_trailer_1280x720_52s_h264_aac_dialogue",
+                "h264",
+                (1280, 720),
+                true,
+                24.0,
+            ),
+            (
+                "deer_1920x1080_1s_h264_aac_23976",
+                "h264",
+                (1920, 1080),
+                true,
+                23.976,
+            ),
+            (
+                "city_720x405_oddheight_7s_mpeg2ps_noaudio",
+                "mpeg2video",
+                (720, 405),
+                false,
+                25.0,
+            ),
+            (
+                "pedestrians_768x576_80s_msmpeg4v3_noaudio",
+                "msmpeg4v3",
+                (768, 576),
+                false,
+                10.0,
+            ),
+            (
+                "gnome_dualmonitors_1024x768_37s_vp8_noaudio",
+                "vp8",
+                (1024, 768),
+                false,
+                15.0,
+            ),
+            (
+                "highway_960x540_5994fps_30s_h264_noaudio",
+                "h264",
+                (960, 540),
+                false,
+                59.94,
+            ),
             ("generated_rotated_320x240", "h264", (240, 320), false, 30.0),
         ];
         for (name, codec, size, audio, fps) in cases {
@@ -246,7 +343,10 @@ mod tests {
         let json = r#"{"streams":[{"index":0,"codec_type":"audio","codec_name":"mp3","sample_rate":"44100","channels":2}],"format":{"format_name":"mp3","duration":"3.0"}}"#;
         let p = parse_probe(json).expect("parse");
         let err = require_video(&p).expect_err("no video");
-        assert_eq!(err.to_string(), "the file has no video stream (it looks like an audio-only file)");
+        assert_eq!(
+            err.to_string(),
+            "the file has no video stream (it looks like an audio-only file)"
+        );
         assert!(err.is_input_error());
     }
 

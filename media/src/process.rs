@@ -80,14 +80,19 @@ pub struct Output {
     pub stderr_tail: String,
 }
 
-async fn read_tail<R: tokio::io::AsyncRead + Unpin>(mut r: R, tail: Arc<Mutex<Vec<u8>>>) -> std::io::Result<()> {
+async fn read_tail<R: tokio::io::AsyncRead + Unpin>(
+    mut r: R,
+    tail: Arc<Mutex<Vec<u8>>>,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; 8192];
     loop {
         let n = r.read(&mut buf).await?;
         if n == 0 {
             return Ok(());
         }
-        let mut t = tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut t = tail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         t.extend_from_slice(&buf[..n]);
         if t.len() > 2 * STDERR_TAIL_BYTES {
             let cut = t.len() - STDERR_TAIL_BYTES;
@@ -103,7 +108,11 @@ fn tail_string(bytes: &[u8]) -> String {
 
 /// Runs `program args…` with no stdin, capturing stdout and a bounded stderr
 /// tail, killing it after `timeout` (and whenever the future is dropped).
-pub async fn run(program: &str, args: &[OsString], timeout: Duration) -> Result<Output, ProcessError> {
+pub async fn run(
+    program: &str,
+    args: &[OsString],
+    timeout: Duration,
+) -> Result<Output, ProcessError> {
     let mut cmd = Command::new(program);
     cmd.args(args)
         .stdin(Stdio::null())
@@ -126,13 +135,29 @@ pub async fn run(program: &str, args: &[OsString], timeout: Duration) -> Result<
         program: program.to_owned(),
         source,
     };
-    let mut stdout = child.stdout.take().ok_or_else(|| io_err(std::io::Error::other("no stdout pipe")))?;
-    let stderr = child.stderr.take().ok_or_else(|| io_err(std::io::Error::other("no stderr pipe")))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| io_err(std::io::Error::other("no stdout pipe")))?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| io_err(std::io::Error::other("no stderr pipe")))?;
     let tail = Arc::new(Mutex::new(Vec::new()));
-    let tail_now = || tail_string(&tail.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let tail_now = || {
+        tail_string(
+            &tail
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    };
     let work = async {
         let mut out = Vec::new();
-        let (o, e, status) = tokio::join!(stdout.read_to_end(&mut out), read_tail(stderr, tail.clone()), child.wait());
+        let (o, e, status) = tokio::join!(
+            stdout.read_to_end(&mut out),
+            read_tail(stderr, tail.clone()),
+            child.wait()
+        );
         o?;
         e?;
         Ok::<_, std::io::Error>((out, status?))
@@ -141,7 +166,10 @@ pub async fn run(program: &str, args: &[OsString], timeout: Duration) -> Result<
         Ok(Ok((stdout, status))) => {
             let stderr_tail = tail_now();
             if status.success() {
-                Ok(Output { stdout, stderr_tail })
+                Ok(Output {
+                    stdout,
+                    stderr_tail,
+                })
             } else {
                 Err(ProcessError::Failed {
                     program: program.to_owned(),
@@ -169,28 +197,51 @@ mod tests {
 
     #[tokio::test]
     async fn captures_stdout_and_failure_tail() {
-        let out = run("sh", &a(&["-c", "echo hi; echo warn >&2"]), Duration::from_secs(5)).await.expect("ok");
+        let out = run(
+            "sh",
+            &a(&["-c", "echo hi; echo warn >&2"]),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("ok");
         assert_eq!(out.stdout, b"hi\n");
         assert_eq!(out.stderr_tail.trim(), "warn");
-        let err = run("sh", &a(&["-c", "echo boom >&2; exit 3"]), Duration::from_secs(5)).await.expect_err("fails");
+        let err = run(
+            "sh",
+            &a(&["-c", "echo boom >&2; exit 3"]),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect_err("fails");
         assert!(matches!(err, ProcessError::Failed { .. }));
         assert!(err.to_string().contains("boom"), "{err}");
     }
 
     #[tokio::test]
     async fn times_out_and_reports_missing_programs() {
-        let err = run("sleep", &a(&["10"]), Duration::from_millis(200)).await.expect_err("timeout");
+        let err = run("sleep", &a(&["10"]), Duration::from_millis(200))
+            .await
+            .expect_err("timeout");
         assert!(matches!(err, ProcessError::Timeout { .. }));
-        let err = run("definitely-not-a-program-xyz", &[], Duration::from_secs(1)).await.expect_err("missing");
+        let err = run("definitely-not-a-program-xyz", &[], Duration::from_secs(1))
+            .await
+            .expect_err("missing");
         assert!(matches!(err, ProcessError::NotFound { .. }));
         assert!(!err.is_retryable());
     }
 
     #[tokio::test]
     async fn keeps_only_a_bounded_tail() {
-        let err = run("sh", &a(&["-c", "yes 0123456789 | head -c 200000 >&2; echo END >&2; exit 1"]), Duration::from_secs(5))
-            .await
-            .expect_err("fails");
+        let err = run(
+            "sh",
+            &a(&[
+                "-c",
+                "yes 0123456789 | head -c 200000 >&2; echo END >&2; exit 1",
+            ]),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect_err("fails");
         let tail = err.stderr_tail();
         assert!(tail.len() <= STDERR_TAIL_BYTES);
         assert!(tail.ends_with("END\n"));

@@ -97,7 +97,11 @@ fn md5_hex(data: &[u8]) -> String {
 /// Encodes one slice and stores its segments, init segments, thumbnails and
 /// result (`work/slice_<i>.json`, written last: the slice's commit point).
 #[instrument(skip_all, fields(video.id = %job.video_id, slice.index = job.slice.index, attempt = job.attempt))]
-pub async fn encode_slice(job: &SliceJob, store: &dyn BlobStore, opts: &WorkerOptions) -> Result<SliceResult, WorkerError> {
+pub async fn encode_slice(
+    job: &SliceJob,
+    store: &dyn BlobStore,
+    opts: &WorkerOptions,
+) -> Result<SliceResult, WorkerError> {
     let started = Instant::now();
     let what = format!("slice {}", job.slice.index);
     let dir = scratch(opts)?;
@@ -111,18 +115,28 @@ pub async fn encode_slice(job: &SliceJob, store: &dyn BlobStore, opts: &WorkerOp
     let timeout = opts.timeout_base + opts.timeout_per_second.mul_f64(seconds.max(1.0));
     process::run(&slicecast_media::ffmpeg_bin(), &argv, timeout)
         .await
-        .map_err(|source| WorkerError::Ffmpeg { what: what.clone(), source })?;
+        .map_err(|source| WorkerError::Ffmpeg {
+            what: what.clone(),
+            source,
+        })?;
 
-    let out_err = |detail: String| WorkerError::Output { what: what.clone(), detail };
+    let out_err = |detail: String| WorkerError::Output {
+        what: what.clone(),
+        detail,
+    };
     let ts = Rational::new(1, i64::from(job.timescale));
     let offset = rescale(job.slice.start_pts - job.origin_pts, job.time_base, ts).max(0) as u64;
     let mut rungs = Vec::with_capacity(job.rungs.len());
     for (i, rung) in job.rungs.iter().enumerate() {
         let data = tokio::fs::read(dir.path().join(format!("rung_{i}.mp4"))).await?;
         let split = cmaf::split(&data).map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
-        let init = cmaf::init_info(&split.init).map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
+        let init =
+            cmaf::init_info(&split.init).map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
         if init.timescale != job.timescale {
-            return Err(out_err(format!("{} timescale {} instead of {}", rung.name, init.timescale, job.timescale)));
+            return Err(out_err(format!(
+                "{} timescale {} instead of {}",
+                rung.name, init.timescale, job.timescale
+            )));
         }
         let infos = split
             .fragments
@@ -151,9 +165,15 @@ pub async fn encode_slice(job: &SliceJob, store: &dyn BlobStore, opts: &WorkerOp
             let number = job.slice.first_segment + j as u32;
             let start = offset + (info.base_decode_time - base0);
             let mut bytes = frag.to_vec();
-            cmaf::rewrite_fragment(&mut bytes, number + 1, start, shift).map_err(|e| out_err(e.to_string()))?;
+            cmaf::rewrite_fragment(&mut bytes, number + 1, start, shift)
+                .map_err(|e| out_err(e.to_string()))?;
             let size = bytes.len() as u64;
-            store.put(&keys::video_segment(&job.video_id, &rung.name, number), Bytes::from(bytes)).await?;
+            store
+                .put(
+                    &keys::video_segment(&job.video_id, &rung.name, number),
+                    Bytes::from(bytes),
+                )
+                .await?;
             segments.push(SegmentInfo {
                 number,
                 start,
@@ -162,7 +182,12 @@ pub async fn encode_slice(job: &SliceJob, store: &dyn BlobStore, opts: &WorkerOp
             });
         }
         let init_md5 = md5_hex(&split.init);
-        store.put(&keys::video_init(&job.video_id, &rung.name), Bytes::from(split.init)).await?;
+        store
+            .put(
+                &keys::video_init(&job.video_id, &rung.name),
+                Bytes::from(split.init),
+            )
+            .await?;
         rungs.push(RungOutput {
             rung: rung.name.clone(),
             codecs: init.codecs.unwrap_or_else(|| "avc1.640028".into()),
@@ -180,12 +205,25 @@ pub async fn encode_slice(job: &SliceJob, store: &dyn BlobStore, opts: &WorkerOp
         attempt: job.attempt,
     };
     let json = serde_json::to_vec(&result).map_err(|e| out_err(e.to_string()))?;
-    store.put(&keys::slice_result(&job.video_id, job.slice.index), Bytes::from(json)).await?;
-    info!(duration_ms = result.encode_ms, frames = result.frames, "slice encoded");
+    store
+        .put(
+            &keys::slice_result(&job.video_id, job.slice.index),
+            Bytes::from(json),
+        )
+        .await?;
+    info!(
+        duration_ms = result.encode_ms,
+        frames = result.frames,
+        "slice encoded"
+    );
     Ok(result)
 }
 
-async fn store_thumbs(job: &SliceJob, dir: &Path, store: &dyn BlobStore) -> Result<u32, WorkerError> {
+async fn store_thumbs(
+    job: &SliceJob,
+    dir: &Path,
+    store: &dyn BlobStore,
+) -> Result<u32, WorkerError> {
     // ffmpeg numbers the distinct picked frames from 1, in order.
     let mut file_no = 0u32;
     let mut last_frame = None;
@@ -196,7 +234,11 @@ async fn store_thumbs(job: &SliceJob, dir: &Path, store: &dyn BlobStore) -> Resu
         }
         let path = dir.join(format!("thumb_{file_no:05}.jpg"));
         match tokio::fs::read(&path).await {
-            Ok(data) => store.put(&keys::work_thumb(&job.video_id, t.index), Bytes::from(data)).await?,
+            Ok(data) => {
+                store
+                    .put(&keys::work_thumb(&job.video_id, t.index), Bytes::from(data))
+                    .await?
+            }
             Err(e) => {
                 return Err(WorkerError::Output {
                     what: format!("slice {}", job.slice.index),
@@ -211,31 +253,51 @@ async fn store_thumbs(job: &SliceJob, dir: &Path, store: &dyn BlobStore) -> Resu
 /// Encodes the whole audio track once and stores its init segment, segments and
 /// result (`work/audio.json`).
 #[instrument(skip_all, fields(video.id = %job.video_id, attempt = job.attempt))]
-pub async fn encode_audio(job: &AudioJob, store: &dyn BlobStore, opts: &WorkerOptions) -> Result<AudioResult, WorkerError> {
+pub async fn encode_audio(
+    job: &AudioJob,
+    store: &dyn BlobStore,
+    opts: &WorkerOptions,
+) -> Result<AudioResult, WorkerError> {
     let started = Instant::now();
     let what = "the audio track".to_owned();
     let dir = scratch(opts)?;
     let out = dir.path().join("audio.mp4");
     let argv = args::audio_args(job, &out);
-    let timeout = opts.timeout_base + (opts.timeout_per_second / 8).mul_f64(job.duration_s.max(1.0));
+    let timeout =
+        opts.timeout_base + (opts.timeout_per_second / 8).mul_f64(job.duration_s.max(1.0));
     process::run(&slicecast_media::ffmpeg_bin(), &argv, timeout)
         .await
-        .map_err(|source| WorkerError::Ffmpeg { what: what.clone(), source })?;
-    let out_err = |detail: String| WorkerError::Output { what: what.clone(), detail };
+        .map_err(|source| WorkerError::Ffmpeg {
+            what: what.clone(),
+            source,
+        })?;
+    let out_err = |detail: String| WorkerError::Output {
+        what: what.clone(),
+        detail,
+    };
     let data = tokio::fs::read(&out).await?;
     let split = cmaf::split(&data).map_err(|e| out_err(e.to_string()))?;
     let init = cmaf::init_info(&split.init).map_err(|e| out_err(e.to_string()))?;
     if split.fragments.is_empty() {
-        return Err(out_err("no audio was produced (the audio track may be empty)".into()));
+        return Err(out_err(
+            "no audio was produced (the audio track may be empty)".into(),
+        ));
     }
     let mut segments = Vec::with_capacity(split.fragments.len());
     for (j, frag) in split.fragments.iter().enumerate() {
-        let info = cmaf::fragment_info(frag, init.default_sample_duration).map_err(|e| out_err(e.to_string()))?;
+        let info = cmaf::fragment_info(frag, init.default_sample_duration)
+            .map_err(|e| out_err(e.to_string()))?;
         let number = j as u32;
         let mut bytes = frag.to_vec();
-        cmaf::rewrite_fragment(&mut bytes, number + 1, info.base_decode_time, 0).map_err(|e| out_err(e.to_string()))?;
+        cmaf::rewrite_fragment(&mut bytes, number + 1, info.base_decode_time, 0)
+            .map_err(|e| out_err(e.to_string()))?;
         let size = bytes.len() as u64;
-        store.put(&keys::audio_segment(&job.video_id, number), Bytes::from(bytes)).await?;
+        store
+            .put(
+                &keys::audio_segment(&job.video_id, number),
+                Bytes::from(bytes),
+            )
+            .await?;
         segments.push(SegmentInfo {
             number,
             start: info.base_decode_time,
@@ -243,7 +305,9 @@ pub async fn encode_audio(job: &AudioJob, store: &dyn BlobStore, opts: &WorkerOp
             bytes: size,
         });
     }
-    store.put(&keys::audio_init(&job.video_id), Bytes::from(split.init)).await?;
+    store
+        .put(&keys::audio_init(&job.video_id), Bytes::from(split.init))
+        .await?;
     let result = AudioResult {
         codecs: init.codecs.unwrap_or_else(|| "mp4a.40.2".into()),
         sample_rate: job.sample_rate,
@@ -254,7 +318,13 @@ pub async fn encode_audio(job: &AudioJob, store: &dyn BlobStore, opts: &WorkerOp
         encode_ms: started.elapsed().as_millis() as u64,
     };
     let json = serde_json::to_vec(&result).map_err(|e| out_err(e.to_string()))?;
-    store.put(&keys::work(&job.video_id, "audio.json"), Bytes::from(json)).await?;
-    info!(duration_ms = result.encode_ms, segments = result.segments.len(), "audio encoded");
+    store
+        .put(&keys::work(&job.video_id, "audio.json"), Bytes::from(json))
+        .await?;
+    info!(
+        duration_ms = result.encode_ms,
+        segments = result.segments.len(),
+        "audio encoded"
+    );
     Ok(result)
 }

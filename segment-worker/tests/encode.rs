@@ -12,12 +12,25 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn slices_share_one_init_and_carry_global_timestamps() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
     let loc = src.to_string_lossy().into_owned();
-    let p = probe::probe(&loc, Duration::from_secs(30)).await.expect("probe");
+    let p = probe::probe(&loc, Duration::from_secs(30))
+        .await
+        .expect("probe");
     let v = probe::require_video(&p).expect("video").clone();
-    let idx = probe::frame_index(&loc, &v, Duration::from_secs(60)).await.expect("index");
-    let plan = plan_slices(&idx, &PlanParams { slice_seconds: 13.0, segment_seconds: 4.0, thumb_interval_seconds: 2.0 }).expect("plan");
+    let idx = probe::frame_index(&loc, &v, Duration::from_secs(60))
+        .await
+        .expect("index");
+    let plan = plan_slices(
+        &idx,
+        &PlanParams {
+            slice_seconds: 13.0,
+            segment_seconds: 4.0,
+            thumb_interval_seconds: 2.0,
+        },
+    )
+    .expect("plan");
     let dir = tempfile::tempdir().expect("tmp");
     let store = FsStore::new(dir.path()).expect("store");
     let id = VideoId::parse(&"c".repeat(32)).expect("id");
@@ -26,29 +39,59 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
     for s in &plan.slices[..2] {
         let job = SliceJob {
             video_id: id.clone(),
-            source: SourceRef { location: loc.clone(), format_name: p.format_name.clone(), start_time_s: p.start_time_s },
+            source: SourceRef {
+                location: loc.clone(),
+                format_name: p.format_name.clone(),
+                start_time_s: p.start_time_s,
+            },
             video_stream: v.index,
             time_base: plan.time_base,
             timescale: plan.timescale,
             origin_pts: plan.origin_pts,
             slice: s.clone(),
             rungs: rungs.clone(),
-            settings: EncodeSettings { preset: "veryfast".into(), threads: 1, thumb_size: (160, 90) },
+            settings: EncodeSettings {
+                preset: "veryfast".into(),
+                threads: 1,
+                thumb_size: (160, 90),
+            },
             attempt: 1,
         };
-        let r = encode_slice(&job, &store, &WorkerOptions::default()).await.expect("encode");
+        let r = encode_slice(&job, &store, &WorkerOptions::default())
+            .await
+            .expect("encode");
         assert_eq!(r.frames, s.frame_count());
         assert_eq!(r.rungs[0].segments.len() as u32, s.segment_count());
-        assert_eq!(r.rungs[0].segments[0].start, plan.ticks(s.start_pts), "tfdt is the slice's global start");
-        assert!(r.rungs[0].codecs.starts_with("avc1.64"), "High profile: {}", r.rungs[0].codecs);
+        assert_eq!(
+            r.rungs[0].segments[0].start,
+            plan.ticks(s.start_pts),
+            "tfdt is the slice's global start"
+        );
+        assert!(
+            r.rungs[0].codecs.starts_with("avc1.64"),
+            "High profile: {}",
+            r.rungs[0].codecs
+        );
         inits.push(r.rungs[0].init_md5.clone());
-        let seg = store.get(&keys::video_segment(&id, "360p", s.first_segment)).await.expect("segment");
+        let seg = store
+            .get(&keys::video_segment(&id, "360p", s.first_segment))
+            .await
+            .expect("segment");
         let info = cmaf::fragment_info(&seg, 0).expect("fragment");
-        assert_eq!(info.first_composition_offset, 0, "presentation starts at the decode time");
+        assert_eq!(
+            info.first_composition_offset, 0,
+            "presentation starts at the decode time"
+        );
         assert_eq!(info.sequence, s.first_segment + 1);
         assert_eq!(r.thumbs as usize, s.thumbs.len());
     }
-    assert_eq!(inits[0], inits[1], "one init segment for every slice of a rung");
-    let init = store.get(&keys::video_init(&id, "360p")).await.expect("init");
+    assert_eq!(
+        inits[0], inits[1],
+        "one init segment for every slice of a rung"
+    );
+    let init = store
+        .get(&keys::video_init(&id, "360p"))
+        .await
+        .expect("init");
     assert!(!cmaf::init_info(&init).expect("init").has_edit_list);
 }

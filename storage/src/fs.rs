@@ -43,16 +43,24 @@ impl FsStore {
             if source.kind() == std::io::ErrorKind::NotFound {
                 StoreError::NotFound(key.to_owned())
             } else {
-                StoreError::Io { key: key.to_owned(), source }
+                StoreError::Io {
+                    key: key.to_owned(),
+                    source,
+                }
             }
         }
     }
 
     async fn temp_for(&self, key: &str, path: &Path) -> Result<PathBuf, StoreError> {
         let dir = path.parent().unwrap_or(&self.root);
-        tokio::fs::create_dir_all(dir).await.map_err(Self::io(key))?;
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(Self::io(key))?;
         let n = TMP_SEQ.fetch_add(1, Ordering::Relaxed);
-        let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Ok(dir.join(format!("{name}{TMP_MARK}{}-{n}", std::process::id())))
     }
 }
@@ -63,22 +71,34 @@ fn meta(key: String, m: &std::fs::Metadata) -> ObjectMeta {
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_millis() as u64);
-    ObjectMeta { key, size: m.len(), modified_ms }
+    ObjectMeta {
+        key,
+        size: m.len(),
+        modified_ms,
+    }
 }
 
 #[async_trait]
 impl BlobStore for FsStore {
     async fn get(&self, key: &str) -> Result<Bytes, StoreError> {
         let p = self.path(key)?;
-        tokio::fs::read(&p).await.map(Bytes::from).map_err(Self::io(key))
+        tokio::fs::read(&p)
+            .await
+            .map(Bytes::from)
+            .map_err(Self::io(key))
     }
 
     async fn get_range(&self, key: &str, offset: u64, len: u64) -> Result<Bytes, StoreError> {
         let p = self.path(key)?;
         let mut f = tokio::fs::File::open(&p).await.map_err(Self::io(key))?;
-        f.seek(std::io::SeekFrom::Start(offset)).await.map_err(Self::io(key))?;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(Self::io(key))?;
         let mut buf = Vec::new();
-        f.take(len).read_to_end(&mut buf).await.map_err(Self::io(key))?;
+        f.take(len)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(Self::io(key))?;
         Ok(Bytes::from(buf))
     }
 
@@ -125,14 +145,23 @@ impl BlobStore for FsStore {
         tokio::task::spawn_blocking(move || {
             // Walk only the deepest directory the prefix names.
             let dir_part = prefix.rsplit_once('/').map_or("", |(d, _)| d);
-            let start = if dir_part.is_empty() { root.clone() } else { root.join(dir_part) };
+            let start = if dir_part.is_empty() {
+                root.clone()
+            } else {
+                root.join(dir_part)
+            };
             let mut out = Vec::new();
             let mut stack = vec![start];
             while let Some(dir) = stack.pop() {
                 let rd = match std::fs::read_dir(&dir) {
                     Ok(rd) => rd,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(source) => return Err(StoreError::Io { key: prefix.clone(), source }),
+                    Err(source) => {
+                        return Err(StoreError::Io {
+                            key: prefix.clone(),
+                            source,
+                        });
+                    }
                 };
                 for entry in rd.flatten() {
                     let path = entry.path();
@@ -141,7 +170,9 @@ impl BlobStore for FsStore {
                         stack.push(path);
                         continue;
                     }
-                    let Ok(rel) = path.strip_prefix(&root) else { continue };
+                    let Ok(rel) = path.strip_prefix(&root) else {
+                        continue;
+                    };
                     let key = rel.to_string_lossy().replace('\\', "/");
                     if key.starts_with(&prefix) && !key.contains(TMP_MARK) {
                         out.push(meta(key, &m));
@@ -152,7 +183,10 @@ impl BlobStore for FsStore {
             Ok(out)
         })
         .await
-        .map_err(|e| StoreError::Io { key: String::new(), source: std::io::Error::other(e) })?
+        .map_err(|e| StoreError::Io {
+            key: String::new(),
+            source: std::io::Error::other(e),
+        })?
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -198,23 +232,48 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let s = FsStore::new(dir.path()).expect("store");
         assert!(s.get("a/b").await.expect_err("missing").is_not_found());
-        s.put("a/b", Bytes::from_static(b"hello")).await.expect("put");
+        s.put("a/b", Bytes::from_static(b"hello"))
+            .await
+            .expect("put");
         assert_eq!(s.get("a/b").await.expect("get"), "hello");
         assert_eq!(s.get_range("a/b", 1, 3).await.expect("range"), "ell");
         assert_eq!(s.get_range("a/b", 3, 100).await.expect("range"), "lo");
         assert_eq!(s.head("a/b").await.expect("head").size, 5);
-        assert!(s.put_if_absent("a/c", Bytes::from_static(b"1")).await.expect("claim"));
-        assert!(!s.put_if_absent("a/c", Bytes::from_static(b"2")).await.expect("claim"));
+        assert!(
+            s.put_if_absent("a/c", Bytes::from_static(b"1"))
+                .await
+                .expect("claim")
+        );
+        assert!(
+            !s.put_if_absent("a/c", Bytes::from_static(b"2"))
+                .await
+                .expect("claim")
+        );
         assert_eq!(s.get("a/c").await.expect("get"), "1");
         s.put("a/d/e", Bytes::from_static(b"x")).await.expect("put");
         s.put("ab", Bytes::from_static(b"x")).await.expect("put");
-        let keys: Vec<String> = s.list("a/").await.expect("list").into_iter().map(|m| m.key).collect();
+        let keys: Vec<String> = s
+            .list("a/")
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
         assert_eq!(keys, ["a/b", "a/c", "a/d/e"]);
-        let keys: Vec<String> = s.list("a").await.expect("list").into_iter().map(|m| m.key).collect();
+        let keys: Vec<String> = s
+            .list("a")
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|m| m.key)
+            .collect();
         assert_eq!(keys, ["a/b", "a/c", "a/d/e", "ab"]);
         assert_eq!(s.delete_prefix("a/").await.expect("delete"), 3);
         assert!(s.list("a/").await.expect("list").is_empty());
-        assert!(matches!(s.get("../x").await, Err(StoreError::InvalidKey(_))));
+        assert!(matches!(
+            s.get("../x").await,
+            Err(StoreError::InvalidKey(_))
+        ));
         s.delete("nope").await.expect("absent is fine");
     }
 }

@@ -86,8 +86,14 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
         || key.starts_with('/')
         || key.contains('\0')
         || key.contains('\\')
-        || key.split('/').any(|p| p.is_empty() || p == "." || p == "..");
-    if bad { Err(StoreError::InvalidKey(key.to_owned())) } else { Ok(()) }
+        || key
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..");
+    if bad {
+        Err(StoreError::InvalidKey(key.to_owned()))
+    } else {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -96,10 +102,23 @@ mod tests {
 
     #[test]
     fn keys() {
-        for ok in ["uploads/a b.mp4", "processed/x/hls/master.m3u8", "uploads/ünï+%.mp4"] {
+        for ok in [
+            "uploads/a b.mp4",
+            "processed/x/hls/master.m3u8",
+            "uploads/ünï+%.mp4",
+        ] {
             assert!(validate_key(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/etc/passwd", "a/../b", "a//b", "./a", "a\\b", "a/", "a/\0"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "a//b",
+            "./a",
+            "a\\b",
+            "a/",
+            "a/\0",
+        ] {
             assert!(validate_key(bad).is_err(), "{bad:?}");
         }
     }

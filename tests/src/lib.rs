@@ -31,9 +31,16 @@ pub const CLIPS: [&str; 7] = [
 
 /// Runs ffprobe with these arguments and returns stdout.
 pub fn ffprobe(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("ffprobe").args(args).output().context("running ffprobe")?;
+    let out = Command::new("ffprobe")
+        .args(args)
+        .output()
+        .context("running ffprobe")?;
     if !out.status.success() {
-        bail!("ffprobe {:?} failed: {}", args, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "ffprobe {:?} failed: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -46,33 +53,81 @@ fn first_number(out: &str) -> Option<u64> {
 /// Number of video frames in a file or playlist, counted by decoding.
 pub fn count_frames(path: &Path) -> anyhow::Result<u64> {
     let p = path.to_string_lossy();
-    let out = ffprobe(&["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", &p])?;
+    let out = ffprobe(&[
+        "-v",
+        "error",
+        "-count_frames",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=nb_read_frames",
+        "-of",
+        "csv=p=0",
+        &p,
+    ])?;
     first_number(&out).with_context(|| format!("frame count of {p}: {out:?}"))
 }
 
 /// Number of video packets in a source (its frame count, as the container says).
 pub fn count_packets(path: &Path) -> anyhow::Result<u64> {
     let p = path.to_string_lossy();
-    let out = ffprobe(&["-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", &p])?;
+    let out = ffprobe(&[
+        "-v",
+        "error",
+        "-count_packets",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=nb_read_packets",
+        "-of",
+        "csv=p=0",
+        &p,
+    ])?;
     first_number(&out).with_context(|| format!("packet count of {p}: {out:?}"))
 }
 
 /// Presentation timestamps (seconds) of every decoded video frame, in output order.
 pub fn frame_times(path: &Path) -> anyhow::Result<Vec<f64>> {
     let p = path.to_string_lossy();
-    let out = ffprobe(&["-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", &p])?;
-    Ok(out.lines().filter_map(|l| l.trim().trim_end_matches(',').parse().ok()).collect())
+    let out = ffprobe(&[
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "frame=pts_time",
+        "-of",
+        "csv=p=0",
+        &p,
+    ])?;
+    Ok(out
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect())
 }
 
 /// Duration (seconds) of the first stream of a type, from decoded packets: last pts + duration - first pts.
 pub fn stream_span(path: &Path, selector: &str) -> anyhow::Result<f64> {
     let p = path.to_string_lossy();
-    let out = ffprobe(&["-v", "error", "-select_streams", selector, "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", &p])?;
+    let out = ffprobe(&[
+        "-v",
+        "error",
+        "-select_streams",
+        selector,
+        "-show_entries",
+        "packet=pts_time,duration_time",
+        "-of",
+        "csv=p=0",
+        &p,
+    ])?;
     let mut first = f64::INFINITY;
     let mut last_end = f64::NEG_INFINITY;
     for l in out.lines() {
         let f: Vec<&str> = l.split(',').collect();
-        let (Some(pts), dur) = (f.first().and_then(|s| s.parse::<f64>().ok()), f.get(1).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0)) else {
+        let (Some(pts), dur) = (
+            f.first().and_then(|s| s.parse::<f64>().ok()),
+            f.get(1).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0),
+        ) else {
             continue;
         };
         first = first.min(pts);
@@ -85,20 +140,46 @@ pub fn stream_span(path: &Path, selector: &str) -> anyhow::Result<f64> {
 /// The source's frame rate (frames per second) from ffprobe.
 pub fn frame_rate(path: &Path) -> anyhow::Result<f64> {
     let p = path.to_string_lossy();
-    let out = ffprobe(&["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=avg_frame_rate,r_frame_rate", "-of", "csv=p=0", &p])?;
+    let out = ffprobe(&[
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=avg_frame_rate,r_frame_rate",
+        "-of",
+        "csv=p=0",
+        &p,
+    ])?;
     let parse = |s: &str| -> Option<f64> {
         let (a, b) = s.split_once('/')?;
         let (a, b): (f64, f64) = (a.parse().ok()?, b.parse().ok()?);
         (a > 0.0 && b > 0.0).then_some(a / b)
     };
     let fields: Vec<&str> = out.trim().split(',').collect();
-    fields.iter().rev().find_map(|f| parse(f)).context("no frame rate")
+    fields
+        .iter()
+        .rev()
+        .find_map(|f| parse(f))
+        .context("no frame rate")
 }
 
 /// Whether a source has an audio stream.
 pub fn has_audio(path: &Path) -> anyhow::Result<bool> {
     let p = path.to_string_lossy();
-    Ok(!ffprobe(&["-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of", "csv=p=0", &p])?.trim().is_empty())
+    Ok(!ffprobe(&[
+        "-v",
+        "error",
+        "-select_streams",
+        "a",
+        "-show_entries",
+        "stream=index",
+        "-of",
+        "csv=p=0",
+        &p,
+    ])?
+    .trim()
+    .is_empty())
 }
 
 /// What [`check_output`] measured.
@@ -117,14 +198,22 @@ pub struct Report {
 /// strictly increasing, no discontinuities, one init per rung, audio duration,
 /// and the MPD through ffmpeg's DASH demuxer.
 pub fn check_output(video_dir: &Path, source: &Path) -> anyhow::Result<Report> {
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(video_dir.join("manifest.json"))?)?;
-    ensure!(manifest["status"] == "processing_complete", "status: {}", manifest["status"]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(video_dir.join("manifest.json"))?)?;
+    ensure!(
+        manifest["status"] == "processing_complete",
+        "status: {}",
+        manifest["status"]
+    );
     let src_frames = count_packets(source)?;
     let fps = frame_rate(source)?;
     let frame = 1.0 / fps;
     let src_span = stream_span(source, "v:0")?;
     let master = std::fs::read_to_string(video_dir.join("hls/master.m3u8"))?;
-    ensure!(master.contains("#EXT-X-STREAM-INF"), "master playlist has no variants");
+    ensure!(
+        master.contains("#EXT-X-STREAM-INF"),
+        "master playlist has no variants"
+    );
     let rungs: Vec<String> = manifest["rungs"]
         .as_array()
         .context("rungs")?
@@ -136,8 +225,14 @@ pub fn check_output(video_dir: &Path, source: &Path) -> anyhow::Result<Report> {
     for rung in &rungs {
         let pl_path = video_dir.join(format!("hls/{rung}.m3u8"));
         let pl = std::fs::read_to_string(&pl_path)?;
-        ensure!(!pl.contains("DISCONTINUITY"), "{rung}: discontinuity in playlist");
-        ensure!(pl.matches("#EXT-X-MAP").count() == 1, "{rung}: expected exactly one EXT-X-MAP");
+        ensure!(
+            !pl.contains("DISCONTINUITY"),
+            "{rung}: discontinuity in playlist"
+        );
+        ensure!(
+            pl.matches("#EXT-X-MAP").count() == 1,
+            "{rung}: expected exactly one EXT-X-MAP"
+        );
         let inits = std::fs::read_dir(video_dir.join(format!("video/{rung}")))?
             .filter_map(Result::ok)
             .filter(|e| e.file_name().to_string_lossy().ends_with(".mp4"))
@@ -145,26 +240,50 @@ pub fn check_output(video_dir: &Path, source: &Path) -> anyhow::Result<Report> {
         ensure!(inits == 1, "{rung}: {inits} init segments");
         segments = pl.matches("#EXTINF").count();
         let frames = count_frames(&pl_path)?;
-        ensure!(frames == src_frames, "{rung}: {frames} frames, source has {src_frames}");
+        ensure!(
+            frames == src_frames,
+            "{rung}: {frames} frames, source has {src_frames}"
+        );
         let times = frame_times(&pl_path)?;
-        ensure!(times.len() as u64 == src_frames, "{rung}: {} timestamps", times.len());
+        ensure!(
+            times.len() as u64 == src_frames,
+            "{rung}: {} timestamps",
+            times.len()
+        );
         for w in times.windows(2) {
-            ensure!(w[1] > w[0], "{rung}: pts not increasing at {} -> {}", w[0], w[1]);
+            ensure!(
+                w[1] > w[0],
+                "{rung}: pts not increasing at {} -> {}",
+                w[0],
+                w[1]
+            );
         }
         let span = stream_span(&pl_path, "v:0")?;
-        ensure!((span - src_span).abs() <= frame + 1e-3, "{rung}: duration {span:.4} vs source {src_span:.4}");
+        ensure!(
+            (span - src_span).abs() <= frame + 1e-3,
+            "{rung}: duration {span:.4} vs source {src_span:.4}"
+        );
     }
     if has_audio(source)? {
         let src_audio = stream_span(source, "a:0")?;
         let out_audio = stream_span(&video_dir.join("hls/audio.m3u8"), "a:0")?;
-        ensure!((out_audio - src_audio).abs() <= 0.05, "audio duration {out_audio:.4} vs source {src_audio:.4}");
+        ensure!(
+            (out_audio - src_audio).abs() <= 0.05,
+            "audio duration {out_audio:.4} vs source {src_audio:.4}"
+        );
     } else {
-        ensure!(!video_dir.join("hls/audio.m3u8").exists(), "audio playlist for a silent source");
+        ensure!(
+            !video_dir.join("hls/audio.m3u8").exists(),
+            "audio playlist for a silent source"
+        );
     }
     let mpd = video_dir.join("dash/stream.mpd");
     if mpd.exists() {
         let frames = count_frames(&mpd)?;
-        ensure!(frames == src_frames, "DASH: {frames} frames, source has {src_frames}");
+        ensure!(
+            frames == src_frames,
+            "DASH: {frames} frames, source has {src_frames}"
+        );
     }
     Ok(Report {
         rungs,

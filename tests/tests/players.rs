@@ -16,20 +16,40 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
     let src = clip("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
     let dir = tempfile::tempdir().expect("tmp");
     let store = Arc::new(FsStore::new(dir.path()).expect("store"));
-    store.put_file("uploads/sintel.mp4", &src).await.expect("upload");
+    store
+        .put_file("uploads/sintel.mp4", &src)
+        .await
+        .expect("upload");
     let settings = Settings {
         workers: 2,
         slice_seconds: Some(8.0),
         ..Settings::default()
     };
-    let invoker = Arc::new(LocalInvoker::new(store.clone(), 2, WorkerOptions::default()));
-    let outcome = process_upload(store, invoker, "uploads/sintel.mp4", &settings, Arc::new(|_| {}))
-        .await
-        .expect("transcode");
+    let invoker = Arc::new(LocalInvoker::new(
+        store.clone(),
+        2,
+        WorkerOptions::default(),
+    ));
+    let outcome = process_upload(
+        store,
+        invoker,
+        "uploads/sintel.mp4",
+        &settings,
+        Arc::new(|_| {}),
+    )
+    .await
+    .expect("transcode");
     let m = outcome.manifest();
-    assert!(m.slice_starts_s.len() >= 3, "several slices: {:?}", m.slice_starts_s);
+    assert!(
+        m.slice_starts_s.len() >= 3,
+        "several slices: {:?}",
+        m.slice_starts_s
+    );
     // Play past the first two seams.
-    let seams: Vec<String> = m.slice_starts_s[1..3].iter().map(|s| format!("{s:.3}")).collect();
+    let seams: Vec<String> = m.slice_starts_s[1..3]
+        .iter()
+        .map(|s| format!("{s:.3}"))
+        .collect();
     let video_dir = dir.path().join(keys::video_prefix(&m.video_id));
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
@@ -38,7 +58,14 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
         .arg(&script)
         .arg("--dir")
         .arg(&video_dir)
-        .args(["--hls", "hls/master.m3u8", "--dash", "dash/stream.mpd", "--seams", &seams.join(",")])
+        .args([
+            "--hls",
+            "hls/master.m3u8",
+            "--dash",
+            "dash/stream.mpd",
+            "--seams",
+            &seams.join(","),
+        ])
         .arg("--out")
         .arg(artifacts.join("players.json"))
         .arg("--screenshot")
@@ -49,6 +76,9 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "players failed:\n{stdout}");
     for case in ["hls.js+hls", "shaka+hls", "shaka+dash", "dashjs+dash"] {
-        assert!(stdout.contains(&format!("\"case\":\"{case}\",")), "case {case} ran");
+        assert!(
+            stdout.contains(&format!("\"case\":\"{case}\",")),
+            "case {case} ran"
+        );
     }
 }

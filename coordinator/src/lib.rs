@@ -52,6 +52,10 @@ pub struct Settings {
     pub audio_bitrate: u64,
     /// Longest a video may take from claim to completion.
     pub deadline: Duration,
+    /// A `processing` video whose coordinator has not written a heartbeat for
+    /// this long is abandoned (its process died): it reads as failed and a new
+    /// upload of the same bytes reclaims it.
+    pub heartbeat_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -69,6 +73,7 @@ impl Default for Settings {
             generate_dash: true,
             audio_bitrate: 128_000,
             deadline: Duration::from_secs(6 * 3600),
+            heartbeat_timeout: HEARTBEAT_TIMEOUT,
         }
     }
 }
@@ -148,6 +153,54 @@ fn now_ms() -> u64 {
 
 const HASH_CHUNK: u64 = 8 * 1024 * 1024;
 
+/// How often a running coordinator proves it is alive.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
+/// Default for [`Settings::heartbeat_timeout`].
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(120);
+
+fn heartbeat_key(id: &VideoId) -> String {
+    keys::work(id, "heartbeat")
+}
+
+/// Writes the heartbeat every [`HEARTBEAT_EVERY`] until dropped.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    fn start(store: Arc<dyn BlobStore>, id: VideoId) -> Self {
+        Self(tokio::spawn(async move {
+            loop {
+                let _ = store
+                    .put(&heartbeat_key(&id), Bytes::from(now_ms().to_string()))
+                    .await;
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+            }
+        }))
+    }
+}
+
+impl Heartbeat {
+    /// Stops beating; returns once no write is in flight.
+    async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Unix ms of the last sign of life of a video's coordinator.
+async fn last_beat(store: &dyn BlobStore, m: &Manifest) -> u64 {
+    let beat = match store.get(&heartbeat_key(&m.video_id)).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().parse().unwrap_or(0),
+        Err(_) => 0,
+    };
+    beat.max(m.updated_ms)
+}
+
 /// Streams an object through MD5.
 pub async fn hash_object(store: &dyn BlobStore, key: &str) -> Result<(VideoId, u64), StoreError> {
     let size = store.head(key).await?.size;
@@ -189,15 +242,31 @@ async fn write_manifest(store: &dyn BlobStore, m: &Manifest) -> Result<(), Store
 }
 
 /// Reads a video's manifest as a client should see it: one stuck in
-/// `processing` past its deadline is recorded and returned as failed.
-pub async fn status(store: &dyn BlobStore, id: &VideoId) -> Result<Option<Manifest>, StoreError> {
+/// `processing` past its deadline, or whose coordinator stopped beating for
+/// `heartbeat_timeout`, is recorded and returned as failed.
+pub async fn status(
+    store: &dyn BlobStore,
+    id: &VideoId,
+    heartbeat_timeout: Duration,
+) -> Result<Option<Manifest>, StoreError> {
     let Some(m) = read_manifest(store, id).await? else {
         return Ok(None);
     };
-    if m.is_stale(now_ms()) {
-        let settled = m.settled(now_ms());
+    let now = now_ms();
+    if m.is_stale(now) {
+        let settled = m.settled(now);
         write_manifest(store, &settled).await?;
         return Ok(Some(settled));
+    }
+    if m.status == Status::Processing
+        && now.saturating_sub(last_beat(store, &m).await) > heartbeat_timeout.as_millis() as u64
+    {
+        let failed = m.failed(
+            "processing stopped unexpectedly (the transcoder was interrupted); upload the file again to retry",
+            now,
+        );
+        write_manifest(store, &failed).await?;
+        return Ok(Some(failed));
     }
     Ok(Some(m))
 }
@@ -232,7 +301,7 @@ pub async fn process_upload(
         .put_if_absent(&keys::manifest(&id), Bytes::from(claim))
         .await?
     {
-        match status(store.as_ref(), &id).await? {
+        match status(store.as_ref(), &id, settings.heartbeat_timeout).await? {
             Some(m) if m.status == Status::ProcessingComplete => {
                 info!(video.id = %id, "already processed");
                 return Ok(Outcome::AlreadyComplete(m));
@@ -249,6 +318,7 @@ pub async fn process_upload(
         }
     }
 
+    let heartbeat = Heartbeat::start(store.clone(), id.clone());
     let run = run_claimed(
         store.clone(),
         invoker,
@@ -264,6 +334,8 @@ pub async fn process_upload(
             settings.deadline.as_secs()
         )),
     };
+    heartbeat.stop().await;
+    let _ = store.delete_prefix(&keys::work(&id, "")).await;
     match result {
         Ok(m) => {
             events(Event::Stage(Stage::Done));
@@ -278,7 +350,6 @@ pub async fn process_upload(
                 .unwrap_or(manifest);
             let failed = current.failed(reason.clone(), now_ms());
             write_manifest(store.as_ref(), &failed).await?;
-            let _ = store.delete_prefix(&keys::work(&id, "")).await;
             events(Event::Stage(Stage::Done));
             Err(CoordinatorError::Failed {
                 video_id: id,
@@ -455,7 +526,6 @@ async fn run_claimed(
     manifest.rungs = assembled.rungs;
     manifest.duration_s = Some(assembled.duration_s);
     manifest.timings.assemble_ms = t.elapsed().as_millis() as u64;
-    let _ = store.delete_prefix(&keys::work(&id, "")).await;
     let done = manifest.completed(now_ms());
     write_manifest(store.as_ref(), &done)
         .await

@@ -277,6 +277,19 @@ pub fn check_output(video_dir: &Path, source: &Path) -> anyhow::Result<Report> {
             "audio playlist for a silent source"
         );
     }
+    let vtt = std::fs::read_to_string(video_dir.join("thumbnail/thumbnails.vtt"))?;
+    ensure!(vtt.starts_with("WEBVTT"), "thumbnails.vtt is not WebVTT");
+    for line in vtt.lines().filter(|l| l.contains("#xywh=")) {
+        let sprite = line.split('#').next().unwrap_or("");
+        ensure!(
+            video_dir.join("thumbnail").join(sprite).exists(),
+            "{sprite} missing"
+        );
+    }
+    ensure!(
+        video_dir.join("thumbnail/poster.jpg").exists(),
+        "poster missing"
+    );
     let mpd = video_dir.join("dash/stream.mpd");
     if mpd.exists() {
         let frames = count_frames(&mpd)?;

@@ -175,3 +175,168 @@ async fn a_failing_slice_is_retried() {
         "no playlists for a failed video"
     );
 }
+
+#[tokio::test]
+async fn an_interrupted_run_reads_as_failed_and_is_reclaimed() {
+    use slicecast_coordinator::{hash_object, status};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let src = clip("deer_1920x1080_1s_h264_aac_23976.mp4");
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Arc::new(FsStore::new(dir.path()).expect("store"));
+    store
+        .put_file("uploads/deer.mp4", &src)
+        .await
+        .expect("upload");
+    let (id, _) = hash_object(store.as_ref(), "uploads/deer.mp4")
+        .await
+        .expect("hash");
+    // A claim left behind by a process that died an hour ago.
+    let hour_ago = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+        - 3_600_000;
+    let stale = Manifest::new(
+        id.clone(),
+        "uploads/deer.mp4".into(),
+        hour_ago,
+        hour_ago + 86_400_000,
+    );
+    store
+        .put(
+            &keys::manifest(&id),
+            serde_json::to_vec(&stale).expect("json").into(),
+        )
+        .await
+        .expect("claim");
+    let seen = status(store.as_ref(), &id, Duration::from_secs(60))
+        .await
+        .expect("status")
+        .expect("manifest");
+    assert_eq!(seen.status, Status::ProcessingFailed);
+    assert!(seen.error.unwrap_or_default().contains("interrupted"));
+    let invoker = Arc::new(LocalInvoker::new(
+        store.clone(),
+        2,
+        WorkerOptions::default(),
+    ));
+    let out = process_upload(
+        store,
+        invoker,
+        "uploads/deer.mp4",
+        &settings(None),
+        Arc::new(|_| {}),
+    )
+    .await
+    .expect("reclaimed");
+    assert!(matches!(out, Outcome::Completed(_)));
+}
+
+/// Makes a clip with ffmpeg (lavfi sources) for cases the shared media lacks.
+fn generate(dir: &Path, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success(), "generating {name}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_phone_video_stays_portrait() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let plain = generate(
+        dir.path(),
+        "plain.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30:duration=6",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=6",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let rotated = generate(
+        dir.path(),
+        "rotated.mp4",
+        &[
+            "-i",
+            plain.to_str().expect("utf8"),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+        ],
+    );
+    let out = dir.path().join("out");
+    let outcome = transcode(&rotated, &out, &settings(Some(4.0)))
+        .await
+        .expect("transcode");
+    let m = outcome.manifest();
+    let dims: Vec<(u32, u32)> = m.rungs.iter().map(|r| (r.width, r.height)).collect();
+    assert_eq!(dims, vec![(720, 1280), (480, 854), (360, 640)]);
+    let video_dir = out.join(keys::video_prefix(&m.video_id));
+    check_output(&video_dir, &rotated).expect("frames, seams, audio");
+    let probe = slicecast_tests::ffprobe(&[
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=width,height",
+        "-of",
+        "csv=p=0",
+        video_dir.join("hls/720p.m3u8").to_str().expect("utf8"),
+    ])
+    .expect("probe");
+    assert_eq!(
+        probe.trim().trim_end_matches(','),
+        "720,1280",
+        "pixels are portrait, not rotated metadata"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_keyframe_screen_recording_is_sliced_with_accurate_seeks() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rec = generate(
+        dir.path(),
+        "screen.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=15:duration=40",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "100000",
+            "-keyint_min",
+            "100000",
+            "-sc_threshold",
+            "0",
+        ],
+    );
+    let out = dir.path().join("out");
+    let outcome = transcode(&rec, &out, &settings(Some(8.0)))
+        .await
+        .expect("transcode");
+    let m = outcome.manifest();
+    assert!(m.slices >= 4, "not one giant slice: {}", m.slices);
+    check_output(&out.join(keys::video_prefix(&m.video_id)), &rec).expect("frames and seams");
+}

@@ -303,7 +303,7 @@ async fn rotated_phone_video_stays_portrait() {
     ])
     .expect("probe");
     assert_eq!(
-        probe.trim().trim_end_matches(','),
+        probe.lines().next().unwrap_or("").trim().trim_end_matches(','),
         "720,1280",
         "pixels are portrait, not rotated metadata"
     );

@@ -428,7 +428,8 @@ async fn run_claimed(
     manifest.source = Some(SourceSummary {
         name: manifest
             .upload_key
-            .strip_prefix(keys::UPLOADS)
+            .rsplit('/')
+            .next()
             .unwrap_or(&manifest.upload_key)
             .to_owned(),
         size_bytes: size,

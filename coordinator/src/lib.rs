@@ -580,6 +580,7 @@ fn make_jobs(
             settings: EncodeSettings {
                 preset: settings.preset.clone(),
                 threads: settings.threads_per_worker,
+                deinterlace: probe.video.as_ref().is_some_and(|v| v.interlaced),
                 thumb_size,
             },
             attempt: 1,

@@ -15,6 +15,9 @@ pub struct EncodeSettings {
     pub preset: String,
     /// Threads each ffmpeg process may use (0 = let ffmpeg decide).
     pub threads: u32,
+    /// Deinterlace (the source is coded as fields); one output frame per input frame.
+    #[serde(default)]
+    pub deinterlace: bool,
     /// Thumbnail width and height in pixels.
     pub thumb_size: (u32, u32),
 }

@@ -84,6 +84,9 @@ pub struct VideoStream {
     pub time_base: Rational,
     /// Pixel format, when known.
     pub pix_fmt: Option<String>,
+    /// True when the stream is coded as interlaced fields.
+    #[serde(default)]
+    pub interlaced: bool,
 }
 
 impl VideoStream {
@@ -200,6 +203,7 @@ mod tests {
             avg_frame_rate: None,
             time_base: Rational::new(1, 90_000),
             pix_fmt: None,
+            interlaced: false,
         };
         assert_eq!(v.display_size(), (1080, 1920));
         v.rotation = 0;

@@ -69,8 +69,15 @@ pub fn slice_filter(job: &SliceJob) -> String {
     let s = &job.slice;
     let n = job.rungs.len() + usize::from(!s.thumbs.is_empty());
     let mut g = format!(
-        "[0:{}]trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,split={n}",
-        job.video_stream, s.start_pts, s.end_pts
+        "[0:{}]trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,{}split={n}",
+        job.video_stream,
+        s.start_pts,
+        s.end_pts,
+        if job.settings.deinterlace {
+            "bwdif=mode=send_frame:deint=all,"
+        } else {
+            ""
+        }
     );
     for i in 0..n {
         g.push_str(&format!("[s{i}]"));
@@ -323,6 +330,7 @@ mod tests {
             settings: EncodeSettings {
                 preset: "veryfast".into(),
                 threads: 1,
+                deinterlace: false,
                 thumb_size: (160, 90),
             },
             attempt: 1,

@@ -102,6 +102,10 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
             avg_frame_rate: rational(s, "avg_frame_rate"),
             time_base: rational(s, "time_base").unwrap_or(Rational::new(1, 90_000)),
             pix_fmt: s.get("pix_fmt").and_then(Value::as_str).map(str::to_owned),
+            interlaced: matches!(
+                s.get("field_order").and_then(Value::as_str),
+                Some("tt" | "bb" | "tb" | "bt")
+            ),
         });
     let audio = streams
         .iter()

@@ -53,6 +53,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
             settings: EncodeSettings {
                 preset: "veryfast".into(),
                 threads: 1,
+                deinterlace: false,
                 thumb_size: (160, 90),
             },
             attempt: 1,

@@ -303,7 +303,12 @@ async fn rotated_phone_video_stays_portrait() {
     ])
     .expect("probe");
     assert_eq!(
-        probe.lines().next().unwrap_or("").trim().trim_end_matches(','),
+        probe
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(','),
         "720,1280",
         "pixels are portrait, not rotated metadata"
     );
@@ -339,4 +344,57 @@ async fn one_keyframe_screen_recording_is_sliced_with_accurate_seeks() {
     let m = outcome.manifest();
     assert!(m.slices >= 4, "not one giant slice: {}", m.slices);
     check_output(&out.join(keys::video_prefix(&m.video_id)), &rec).expect("frames and seams");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interlaced_broadcast_clip_is_deinterlaced_frame_for_frame() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tv = generate(
+        dir.path(),
+        "tv.ts",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=720x576:rate=25:duration=8",
+            "-vf",
+            "interlace",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-flags",
+            "+ildct+ilme",
+            "-x264-params",
+            "tff=1",
+            "-f",
+            "mpegts",
+        ],
+    );
+    let probe = slicecast_media::probe::parse_probe(
+        &slicecast_tests::ffprobe(&[
+            "-v",
+            "error",
+            "-show_format",
+            "-show_streams",
+            "-of",
+            "json",
+            tv.to_str().expect("utf8"),
+        ])
+        .expect("probe"),
+    )
+    .expect("parse");
+    assert!(
+        probe.video.expect("video").interlaced,
+        "the generated clip is interlaced"
+    );
+    let out = dir.path().join("out");
+    let outcome = transcode(&tv, &out, &settings(Some(4.0)))
+        .await
+        .expect("transcode");
+    check_output(
+        &out.join(keys::video_prefix(&outcome.manifest().video_id)),
+        &tv,
+    )
+    .expect("frames and seams");
 }

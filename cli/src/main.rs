@@ -1,6 +1,7 @@
 //! The `slicecast` binary: thin wiring of the library crates.
 
 mod bench;
+mod load;
 mod transcode;
 
 use clap::{Args, Parser, Subcommand};
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Transcode one file into HLS + DASH + thumbnails under DIR/processed/<md5>/.
     Transcode(transcode::TranscodeArgs),
+    /// Load-test a running `slicecast serve`: upload N videos, measure throughput and API latency.
+    Load(load::LoadArgs),
     /// Measure slicecast against a single-process ladder encode and the earlier service's pipeline.
     Bench(bench::BenchArgs),
 }
@@ -107,6 +110,10 @@ async fn main() -> std::process::ExitCode {
         Command::Transcode(a) => {
             init_tracing("warn");
             transcode::run(a).await
+        }
+        Command::Load(a) => {
+            init_tracing("warn");
+            load::run(a).await
         }
         Command::Bench(a) => {
             init_tracing("warn");

@@ -111,11 +111,10 @@ pub fn unique_copy(bytes: &[u8], name: &str, n: u64) -> Vec<u8> {
     let mut v = bytes.to_vec();
     let lower = name.to_ascii_lowercase();
     if [".mp4", ".mov", ".m4v"].iter().any(|e| lower.ends_with(e)) {
-        v.extend_from_slice(&24u32.to_be_bytes());
+        let payload = [b"slicecast".as_slice(), &n.to_be_bytes()].concat();
+        v.extend_from_slice(&(8 + payload.len() as u32).to_be_bytes());
         v.extend_from_slice(b"free");
-        v.extend_from_slice(b"slicecast");
-        v.extend_from_slice(&[0u8; 3]);
-        v.extend_from_slice(&n.to_be_bytes());
+        v.extend_from_slice(&payload);
     } else {
         v.extend_from_slice(&n.to_be_bytes());
     }
@@ -436,9 +435,9 @@ mod tests {
         let a = unique_copy(b"abc", "x.mp4", 1);
         let b = unique_copy(b"abc", "x.mp4", 2);
         assert_ne!(a, b);
-        assert_eq!(&a[3..7], &24u32.to_be_bytes());
+        assert_eq!(&a[3..7], &25u32.to_be_bytes());
         assert_eq!(&a[7..11], b"free");
-        assert_eq!(a.len(), 3 + 24);
+        assert_eq!(a.len(), 3 + 25);
         assert_eq!(unique_copy(b"abc", "x.avi", 1).len(), 11);
     }
 

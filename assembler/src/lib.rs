@@ -8,7 +8,7 @@ use slicecast_core::job::{AudioResult, SliceResult};
 use slicecast_core::ladder::Rung;
 use slicecast_core::manifest::{Assets, RungSummary};
 use slicecast_core::plan::SlicePlan;
-use slicecast_core::presentation::{AudioTrack, Presentation, VideoTrack};
+use slicecast_core::presentation::{AudioTrack, Presentation, Track, VideoTrack};
 use slicecast_core::thumbs::{self, SpriteLayout};
 use slicecast_core::{VideoId, dash, hls, keys};
 use slicecast_media::{ProcessError, process};

@@ -1,7 +1,7 @@
 //! DASH rendering (quick-xml): one static MPD with `SegmentTimeline`s over the
 //! same CMAF segments the HLS playlists use.
 
-use crate::presentation::{Presentation, SegmentInfo};
+use crate::presentation::{Presentation, SegmentInfo, Track};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 

@@ -1,7 +1,7 @@
 //! HLS rendering (m3u8-rs): the master playlist and one VOD media playlist per
 //! rendition, all over the shared CMAF segments (`../video/<rung>/seg_<n>.m4s`).
 
-use crate::presentation::{AudioTrack, Presentation, SegmentInfo, VideoTrack};
+use crate::presentation::{AudioTrack, Presentation, SegmentInfo, Track, VideoTrack};
 use m3u8_rs::{
     AlternativeMedia, AlternativeMediaType, Map, MasterPlaylist, MediaPlaylist, MediaPlaylistType,
     MediaSegment, Resolution, VariantStream,

@@ -84,34 +84,41 @@ pub fn bitrates(segments: &[SegmentInfo], timescale: u32) -> (u64, u64) {
     (peak.ceil() as u64, avg.ceil() as u64)
 }
 
-impl VideoTrack {
+/// What every track offers: its segments on its own timescale.
+pub trait Track {
+    /// Segments in order.
+    fn segments(&self) -> &[SegmentInfo];
+    /// Ticks per second.
+    fn timescale(&self) -> u32;
     /// Peak segment bitrate, bit/s (HLS `BANDWIDTH`).
-    pub fn peak_bitrate(&self) -> u64 {
-        bitrates(&self.segments, self.timescale).0
+    fn peak_bitrate(&self) -> u64 {
+        bitrates(self.segments(), self.timescale()).0
     }
     /// Average bitrate, bit/s (HLS `AVERAGE-BANDWIDTH`, DASH `bandwidth`).
-    pub fn average_bitrate(&self) -> u64 {
-        bitrates(&self.segments, self.timescale).1
+    fn average_bitrate(&self) -> u64 {
+        bitrates(self.segments(), self.timescale()).1
     }
     /// Duration in seconds.
-    pub fn duration_s(&self) -> f64 {
-        self.segments.iter().map(|s| s.duration).sum::<u64>() as f64
-            / f64::from(self.timescale.max(1))
+    fn duration_s(&self) -> f64 {
+        self.segments().iter().map(|s| s.duration).sum::<u64>() as f64
+            / f64::from(self.timescale().max(1))
     }
 }
 
-impl AudioTrack {
-    /// Peak segment bitrate, bit/s.
-    pub fn peak_bitrate(&self) -> u64 {
-        bitrates(&self.segments, self.timescale).0
+impl Track for VideoTrack {
+    fn segments(&self) -> &[SegmentInfo] {
+        &self.segments
     }
-    /// Average bitrate, bit/s.
-    pub fn average_bitrate(&self) -> u64 {
-        bitrates(&self.segments, self.timescale).1
+    fn timescale(&self) -> u32 {
+        self.timescale
     }
-    /// Duration in seconds.
-    pub fn duration_s(&self) -> f64 {
-        self.segments.iter().map(|s| s.duration).sum::<u64>() as f64
-            / f64::from(self.timescale.max(1))
+}
+
+impl Track for AudioTrack {
+    fn segments(&self) -> &[SegmentInfo] {
+        &self.segments
+    }
+    fn timescale(&self) -> u32 {
+        self.timescale
     }
 }

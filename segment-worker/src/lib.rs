@@ -94,6 +94,55 @@ fn md5_hex(data: &[u8]) -> String {
     slicecast_core::VideoId::from_digest(&d).to_string()
 }
 
+async fn run_ffmpeg(
+    what: &str,
+    argv: &[std::ffi::OsString],
+    timeout: Duration,
+) -> Result<(), WorkerError> {
+    process::run(&slicecast_media::ffmpeg_bin(), argv, timeout)
+        .await
+        .map(drop)
+        .map_err(|source| WorkerError::Ffmpeg {
+            what: what.to_owned(),
+            source,
+        })
+}
+
+/// Rewrites fragments onto the global timeline and stores them as segments
+/// numbered from `first`: fragment j starts at `start + (tfdt_j - tfdt_0)`.
+async fn store_fragments(
+    store: &dyn BlobStore,
+    fragments: &[&[u8]],
+    infos: &[cmaf::FragmentInfo],
+    first: u32,
+    start: u64,
+    cto_shift: i64,
+    key: impl Fn(u32) -> String,
+) -> Result<Vec<SegmentInfo>, WorkerError> {
+    let base0 = infos.first().map_or(0, |i| i.base_decode_time);
+    let mut segments = Vec::with_capacity(fragments.len());
+    for (j, (frag, info)) in fragments.iter().zip(infos).enumerate() {
+        let number = first + j as u32;
+        let at = start + (info.base_decode_time - base0);
+        let mut bytes = frag.to_vec();
+        cmaf::rewrite_fragment(&mut bytes, number + 1, at, cto_shift).map_err(|e| {
+            WorkerError::Output {
+                what: format!("segment {number}"),
+                detail: e.to_string(),
+            }
+        })?;
+        let size = bytes.len() as u64;
+        store.put(&key(number), Bytes::from(bytes)).await?;
+        segments.push(SegmentInfo {
+            number,
+            start: at,
+            duration: info.duration,
+            bytes: size,
+        });
+    }
+    Ok(segments)
+}
+
 /// Encodes one slice and stores its segments, init segments, thumbnails and
 /// result (`work/slice_<i>.json`, written last: the slice's commit point).
 #[instrument(skip_all, fields(video.id = %job.video_id, slice.index = job.slice.index, attempt = job.attempt))]
@@ -113,12 +162,7 @@ pub async fn encode_slice(
     let argv = args::slice_args(job, &x, dir.path());
     let seconds = (job.slice.end_pts - job.slice.start_pts) as f64 * job.time_base.as_f64();
     let timeout = opts.timeout_base + opts.timeout_per_second.mul_f64(seconds.max(1.0));
-    process::run(&slicecast_media::ffmpeg_bin(), &argv, timeout)
-        .await
-        .map_err(|source| WorkerError::Ffmpeg {
-            what: what.clone(),
-            source,
-        })?;
+    run_ffmpeg(&what, &argv, timeout).await?;
 
     let out_err = |detail: String| WorkerError::Output {
         what: what.clone(),
@@ -159,28 +203,16 @@ pub async fn encode_slice(
         // encoder's constant reorder delay; removing it puts presentation time == decode time
         // at every segment start, with no edit list in the (shared) init segment.
         let shift = infos[0].first_composition_offset;
-        let base0 = infos[0].base_decode_time;
-        let mut segments = Vec::with_capacity(infos.len());
-        for (j, (frag, info)) in split.fragments.iter().zip(&infos).enumerate() {
-            let number = job.slice.first_segment + j as u32;
-            let start = offset + (info.base_decode_time - base0);
-            let mut bytes = frag.to_vec();
-            cmaf::rewrite_fragment(&mut bytes, number + 1, start, shift)
-                .map_err(|e| out_err(e.to_string()))?;
-            let size = bytes.len() as u64;
-            store
-                .put(
-                    &keys::video_segment(&job.video_id, &rung.name, number),
-                    Bytes::from(bytes),
-                )
-                .await?;
-            segments.push(SegmentInfo {
-                number,
-                start,
-                duration: info.duration,
-                bytes: size,
-            });
-        }
+        let segments = store_fragments(
+            store,
+            &split.fragments,
+            &infos,
+            job.slice.first_segment,
+            offset,
+            shift,
+            |n| keys::video_segment(&job.video_id, &rung.name, n),
+        )
+        .await?;
         let init_md5 = md5_hex(&split.init);
         store
             .put(
@@ -265,12 +297,7 @@ pub async fn encode_audio(
     let argv = args::audio_args(job, &out);
     let timeout =
         opts.timeout_base + (opts.timeout_per_second / 8).mul_f64(job.duration_s.max(1.0));
-    process::run(&slicecast_media::ffmpeg_bin(), &argv, timeout)
-        .await
-        .map_err(|source| WorkerError::Ffmpeg {
-            what: what.clone(),
-            source,
-        })?;
+    run_ffmpeg(&what, &argv, timeout).await?;
     let out_err = |detail: String| WorkerError::Output {
         what: what.clone(),
         detail,
@@ -283,28 +310,17 @@ pub async fn encode_audio(
             "no audio was produced (the audio track may be empty)".into(),
         ));
     }
-    let mut segments = Vec::with_capacity(split.fragments.len());
-    for (j, frag) in split.fragments.iter().enumerate() {
-        let info = cmaf::fragment_info(frag, init.default_sample_duration)
-            .map_err(|e| out_err(e.to_string()))?;
-        let number = j as u32;
-        let mut bytes = frag.to_vec();
-        cmaf::rewrite_fragment(&mut bytes, number + 1, info.base_decode_time, 0)
-            .map_err(|e| out_err(e.to_string()))?;
-        let size = bytes.len() as u64;
-        store
-            .put(
-                &keys::audio_segment(&job.video_id, number),
-                Bytes::from(bytes),
-            )
-            .await?;
-        segments.push(SegmentInfo {
-            number,
-            start: info.base_decode_time,
-            duration: info.duration,
-            bytes: size,
-        });
-    }
+    let infos = split
+        .fragments
+        .iter()
+        .map(|f| cmaf::fragment_info(f, init.default_sample_duration))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| out_err(e.to_string()))?;
+    let start = infos.first().map_or(0, |i| i.base_decode_time);
+    let segments = store_fragments(store, &split.fragments, &infos, 0, start, 0, |n| {
+        keys::audio_segment(&job.video_id, n)
+    })
+    .await?;
     store
         .put(&keys::audio_init(&job.video_id), Bytes::from(split.init))
         .await?;

@@ -1,16 +1,400 @@
-//! `slicecast bench` (being written).
+//! `slicecast bench INPUT`: slicecast against a single-process ladder encode
+//! with the same settings, and against the earlier service's pipeline.
+//!
+//! Each variant runs in a fresh process (this binary re-run with a hidden
+//! `--variant-spec`), which measures its own children with
+//! `getrusage(RUSAGE_CHILDREN)`: CPU is the delta around the children, and the
+//! peak RSS is that fresh process's high-water mark, so one variant's peak
+//! never leaks into the next. Quality (top-rung PSNR, bitrate) is measured
+//! afterwards, outside the timed part.
 
+mod commands;
+mod report;
+
+use anyhow::{Context, bail};
 use clap::Args;
-use std::path::PathBuf;
+use commands::{
+    cpu_model, generate_args, kbps, ladder_args, ladder_output, legacy_commands, parse_psnr,
+    psnr_args, transcode_args,
+};
+use nix::sys::resource::{UsageWho, getrusage};
+use report::{Measurement, Report, Variant};
+use serde::{Deserialize, Serialize};
+use slicecast_core::VideoId;
+use slicecast_core::keys;
+use slicecast_core::ladder::{Rung, ladder_for};
+use slicecast_media::args::{DEFAULT_CRF, X264};
+use slicecast_media::probe::{probe, require_video};
+use slicecast_media::{ffmpeg_bin, process};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// slicecast's default x264 preset, which (a) and (b) use.
+const DEFAULT_PRESET: &str = "veryfast";
 
 /// Arguments of `bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// The video file.
     pub input: PathBuf,
+    /// Print only one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Slicecast's parallel workers (default: as `transcode`, the number of cores).
+    #[arg(long, env = "MAX_WORKERS")]
+    pub workers: Option<usize>,
+    /// Skip the earlier service's pipeline (c) and slicecast at its preset (a_medium).
+    #[arg(long)]
+    pub skip_legacy: bool,
+    /// Benchmark a 1080p clip of SECONDS made by looping INPUT instead of INPUT itself.
+    #[arg(long, value_name = "SECONDS")]
+    pub generate_1080p: Option<f64>,
+    /// Keep every output under DIR instead of a temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Internal: run one variant and print its measurement as JSON.
+    #[arg(long, hide = true, value_name = "JSON")]
+    pub variant_spec: Option<String>,
 }
 
-/// Runs the benchmark.
-pub async fn run(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+/// What a variant process is told to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VariantSpec {
+    variant: Variant,
+    input: PathBuf,
+    work: PathBuf,
+    rungs: Vec<Rung>,
+    has_audio: bool,
+    duration_s: f64,
+    workers: Option<usize>,
+    timeout_s: u64,
+}
+
+/// What a variant process reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VariantResult {
+    measurement: Measurement,
+    processes: usize,
+    /// The video id slicecast printed last, for (a) and (a_medium).
+    video_id: Option<String>,
+}
+
+/// The probed source.
+struct Source {
+    size: (u32, u32),
+    duration_s: f64,
+    has_audio: bool,
+}
+
+/// Runs the benchmark (or, with `--variant-spec`, one variant of it).
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if let Some(spec) = &args.variant_spec {
+        let spec: VariantSpec = serde_json::from_str(spec).context("bad --variant-spec")?;
+        let result = run_variant(&spec).await?;
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+    let meta = std::fs::metadata(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a file", args.input.display());
+    }
+    if let Some(s) = args.generate_1080p
+        && !(s > 0.0 && s.is_finite())
+    {
+        bail!("--generate-1080p wants a positive number of seconds, not {s}");
+    }
+    let _temp;
+    let work = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("slicecast-bench-")
+                .tempdir()
+                .context("cannot make a temporary directory")?;
+            let p = t.path().to_owned();
+            _temp = t;
+            p
+        }
+    };
+    let report = bench(&args, &work).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else {
+        print!("{}", report.table());
+    }
+    if args.keep.is_some() {
+        eprintln!("outputs kept in {}", work.display());
+    }
+    Ok(())
+}
+
+/// A generous limit for anything that reads or encodes the whole video once or a few times.
+fn timeout_for(duration_s: f64) -> Duration {
+    Duration::from_secs_f64(1800.0 + duration_s.max(0.0) * 300.0)
+}
+
+fn note(msg: &str) {
+    eprintln!("bench: {msg}");
+}
+
+async fn probe_source(input: &Path) -> anyhow::Result<Source> {
+    let loc = input.to_str().context("the input path is not UTF-8")?;
+    let p = probe(loc, Duration::from_secs(120))
+        .await
+        .with_context(|| format!("cannot probe {}", input.display()))?;
+    let v = require_video(&p)?;
+    if p.duration_s <= 0.0 {
+        bail!("{} has no duration", input.display());
+    }
+    Ok(Source {
+        size: v.display_size(),
+        duration_s: p.duration_s,
+        has_audio: p.audio.is_some(),
+    })
+}
+
+async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
+    let input = match args.generate_1080p {
+        Some(secs) => {
+            let out = work.join("generated_1080p.mp4");
+            note(&format!(
+                "generating a {secs} s 1080p clip from {}",
+                args.input.display()
+            ));
+            process::run(
+                &ffmpeg_bin(),
+                &generate_args(&args.input, secs, &out),
+                timeout_for(secs),
+            )
+            .await
+            .context("generating the 1080p clip failed")?;
+            out
+        }
+        None => args.input.clone(),
+    };
+    let input = std::path::absolute(&input).unwrap_or(input);
+    let src = probe_source(&input).await?;
+    let rungs = ladder_for(src.size.0, src.size.1);
+    let top = rungs.first().context("empty ladder")?.clone();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let mut measured: Vec<(Variant, VariantResult)> = Vec::new();
+    for variant in Variant::ALL {
+        if args.skip_legacy && variant.is_legacy_comparison() {
+            continue;
+        }
+        let spec = VariantSpec {
+            variant,
+            input: input.clone(),
+            work: work.join(variant.label()),
+            rungs: rungs.clone(),
+            has_audio: src.has_audio,
+            duration_s: src.duration_s,
+            workers: args.workers,
+            timeout_s: timeout_for(src.duration_s).as_secs(),
+        };
+        note(&format!("({}) {}…", variant.label(), variant.describe()));
+        let r = spawn_variant(&spec).await?;
+        let m = r.measurement;
+        note(&format!(
+            "({}) cpu {:.2} s, wall {:.2} s, peak RSS {:.1} MB, {} processes",
+            variant.label(),
+            m.cpu_s,
+            m.wall_s,
+            m.peak_rss_mb,
+            r.processes
+        ));
+        measured.push((variant, r));
+    }
+    let get = |v: Variant| measured.iter().find(|(k, _)| *k == v).map(|(_, r)| r);
+    let a = get(Variant::Slicecast).context("(a) did not run")?;
+    let b = get(Variant::Ladder).context("(b) did not run")?;
+
+    note("measuring top-rung quality");
+    let id = a.video_id.as_deref().context("(a) printed no video id")?;
+    let id = VideoId::parse(id).with_context(|| format!("(a) printed {id:?}, not a video id"))?;
+    let a_root = work.join(Variant::Slicecast.label());
+    let a_playlist = a_root.join(keys::hls(&id, &format!("{}.m3u8", top.name)));
+    let b_top = ladder_output(&work.join(Variant::Ladder.label()), &top);
+    let psnr_timeout = timeout_for(src.duration_s);
+    let psnr_db = psnr(&a_playlist, &input, &top, psnr_timeout).await?;
+    let ladder_psnr_db = psnr(&b_top, &input, &top, psnr_timeout).await?;
+    let a_bytes = slicecast_rung_bytes(&a_root.join(format!(
+        "{}video/{}",
+        keys::video_prefix(&id),
+        top.name
+    )))?;
+    let b_bytes = std::fs::metadata(&b_top)
+        .with_context(|| format!("cannot read {}", b_top.display()))?
+        .len();
+
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    Ok(Report {
+        input: args.input.display().to_string(),
+        generated_1080p_s: args.generate_1080p,
+        duration_s: src.duration_s,
+        size: src.size,
+        rungs: rungs.iter().map(|r| r.name.clone()).collect(),
+        workers: args.workers.unwrap_or(cores).max(1),
+        cores,
+        cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".into()),
+        slicecast: a.measurement,
+        ladder: b.measurement,
+        medium: get(Variant::SlicecastMedium).map(|r| r.measurement),
+        legacy: get(Variant::Legacy).map(|r| r.measurement),
+        psnr_db,
+        ladder_psnr_db,
+        bitrate_kbps: kbps(a_bytes, src.duration_s),
+        ladder_bitrate_kbps: kbps(b_bytes, src.duration_s),
+    })
+}
+
+/// Runs one variant in a fresh copy of this binary and reads its measurement.
+async fn spawn_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
+    let exe = exe()?;
+    let args: Vec<OsString> = vec![
+        "bench".into(),
+        spec.input.clone().into_os_string(),
+        "--variant-spec".into(),
+        serde_json::to_string(spec)?.into(),
+    ];
+    let limit = Duration::from_secs(spec.timeout_s.saturating_mul(2).saturating_add(60));
+    let out = process::run(&exe, &args, limit)
+        .await
+        .with_context(|| format!("variant ({}) failed", spec.variant.label()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    serde_json::from_str(line)
+        .with_context(|| format!("variant ({}) printed {line:?}", spec.variant.label()))
+}
+
+fn exe() -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot find the slicecast executable")?;
+    exe.to_str()
+        .map(str::to_owned)
+        .context("the slicecast executable's path is not UTF-8")
+}
+
+/// CPU seconds (user + system) and peak RSS (KiB) of this process's waited-for children so far.
+fn children_usage() -> anyhow::Result<(f64, i64)> {
+    let u = getrusage(UsageWho::RUSAGE_CHILDREN).context("getrusage failed")?;
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    Ok((secs(u.user_time()) + secs(u.system_time()), u.max_rss()))
+}
+
+/// Inside the variant process: runs the variant's commands one after another and measures them.
+async fn run_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
+    std::fs::create_dir_all(&spec.work)
+        .with_context(|| format!("cannot create {}", spec.work.display()))?;
+    let x = |preset: &str| X264 {
+        preset: preset.into(),
+        crf: DEFAULT_CRF,
+        threads: 0,
+    };
+    let transcode = |preset: &str| {
+        vec![transcode_args(
+            &spec.input,
+            &spec.work,
+            preset,
+            DEFAULT_CRF,
+            spec.workers,
+        )]
+    };
+    let (program, cmds) = match spec.variant {
+        Variant::Slicecast => (exe()?, transcode(DEFAULT_PRESET)),
+        Variant::SlicecastMedium => (exe()?, transcode("medium")),
+        Variant::Ladder => (
+            ffmpeg_bin(),
+            vec![ladder_args(
+                &spec.input,
+                &spec.rungs,
+                &x(DEFAULT_PRESET),
+                spec.has_audio,
+                &spec.work,
+            )],
+        ),
+        Variant::Legacy => (
+            ffmpeg_bin(),
+            legacy_commands(
+                &spec.input,
+                &spec.rungs,
+                spec.has_audio,
+                spec.duration_s,
+                &spec.work,
+            ),
+        ),
+    };
+    let timeout = Duration::from_secs(spec.timeout_s);
+    let (cpu0, _) = children_usage()?;
+    let start = Instant::now();
+    let mut last = Vec::new();
+    for args in &cmds {
+        last = process::run(&program, args, timeout)
+            .await
+            .with_context(|| format!("({}) {program} failed", spec.variant.label()))?
+            .stdout;
+    }
+    let wall_s = start.elapsed().as_secs_f64();
+    let (cpu1, maxrss_kb) = children_usage()?;
+    let video_id = matches!(spec.variant, Variant::Slicecast | Variant::SlicecastMedium)
+        .then(|| {
+            String::from_utf8_lossy(&last)
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_owned())
+        })
+        .flatten();
+    Ok(VariantResult {
+        measurement: Measurement {
+            cpu_s: cpu1 - cpu0,
+            wall_s,
+            peak_rss_mb: maxrss_kb as f64 / 1024.0,
+        },
+        processes: cmds.len(),
+        video_id,
+    })
+}
+
+/// Top-rung PSNR of `output` against the source, in dB.
+async fn psnr(output: &Path, source: &Path, top: &Rung, timeout: Duration) -> anyhow::Result<f64> {
+    let out = process::run(
+        &ffmpeg_bin(),
+        &psnr_args(output, source, top.width, top.height),
+        timeout,
+    )
+    .await
+    .with_context(|| format!("PSNR of {} failed", output.display()))?;
+    parse_psnr(&out.stderr_tail)
+        .with_context(|| format!("ffmpeg printed no PSNR for {}", output.display()))
+}
+
+/// Bytes of a slicecast rung: its init segment and every `seg_*.m4s`.
+fn slicecast_rung_bytes(dir: &Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    let mut segments = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_segment = name.starts_with("seg_") && name.ends_with(".m4s");
+        if is_segment || name == "init.mp4" {
+            total += entry.metadata()?.len();
+            segments += usize::from(is_segment);
+        }
+    }
+    if segments == 0 {
+        bail!("no segments in {}", dir.display());
+    }
+    Ok(total)
 }

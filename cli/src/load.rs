@@ -338,7 +338,7 @@ pub async fn load(args: &LoadArgs) -> anyhow::Result<LoadReport> {
                 let (client, probes) = (client.clone(), probes.clone());
                 tokio::spawn(async move {
                     let id = { probes.lock().await.ids.last().cloned() };
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         let Some(id) = id else { return };
                         let (ms, ok) = client.timed_get(&format!("/status/{id}")).await;
                         let mut p = probes.lock().await;

@@ -1,0 +1,457 @@
+//! What the benchmark measured, the ratios between variants, and how it is
+//! shown: a table for people, one JSON object for scripts. Pure.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+
+/// Which command set a variant process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Variant {
+    /// (a) slicecast with its defaults (preset veryfast).
+    #[serde(rename = "a")]
+    Slicecast,
+    /// (b) one ffmpeg encoding the same ladder with the same settings.
+    #[serde(rename = "b")]
+    Ladder,
+    /// (a_medium) slicecast with `--preset medium`.
+    #[serde(rename = "a_medium")]
+    SlicecastMedium,
+    /// (c) the earlier service's pipeline, replayed.
+    #[serde(rename = "c")]
+    Legacy,
+}
+
+impl Variant {
+    /// All variants, in the order they run and are shown.
+    pub const ALL: [Variant; 4] = [
+        Variant::Slicecast,
+        Variant::Ladder,
+        Variant::SlicecastMedium,
+        Variant::Legacy,
+    ];
+
+    /// Short label (`a`, `b`, `a_medium`, `c`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Slicecast => "a",
+            Self::Ladder => "b",
+            Self::SlicecastMedium => "a_medium",
+            Self::Legacy => "c",
+        }
+    }
+
+    /// What it is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Slicecast => "slicecast, preset veryfast",
+            Self::Ladder => "one ffmpeg, same ladder, veryfast",
+            Self::SlicecastMedium => "slicecast, preset medium",
+            Self::Legacy => "earlier service's pipeline (medium)",
+        }
+    }
+
+    /// Whether `--skip-legacy` leaves it out.
+    pub fn is_legacy_comparison(self) -> bool {
+        matches!(self, Self::SlicecastMedium | Self::Legacy)
+    }
+}
+
+/// Resource use of one variant (all the processes it ran).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// User + system CPU seconds of every child process.
+    pub cpu_s: f64,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// The largest peak resident set of any single child process, in MiB.
+    pub peak_rss_mb: f64,
+}
+
+/// `num / den`, or `None` when there is nothing to divide by.
+pub fn ratio(num: f64, den: f64) -> Option<f64> {
+    (den > 0.0 && num.is_finite() && den.is_finite()).then(|| num / den)
+}
+
+/// `(a − b) / b × 100`, or `None` when `b` is zero.
+pub fn delta_pct(a: f64, b: f64) -> Option<f64> {
+    ratio(a - b, b).map(|r| r * 100.0)
+}
+
+/// Everything the benchmark found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The input as given.
+    pub input: String,
+    /// Seconds of the generated 1080p clip benchmarked instead, if any.
+    pub generated_1080p_s: Option<f64>,
+    /// Duration of the benchmarked video.
+    pub duration_s: f64,
+    /// Displayed size of the benchmarked video.
+    pub size: (u32, u32),
+    /// Rung names, tallest first.
+    pub rungs: Vec<String>,
+    /// Slicecast's worker count.
+    pub workers: usize,
+    /// Cores of this machine.
+    pub cores: usize,
+    /// CPU model.
+    pub cpu_model: String,
+    /// (a).
+    pub slicecast: Measurement,
+    /// (b).
+    pub ladder: Measurement,
+    /// (a_medium), unless skipped.
+    pub medium: Option<Measurement>,
+    /// (c), unless skipped.
+    pub legacy: Option<Measurement>,
+    /// Top-rung PSNR of (a), dB.
+    pub psnr_db: f64,
+    /// Top-rung PSNR of (b), dB.
+    pub ladder_psnr_db: f64,
+    /// Top-rung average bitrate of (a), kbit/s.
+    pub bitrate_kbps: f64,
+    /// Top-rung average bitrate of (b), kbit/s.
+    pub ladder_bitrate_kbps: f64,
+}
+
+fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+/// A JSON number rounded to `digits`, or null (for `None` and non-finite values).
+fn num(x: Option<f64>, digits: i32) -> Value {
+    x.filter(|v| v.is_finite())
+        .map_or(Value::Null, |v| json!(round(v, digits)))
+}
+
+/// `v` with `digits` decimals, without the sign of a negative value that rounds to zero.
+fn fixed(v: f64, digits: usize) -> String {
+    let s = format!("{v:.digits$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_owned(),
+        _ => s,
+    }
+}
+
+impl Report {
+    /// The top rung's name.
+    pub fn top_rung(&self) -> &str {
+        self.rungs.first().map_or("", String::as_str)
+    }
+
+    /// (a) CPU / (b) CPU.
+    pub fn cpu_ratio_vs_ladder(&self) -> Option<f64> {
+        ratio(self.slicecast.cpu_s, self.ladder.cpu_s)
+    }
+
+    /// (a) wall / (b) wall.
+    pub fn wall_ratio_vs_ladder(&self) -> Option<f64> {
+        ratio(self.slicecast.wall_s, self.ladder.wall_s)
+    }
+
+    /// (a_medium) CPU / (c) CPU: same x264 preset as the earlier service.
+    pub fn cpu_ratio_vs_legacy(&self) -> Option<f64> {
+        ratio(self.medium?.cpu_s, self.legacy?.cpu_s)
+    }
+
+    /// (a_medium) wall / (c) wall.
+    pub fn wall_ratio_vs_legacy(&self) -> Option<f64> {
+        ratio(self.medium?.wall_s, self.legacy?.wall_s)
+    }
+
+    /// PSNR (a) − PSNR (b), dB.
+    pub fn psnr_delta_db(&self) -> Option<f64> {
+        Some(self.psnr_db - self.ladder_psnr_db).filter(|d| d.is_finite())
+    }
+
+    /// (bitrate (a) − bitrate (b)) / bitrate (b) × 100.
+    pub fn bitrate_delta_pct(&self) -> Option<f64> {
+        delta_pct(self.bitrate_kbps, self.ladder_bitrate_kbps)
+    }
+
+    /// The one JSON object of `--json` (null for skipped variants).
+    pub fn to_json(&self) -> Value {
+        let m = |x: Option<Measurement>, f: fn(&Measurement) -> f64, d| num(x.as_ref().map(f), d);
+        let cpu = |m: &Measurement| m.cpu_s;
+        let wall = |m: &Measurement| m.wall_s;
+        let rss = |m: &Measurement| m.peak_rss_mb;
+        json!({
+            "input": self.input,
+            "generated_1080p_s": self.generated_1080p_s,
+            "duration_s": num(Some(self.duration_s), 3),
+            "width": self.size.0,
+            "height": self.size.1,
+            "rungs": self.rungs,
+            "top_rung": self.top_rung(),
+            "workers": self.workers,
+            "cores": self.cores,
+            "cpu_model": self.cpu_model,
+            "cpu_s": m(Some(self.slicecast), cpu, 3),
+            "wall_s": m(Some(self.slicecast), wall, 3),
+            "peak_rss_mb": m(Some(self.slicecast), rss, 1),
+            "ladder_cpu_s": m(Some(self.ladder), cpu, 3),
+            "ladder_wall_s": m(Some(self.ladder), wall, 3),
+            "ladder_peak_rss_mb": m(Some(self.ladder), rss, 1),
+            "medium_cpu_s": m(self.medium, cpu, 3),
+            "medium_wall_s": m(self.medium, wall, 3),
+            "medium_peak_rss_mb": m(self.medium, rss, 1),
+            "legacy_cpu_s": m(self.legacy, cpu, 3),
+            "legacy_wall_s": m(self.legacy, wall, 3),
+            "legacy_peak_rss_mb": m(self.legacy, rss, 1),
+            "cpu_ratio_vs_ladder": num(self.cpu_ratio_vs_ladder(), 3),
+            "wall_ratio_vs_ladder": num(self.wall_ratio_vs_ladder(), 3),
+            "cpu_ratio_vs_legacy": num(self.cpu_ratio_vs_legacy(), 3),
+            "wall_ratio_vs_legacy": num(self.wall_ratio_vs_legacy(), 3),
+            "psnr_db": num(Some(self.psnr_db), 3),
+            "ladder_psnr_db": num(Some(self.ladder_psnr_db), 3),
+            "psnr_delta_db": num(self.psnr_delta_db(), 3),
+            "bitrate_kbps": num(Some(self.bitrate_kbps), 1),
+            "ladder_bitrate_kbps": num(Some(self.ladder_bitrate_kbps), 1),
+            "bitrate_delta_pct": num(self.bitrate_delta_pct(), 2),
+        })
+    }
+
+    /// The human-readable table and summary lines.
+    pub fn table(&self) -> String {
+        let fmt = |x: Option<f64>, d: usize| {
+            x.filter(|v| v.is_finite())
+                .map_or("-".to_owned(), |v| fixed(v, d))
+        };
+        let mut s = String::new();
+        let source = match self.generated_1080p_s {
+            Some(secs) => format!("{secs} s 1080p clip generated from {}", self.input),
+            None => self.input.clone(),
+        };
+        let _ = writeln!(
+            s,
+            "bench: {source}: {:.2} s, {}x{}, ladder {}, {} workers",
+            self.duration_s,
+            self.size.0,
+            self.size.1,
+            self.rungs.join("/"),
+            self.workers
+        );
+        let _ = writeln!(
+            s,
+            "{:<9} {:<36} {:>9} {:>9} {:>12} {:>9} {:>9}",
+            "variant", "", "CPU s", "wall s", "peak RSS MB", "CPU / b", "wall / b"
+        );
+        for v in Variant::ALL {
+            let m = match v {
+                Variant::Slicecast => Some(self.slicecast),
+                Variant::Ladder => Some(self.ladder),
+                Variant::SlicecastMedium => self.medium,
+                Variant::Legacy => self.legacy,
+            };
+            match m {
+                Some(m) => {
+                    let _ = writeln!(
+                        s,
+                        "{:<9} {:<36} {:>9.2} {:>9.2} {:>12.1} {:>9} {:>9}",
+                        v.label(),
+                        v.describe(),
+                        m.cpu_s,
+                        m.wall_s,
+                        m.peak_rss_mb,
+                        fmt(ratio(m.cpu_s, self.ladder.cpu_s), 2),
+                        fmt(ratio(m.wall_s, self.ladder.wall_s), 2),
+                    );
+                }
+                None => {
+                    let _ = writeln!(s, "{:<9} {:<36} {:>9}", v.label(), v.describe(), "skipped");
+                }
+            }
+        }
+        let top = self.top_rung();
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "psnr_db (a, {top})          {} dB",
+            fmt(Some(self.psnr_db), 2)
+        );
+        let _ = writeln!(
+            s,
+            "ladder_psnr_db (b, {top})   {} dB",
+            fmt(Some(self.ladder_psnr_db), 2)
+        );
+        let _ = writeln!(
+            s,
+            "psnr_delta_db (a - b)       {} dB",
+            fmt(self.psnr_delta_db(), 2)
+        );
+        let _ = writeln!(
+            s,
+            "bitrate_kbps (a, {top})     {} kbit/s",
+            fmt(Some(self.bitrate_kbps), 0)
+        );
+        let _ = writeln!(
+            s,
+            "ladder_bitrate_kbps (b)     {} kbit/s",
+            fmt(Some(self.ladder_bitrate_kbps), 0)
+        );
+        let _ = writeln!(
+            s,
+            "bitrate_delta_pct (a-b)/b   {} %",
+            fmt(self.bitrate_delta_pct(), 1)
+        );
+        let _ = writeln!(
+            s,
+            "cpu_ratio_vs_ladder (a/b)   {}",
+            fmt(self.cpu_ratio_vs_ladder(), 3)
+        );
+        let _ = writeln!(
+            s,
+            "cpu_ratio_vs_legacy         {} (a_medium CPU / c CPU)",
+            fmt(self.cpu_ratio_vs_legacy(), 3)
+        );
+        let _ = writeln!(
+            s,
+            "machine                     {} cores, {}",
+            self.cores, self.cpu_model
+        );
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(cpu_s: f64, wall_s: f64, peak_rss_mb: f64) -> Measurement {
+        Measurement {
+            cpu_s,
+            wall_s,
+            peak_rss_mb,
+        }
+    }
+
+    fn report() -> Report {
+        Report {
+            input: "deer.mp4".into(),
+            generated_1080p_s: None,
+            duration_s: 0.98,
+            size: (1920, 1080),
+            rungs: vec!["1080p".into(), "720p".into(), "480p".into(), "360p".into()],
+            workers: 2,
+            cores: 2,
+            cpu_model: "AMD EPYC".into(),
+            slicecast: m(2.0, 1.5, 120.0),
+            ladder: m(1.6, 1.0, 300.0),
+            medium: Some(m(4.0, 2.5, 150.0)),
+            legacy: Some(m(16.0, 9.0, 200.0)),
+            psnr_db: 43.25,
+            ladder_psnr_db: 43.0,
+            bitrate_kbps: 2100.0,
+            ladder_bitrate_kbps: 2000.0,
+        }
+    }
+
+    #[test]
+    fn no_negative_zero() {
+        assert_eq!(fixed(-0.001, 2), "0.00");
+        assert_eq!(fixed(-0.01, 2), "-0.01");
+        assert_eq!(fixed(2.71, 1), "2.7");
+    }
+
+    #[test]
+    fn ratios() {
+        assert_eq!(ratio(3.0, 2.0), Some(1.5));
+        assert_eq!(ratio(3.0, 0.0), None);
+        assert_eq!(ratio(f64::INFINITY, 1.0), None);
+        assert_eq!(delta_pct(110.0, 100.0).map(|x| round(x, 6)), Some(10.0));
+        assert_eq!(delta_pct(1.0, 0.0), None);
+        let r = report();
+        assert_eq!(r.cpu_ratio_vs_ladder(), Some(1.25));
+        assert_eq!(r.cpu_ratio_vs_legacy(), Some(0.25));
+        assert_eq!(r.psnr_delta_db(), Some(0.25));
+        assert_eq!(r.bitrate_delta_pct().map(|x| round(x, 6)), Some(5.0));
+    }
+
+    #[test]
+    fn json_has_every_field_and_nulls_for_skipped_variants() {
+        let v = report().to_json();
+        assert_eq!(v["cpu_s"], json!(2.0));
+        assert_eq!(v["ladder_cpu_s"], json!(1.6));
+        assert_eq!(v["cpu_ratio_vs_ladder"], json!(1.25));
+        assert_eq!(v["cpu_ratio_vs_legacy"], json!(0.25));
+        assert_eq!(v["psnr_delta_db"], json!(0.25));
+        assert_eq!(v["bitrate_delta_pct"], json!(5.0));
+        assert_eq!(v["top_rung"], json!("1080p"));
+        assert_eq!(v["workers"], json!(2));
+
+        let mut skipped = report();
+        skipped.medium = None;
+        skipped.legacy = None;
+        skipped.ladder_psnr_db = f64::INFINITY;
+        let v = skipped.to_json();
+        for k in [
+            "medium_cpu_s",
+            "medium_wall_s",
+            "legacy_cpu_s",
+            "legacy_wall_s",
+            "cpu_ratio_vs_legacy",
+            "ladder_psnr_db",
+            "psnr_delta_db",
+        ] {
+            assert_eq!(v[k], Value::Null, "{k}");
+        }
+        for k in [
+            "cpu_s",
+            "wall_s",
+            "ladder_cpu_s",
+            "ladder_wall_s",
+            "cpu_ratio_vs_ladder",
+            "psnr_db",
+            "bitrate_kbps",
+            "ladder_bitrate_kbps",
+            "bitrate_delta_pct",
+            "peak_rss_mb",
+            "ladder_peak_rss_mb",
+            "cores",
+            "input",
+            "duration_s",
+        ] {
+            assert!(!v[k].is_null(), "{k}");
+        }
+    }
+
+    #[test]
+    fn table_rows_in_order() {
+        let t = report().table();
+        let rows: Vec<&str> = t.lines().skip(2).take(4).collect();
+        assert!(
+            rows[0].starts_with("a ") && rows[0].contains("1.25") && rows[0].contains("1.50"),
+            "{t}"
+        );
+        assert!(rows[1].starts_with("b ") && rows[1].contains("1.00"), "{t}");
+        assert!(
+            rows[2].starts_with("a_medium") && rows[2].contains("2.50"),
+            "{t}"
+        );
+        assert!(
+            rows[3].starts_with("c ") && rows[3].contains("10.00"),
+            "{t}"
+        );
+        assert!(t.contains("psnr_delta_db (a - b)       0.25 dB"), "{t}");
+        assert!(t.contains("bitrate_delta_pct (a-b)/b   5.0 %"), "{t}");
+        assert!(t.contains("cpu_ratio_vs_legacy         0.250"), "{t}");
+        assert!(
+            t.contains("machine                     2 cores, AMD EPYC"),
+            "{t}"
+        );
+
+        let mut skipped = report();
+        skipped.medium = None;
+        skipped.legacy = None;
+        let t = skipped.table();
+        assert!(
+            t.lines()
+                .nth(4)
+                .is_some_and(|l| l.starts_with("a_medium") && l.ends_with("skipped")),
+            "{t}"
+        );
+        assert!(t.contains("cpu_ratio_vs_legacy         - "), "{t}");
+    }
+}

@@ -26,6 +26,32 @@ fn secs(s: f64) -> String {
     format!("{s:.6}")
 }
 
+/// Quiet, non-interactive, overwriting: the start of every ffmpeg command line.
+pub fn ffmpeg_prelude() -> Vec<OsString> {
+    [
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-y",
+    ]
+    .iter()
+    .map(os)
+    .collect()
+}
+
+/// Movflags of every fragmented MP4 rung: one fragment per keyframe, no sample tables in the moov.
+pub const FRAG_MOVFLAGS: &str = "+frag_keyframe+empty_moov+default_base_moof";
+
+/// The scale step of one rung (square pixels, 8-bit 4:2:0).
+pub fn scale_filter(rung: &slicecast_core::ladder::Rung) -> String {
+    format!(
+        "scale={}:{}:flags=bicubic,setsar=1,format=yuv420p",
+        rung.width, rung.height
+    )
+}
+
 /// Container formats whose seeking is index-exact; others get a safety margin.
 pub fn seeks_exactly(format_name: &str) -> bool {
     ["mov", "mp4", "matroska", "webm"]
@@ -83,10 +109,7 @@ pub fn slice_filter(job: &SliceJob) -> String {
         g.push_str(&format!("[s{i}]"));
     }
     for (i, r) in job.rungs.iter().enumerate() {
-        g.push_str(&format!(
-            ";[s{i}]scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[v{i}]",
-            r.width, r.height
-        ));
+        g.push_str(&format!(";[s{i}]{}[v{i}]", scale_filter(r)));
     }
     if !s.thumbs.is_empty() {
         let mut frames: Vec<u64> = s.thumbs.iter().map(|t| t.frame).collect();
@@ -126,17 +149,7 @@ pub fn slice_seek_s(job: &SliceJob) -> Option<f64> {
 pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     let s = &job.slice;
     let t = x.threads.to_string();
-    let mut v: Vec<OsString> = [
-        "-hide_banner",
-        "-nostdin",
-        "-nostats",
-        "-loglevel",
-        "error",
-        "-y",
-    ]
-    .iter()
-    .map(os)
-    .collect();
+    let mut v = ffmpeg_prelude();
     if x.threads > 0 {
         v.extend([
             os("-threads"),
@@ -183,7 +196,7 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
                 "-video_track_timescale",
                 &job.timescale.to_string(),
                 "-movflags",
-                "+frag_keyframe+empty_moov+default_base_moof",
+                FRAG_MOVFLAGS,
                 "-fflags",
                 "+bitexact",
                 "-flags:v",

@@ -2,15 +2,13 @@
 //! print. Pure: data in, `Vec<OsString>` out, unit-tested below.
 
 use slicecast_core::ladder::Rung;
-use slicecast_media::args::{X264, x264_rung_opts};
+use slicecast_media::args::{FRAG_MOVFLAGS, X264, ffmpeg_prelude, scale_filter, x264_rung_opts};
 use std::ffi::OsString;
 use std::path::Path;
 
 /// Output segment length of slicecast's defaults, in seconds; the ladder
 /// baseline forces a keyframe at the same times.
 pub const SEGMENT_SECONDS: f64 = 4.0;
-/// Movflags of the slice encoder's fragmented MP4 (one fragment per keyframe).
-pub const FRAG_MOVFLAGS: &str = "+frag_keyframe+empty_moov+default_base_moof";
 /// Seconds of video per legacy sprite sheet (10 × 10 thumbnails at 1 fps).
 pub const LEGACY_SPRITE_SECONDS: u32 = 100;
 
@@ -24,18 +22,6 @@ fn path(p: &Path) -> OsString {
 
 fn strs(v: &[&str]) -> Vec<OsString> {
     v.iter().map(os).collect()
-}
-
-/// Quiet, non-interactive, overwriting: the start of every ffmpeg command here.
-fn ffmpeg_prelude() -> Vec<OsString> {
-    strs(&[
-        "-hide_banner",
-        "-nostdin",
-        "-nostats",
-        "-loglevel",
-        "error",
-        "-y",
-    ])
 }
 
 /// `slicecast transcode INPUT --out OUT --quiet` with slicecast's default
@@ -72,10 +58,7 @@ pub fn ladder_filter(rungs: &[Rung]) -> String {
         g.push_str(&format!("[s{i}]"));
     }
     for (i, r) in rungs.iter().enumerate() {
-        g.push_str(&format!(
-            ";[s{i}]scale={}:{}:flags=bicubic,setsar=1,format=yuv420p[v{i}]",
-            r.width, r.height
-        ));
+        g.push_str(&format!(";[s{i}]{}[v{i}]", scale_filter(r)));
     }
     g
 }

@@ -86,7 +86,15 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
         }
         Event::JobDone { slices_done, .. } => b.set_position(u64::from(slices_done)),
     });
-    let result = process_upload(store.clone(), invoker, &upload_key, &settings, events).await;
+    // On Ctrl-C or SIGTERM the pipeline future is dropped, which kills every
+    // ffmpeg it started; the video's heartbeat stops, so it reads as failed.
+    let result = tokio::select! {
+        r = process_upload(store.clone(), invoker, &upload_key, &settings, events) => r,
+        s = shutdown_signal() => {
+            bar.finish_and_clear();
+            bail!("interrupted by {s}; running this command again resumes from scratch");
+        }
+    };
     bar.finish_and_clear();
     match result {
         Ok(outcome) => {
@@ -115,5 +123,20 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
             }
             Err(e.into())
         }
+    }
+}
+
+/// Resolves with the name of the first termination signal received.
+async fn shutdown_signal() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "Ctrl-C";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
     }
 }

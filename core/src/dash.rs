@@ -1,46 +1,67 @@
-//! DASH rendering (quick-xml): one static MPD with `SegmentTimeline`s over the
-//! same CMAF segments the HLS playlists use.
+//! DASH rendering (quick-xml): one static MPD (`dash/stream.mpd`) with
+//! `SegmentTimeline`s over the same CMAF segments the HLS playlists use
+//! (`../video/<rung>/seg_<n>.m4s`, `../audio/seg_<n>.m4s`).
 
-use crate::presentation::{Presentation, SegmentInfo, Track};
+use crate::presentation::{AudioTrack, Presentation, SegmentInfo, Track, VideoTrack};
 use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
+use quick_xml::events::{BytesDecl, Event};
+use std::io;
+
+/// `MPD@profiles`.
+///
+/// Only the ISO BMFF live profile: the CMAF profile
+/// (`urn:mpeg:dash:profile:cmaf:2019`) requires CMAF-conformant tracks, whose
+/// headers carry the `cmfc` brand, and ffmpeg's mp4 muxer (which makes our
+/// segments) writes `iso5`/`iso6` brands, so claiming it would be untrue.
+pub const PROFILES: &str = "urn:mpeg:dash:profile:isoff-live:2011";
+
+/// `MPD@minBufferTime`, in seconds.
+pub const MIN_BUFFER_S: f64 = 2.0;
 
 /// ISO 8601 duration with millisecond precision (`PT52.209S`).
 pub fn iso_duration(seconds: f64) -> String {
     format!("PT{:.3}S", seconds.max(0.0))
 }
 
-/// A frame rate as DASH's `FrameRateType` (`24`, `30000/1001`, `25/2`).
+/// A frame rate as DASH's `FrameRateType`: whole (`24`), halves (`25/2`),
+/// NTSC (`30000/1001`), or else thousandths in lowest terms (`143/10`).
 pub fn frame_rate_attr(fps: f64) -> String {
-    for d in [1u64, 2, 1001, 1000] {
-        let n = (fps * d as f64).round();
-        if n > 0.0 && (n / d as f64 - fps).abs() < 1e-3 {
-            return if d == 1 {
-                format!("{n}")
-            } else {
-                format!("{n}/{d}")
-            };
-        }
+    const TOLERANCE: f64 = 1e-3;
+    let whole = fps.round();
+    if whole > 0.0 && (fps - whole).abs() < TOLERANCE {
+        return format!("{whole}");
     }
-    format!("{}/1000", (fps * 1000.0).round())
+    let halves = (fps * 2.0).round();
+    if halves > 0.0 && (halves / 2.0 - fps).abs() < TOLERANCE {
+        return format!("{halves}/2");
+    }
+    let ntsc = (fps * 1.001).round();
+    if ntsc > 0.0 && (ntsc / 1.001 - fps).abs() < TOLERANCE {
+        return format!("{}/1001", ntsc * 1000.0);
+    }
+    let n = (fps.max(0.0) * 1000.0).round() as u64;
+    let g = gcd(n, 1000);
+    format!("{}/{}", n / g, 1000 / g)
 }
 
-fn gcd(a: u32, b: u32) -> u32 {
+fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }
 
-/// One `<S>` element: start (when not following on), duration, repeats.
+/// One `<S>` element of a `SegmentTimeline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimelineEntry {
-    /// `t`, present on the first entry and after a gap.
+    /// `@t`: set on the first entry and wherever a segment does not start where
+    /// the previous one ended.
     pub t: Option<u64>,
-    /// `d`.
+    /// `@d`: duration of each segment of the run.
     pub d: u64,
-    /// `r` (0 = no repeat).
+    /// `@r`: how many more segments follow with the same duration (0 = none).
     pub r: u32,
 }
 
-/// Run-length compresses segment timing into `SegmentTimeline` entries.
+/// Run-length compresses segment timing into `SegmentTimeline` entries:
+/// consecutive, contiguous segments of equal duration share one entry.
 pub fn timeline(segments: &[SegmentInfo]) -> Vec<TimelineEntry> {
     let mut out: Vec<TimelineEntry> = Vec::new();
     let mut next_start: Option<u64> = None;
@@ -61,56 +82,59 @@ pub fn timeline(segments: &[SegmentInfo]) -> Vec<TimelineEntry> {
 
 type W = Writer<Vec<u8>>;
 
-fn start(w: &mut W, name: &str, attrs: &[(&str, String)], empty: bool) {
-    let mut e = BytesStart::new(name);
-    for (k, v) in attrs {
-        e.push_attribute((*k, v.as_str()));
-    }
-    let ev = if empty {
-        Event::Empty(e)
-    } else {
-        Event::Start(e)
-    };
-    // Writing into a Vec cannot fail.
-    w.write_event(ev).expect("writing XML into memory");
+/// Borrows `(name, value)` pairs as quick-xml attributes.
+fn attrs<'a>(list: &'a [(&'a str, String)]) -> impl Iterator<Item = (&'a str, &'a str)> {
+    list.iter().map(|(k, v)| (*k, v.as_str()))
 }
 
-fn end(w: &mut W, name: &str) {
-    w.write_event(Event::End(BytesEnd::new(name)))
-        .expect("writing XML into memory");
+/// A `SegmentTemplate` with its `SegmentTimeline`.
+fn segment_template(
+    w: &mut W,
+    timescale: u32,
+    init: &str,
+    media: &str,
+    segments: &[SegmentInfo],
+) -> io::Result<()> {
+    let template = [
+        ("timescale", timescale.to_string()),
+        ("initialization", init.to_owned()),
+        ("media", media.to_owned()),
+        // $Number$ is the segment number; segments are numbered from 0.
+        (
+            "startNumber",
+            segments.first().map_or(0, |s| s.number).to_string(),
+        ),
+    ];
+    w.create_element("SegmentTemplate")
+        .with_attributes(attrs(&template))
+        .write_inner_content(|w| {
+            if segments.is_empty() {
+                // The schema wants at least one <S>; a track without segments gets no timeline.
+                return Ok(());
+            }
+            w.create_element("SegmentTimeline")
+                .write_inner_content(|w| {
+                    for e in timeline(segments) {
+                        let mut s = Vec::with_capacity(3);
+                        if let Some(t) = e.t {
+                            s.push(("t", t.to_string()));
+                        }
+                        s.push(("d", e.d.to_string()));
+                        if e.r > 0 {
+                            s.push(("r", e.r.to_string()));
+                        }
+                        w.create_element("S")
+                            .with_attributes(attrs(&s))
+                            .write_empty()?;
+                    }
+                    Ok(())
+                })
+                .map(drop)
+        })
+        .map(drop)
 }
 
-fn segment_template(w: &mut W, timescale: u32, init: &str, media: &str, segments: &[SegmentInfo]) {
-    start(
-        w,
-        "SegmentTemplate",
-        &[
-            ("timescale", timescale.to_string()),
-            ("initialization", init.to_owned()),
-            ("media", media.to_owned()),
-            (
-                "startNumber",
-                segments.first().map_or(0, |s| s.number).to_string(),
-            ),
-        ],
-        false,
-    );
-    start(w, "SegmentTimeline", &[], false);
-    for e in timeline(segments) {
-        let mut a = Vec::new();
-        if let Some(t) = e.t {
-            a.push(("t", t.to_string()));
-        }
-        a.push(("d", e.d.to_string()));
-        if e.r > 0 {
-            a.push(("r", e.r.to_string()));
-        }
-        start(w, "S", &a, true);
-    }
-    end(w, "SegmentTimeline");
-    end(w, "SegmentTemplate");
-}
-
+/// Whether two tracks' segments have the same numbers and timing.
 fn same_timing(a: &[SegmentInfo], b: &[SegmentInfo]) -> bool {
     a.len() == b.len()
         && a.iter()
@@ -118,128 +142,153 @@ fn same_timing(a: &[SegmentInfo], b: &[SegmentInfo]) -> bool {
             .all(|(x, y)| (x.number, x.start, x.duration) == (y.number, y.start, y.duration))
 }
 
-/// The MPD.
+const VIDEO_INIT: &str = "../video/$RepresentationID$/init.mp4";
+const VIDEO_MEDIA: &str = "../video/$RepresentationID$/seg_$Number$.m4s";
+
+/// The video `AdaptationSet`: one `Representation` per rung.
+fn video_set(w: &mut W, video: &[VideoTrack]) -> io::Result<()> {
+    let Some(first) = video.first() else {
+        return Ok(());
+    };
+    let max_w = video.iter().map(|t| t.rung.width).max().unwrap_or(0);
+    let max_h = video.iter().map(|t| t.rung.height).max().unwrap_or(0);
+    let largest = video
+        .iter()
+        .max_by_key(|t| u64::from(t.rung.width) * u64::from(t.rung.height))
+        .unwrap_or(first);
+    let (pw, ph) = (
+        u64::from(largest.rung.width),
+        u64::from(largest.rung.height),
+    );
+    let g = gcd(pw, ph);
+    let set = [
+        ("id", "0".to_owned()),
+        ("contentType", "video".into()),
+        ("mimeType", "video/mp4".into()),
+        ("segmentAlignment", "true".into()),
+        ("startWithSAP", "1".into()),
+        ("maxWidth", max_w.to_string()),
+        ("maxHeight", max_h.to_string()),
+        ("par", format!("{}:{}", pw / g, ph / g)),
+    ];
+    // One template for the whole set only when every rung has the same timeline.
+    let shared = video
+        .iter()
+        .all(|t| t.timescale == first.timescale && same_timing(&t.segments, &first.segments));
+    w.create_element("AdaptationSet")
+        .with_attributes(attrs(&set))
+        .write_inner_content(|w| {
+            if shared {
+                segment_template(w, first.timescale, VIDEO_INIT, VIDEO_MEDIA, &first.segments)?;
+            }
+            for t in video {
+                let mut rep = vec![
+                    ("id", t.rung.name.clone()),
+                    ("bandwidth", t.average_bitrate().to_string()),
+                    ("width", t.rung.width.to_string()),
+                    ("height", t.rung.height.to_string()),
+                ];
+                if t.frame_rate.is_finite() && t.frame_rate > 0.0 {
+                    rep.push(("frameRate", frame_rate_attr(t.frame_rate)));
+                }
+                rep.push(("codecs", t.codecs.clone()));
+                rep.push(("sar", "1:1".into()));
+                let rep = w
+                    .create_element("Representation")
+                    .with_attributes(attrs(&rep));
+                if shared {
+                    rep.write_empty()?;
+                } else {
+                    rep.write_inner_content(|w| {
+                        segment_template(w, t.timescale, VIDEO_INIT, VIDEO_MEDIA, &t.segments)
+                    })?;
+                }
+            }
+            Ok(())
+        })
+        .map(drop)
+}
+
+/// The audio `AdaptationSet` with its one `Representation` (`audio`).
+fn audio_set(w: &mut W, a: &AudioTrack) -> io::Result<()> {
+    let set = [
+        ("id", "1".to_owned()),
+        ("contentType", "audio".into()),
+        ("lang", "und".into()),
+        ("mimeType", "audio/mp4".into()),
+        ("segmentAlignment", "true".into()),
+        ("startWithSAP", "1".into()),
+    ];
+    let channels = [
+        (
+            "schemeIdUri",
+            "urn:mpeg:dash:23003:3:audio_channel_configuration:2011".to_owned(),
+        ),
+        ("value", a.channels.to_string()),
+    ];
+    let rep = [
+        ("id", "audio".to_owned()),
+        ("bandwidth", a.average_bitrate().to_string()),
+        ("audioSamplingRate", a.sample_rate.to_string()),
+        ("codecs", a.codecs.clone()),
+    ];
+    w.create_element("AdaptationSet")
+        .with_attributes(attrs(&set))
+        .write_inner_content(|w| {
+            // Schema order: descriptors, then SegmentTemplate, then Representation.
+            w.create_element("AudioChannelConfiguration")
+                .with_attributes(attrs(&channels))
+                .write_empty()?;
+            segment_template(
+                w,
+                a.timescale,
+                "../audio/init.mp4",
+                "../audio/seg_$Number$.m4s",
+                &a.segments,
+            )?;
+            w.create_element("Representation")
+                .with_attributes(attrs(&rep))
+                .write_empty()?;
+            Ok(())
+        })
+        .map(drop)
+}
+
+fn write_mpd(w: &mut W, p: &Presentation) -> io::Result<()> {
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let root = [
+        ("xmlns", "urn:mpeg:dash:schema:mpd:2011".to_owned()),
+        ("profiles", PROFILES.into()),
+        ("type", "static".into()),
+        ("mediaPresentationDuration", iso_duration(p.duration_s)),
+        ("minBufferTime", iso_duration(MIN_BUFFER_S)),
+    ];
+    let period = [("id", "0".to_owned()), ("start", "PT0S".into())];
+    w.create_element("MPD")
+        .with_attributes(attrs(&root))
+        .write_inner_content(|w| {
+            w.create_element("Period")
+                .with_attributes(attrs(&period))
+                .write_inner_content(|w| {
+                    video_set(w, &p.video)?;
+                    if let Some(a) = &p.audio {
+                        audio_set(w, a)?;
+                    }
+                    Ok(())
+                })
+                .map(drop)
+        })
+        .map(drop)
+}
+
+/// The MPD (`dash/stream.mpd`): a static, single-Period presentation with a
+/// video `AdaptationSet` (one `Representation` per rung, id = rung name) and,
+/// when there is audio, an audio `AdaptationSet` (`Representation` `audio`),
+/// each addressed by `SegmentTemplate` + `SegmentTimeline` and `$Number$`.
 pub fn mpd(p: &Presentation) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
-        .expect("writing XML into memory");
-    start(
-        &mut w,
-        "MPD",
-        &[
-            ("xmlns", "urn:mpeg:dash:schema:mpd:2011".into()),
-            ("profiles", "urn:mpeg:dash:profile:isoff-live:2011".into()),
-            ("type", "static".into()),
-            ("mediaPresentationDuration", iso_duration(p.duration_s)),
-            ("minBufferTime", "PT2.000S".into()),
-        ],
-        false,
-    );
-    start(
-        &mut w,
-        "Period",
-        &[("id", "0".into()), ("start", "PT0S".into())],
-        false,
-    );
-    if let Some(first) = p.video.first() {
-        let max_w = p.video.iter().map(|t| t.rung.width).max().unwrap_or(0);
-        let max_h = p.video.iter().map(|t| t.rung.height).max().unwrap_or(0);
-        let g = gcd(first.rung.width, first.rung.height);
-        start(
-            &mut w,
-            "AdaptationSet",
-            &[
-                ("id", "0".into()),
-                ("contentType", "video".into()),
-                ("mimeType", "video/mp4".into()),
-                ("segmentAlignment", "true".into()),
-                ("startWithSAP", "1".into()),
-                ("maxWidth", max_w.to_string()),
-                ("maxHeight", max_h.to_string()),
-                (
-                    "par",
-                    format!("{}:{}", first.rung.width / g, first.rung.height / g),
-                ),
-            ],
-            false,
-        );
-        let shared = p
-            .video
-            .iter()
-            .all(|t| t.timescale == first.timescale && same_timing(&t.segments, &first.segments));
-        let (init, media) = (
-            "../video/$RepresentationID$/init.mp4",
-            "../video/$RepresentationID$/seg_$Number$.m4s",
-        );
-        if shared {
-            segment_template(&mut w, first.timescale, init, media, &first.segments);
-        }
-        for t in &p.video {
-            let attrs = [
-                ("id", t.rung.name.clone()),
-                ("bandwidth", t.average_bitrate().to_string()),
-                ("width", t.rung.width.to_string()),
-                ("height", t.rung.height.to_string()),
-                ("frameRate", frame_rate_attr(t.frame_rate)),
-                ("codecs", t.codecs.clone()),
-                ("sar", "1:1".into()),
-            ];
-            start(&mut w, "Representation", &attrs, shared);
-            if !shared {
-                segment_template(&mut w, t.timescale, init, media, &t.segments);
-                end(&mut w, "Representation");
-            }
-        }
-        end(&mut w, "AdaptationSet");
-    }
-    if let Some(a) = &p.audio {
-        start(
-            &mut w,
-            "AdaptationSet",
-            &[
-                ("id", "1".into()),
-                ("contentType", "audio".into()),
-                ("mimeType", "audio/mp4".into()),
-                ("lang", "und".into()),
-                ("segmentAlignment", "true".into()),
-                ("startWithSAP", "1".into()),
-            ],
-            false,
-        );
-        start(
-            &mut w,
-            "AudioChannelConfiguration",
-            &[
-                (
-                    "schemeIdUri",
-                    "urn:mpeg:dash:23003:3:audio_channel_configuration:2011".into(),
-                ),
-                ("value", a.channels.to_string()),
-            ],
-            true,
-        );
-        segment_template(
-            &mut w,
-            a.timescale,
-            "../audio/init.mp4",
-            "../audio/seg_$Number$.m4s",
-            &a.segments,
-        );
-        start(
-            &mut w,
-            "Representation",
-            &[
-                ("id", "audio".into()),
-                ("bandwidth", a.average_bitrate().max(a.bitrate).to_string()),
-                ("audioSamplingRate", a.sample_rate.to_string()),
-                ("codecs", a.codecs.clone()),
-            ],
-            true,
-        );
-        end(&mut w, "AdaptationSet");
-    }
-    end(&mut w, "Period");
-    end(&mut w, "MPD");
+    write_mpd(&mut w, p).expect("writing into a Vec cannot fail");
+    // Every piece of text comes from Rust strings, so the output is UTF-8.
     let mut s = String::from_utf8_lossy(&w.into_inner()).into_owned();
     s.push('\n');
     s
@@ -248,7 +297,47 @@ pub fn mpd(p: &Presentation) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hls::tests::fixture;
+    use crate::hls::tests::{fixture, run, segs};
+    use std::collections::HashMap;
+
+    /// One parsed element: name and attributes.
+    type Element = (String, HashMap<String, String>);
+
+    /// Every start or empty element of `xml`, in document order.
+    fn elements(xml: &str) -> Vec<Element> {
+        let mut reader = quick_xml::Reader::from_str(xml);
+        let mut out = Vec::new();
+        loop {
+            match reader.read_event().expect("well-formed XML") {
+                Event::Start(e) | Event::Empty(e) => {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    let attrs = e
+                        .attributes()
+                        .map(|a| {
+                            let a = a.expect("well-formed attribute");
+                            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+                            let value = a.unescape_value().expect("valid value").into_owned();
+                            (key, value)
+                        })
+                        .collect();
+                    out.push((name, attrs));
+                }
+                Event::Eof => return out,
+                _ => {}
+            }
+        }
+    }
+
+    fn count(els: &[Element], name: &str) -> usize {
+        els.iter().filter(|(n, _)| n == name).count()
+    }
+
+    fn named<'a>(els: &'a [Element], name: &str) -> Vec<&'a HashMap<String, String>> {
+        els.iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, a)| a)
+            .collect()
+    }
 
     #[test]
     fn mpd_snapshot() {
@@ -257,69 +346,204 @@ mod tests {
 
     #[test]
     fn mpd_parses_back() {
-        let text = mpd(&fixture());
-        let mut reader = quick_xml::Reader::from_str(&text);
-        let (mut reps, mut sets, mut s) = (0, 0, 0);
-        loop {
-            match reader.read_event().expect("well-formed XML") {
-                Event::Start(e) | Event::Empty(e) => match e.name().as_ref() {
-                    b"Representation" => reps += 1,
-                    b"AdaptationSet" => sets += 1,
-                    b"S" => s += 1,
-                    _ => {}
-                },
-                Event::Eof => break,
-                _ => {}
-            }
-        }
-        assert_eq!((sets, reps), (2, 3));
-        assert_eq!(s, 4, "video 2 entries (4+4 s as one, 2 s), audio 2");
+        let p = fixture();
+        let els = elements(&mpd(&p));
+        let counts: Vec<_> = [
+            "MPD",
+            "Period",
+            "AdaptationSet",
+            "Representation",
+            "SegmentTemplate",
+            "SegmentTimeline",
+            "S",
+            "AudioChannelConfiguration",
+        ]
+        .into_iter()
+        .map(|n| (n, count(&els, n)))
+        .collect();
+        assert_eq!(
+            counts,
+            [
+                ("MPD", 1),
+                ("Period", 1),
+                ("AdaptationSet", 2),
+                ("Representation", 3),
+                // video: one shared template; audio: one
+                ("SegmentTemplate", 2),
+                ("SegmentTimeline", 2),
+                // video: 3 × 4.004 s as one, then the tail; audio likewise
+                ("S", 4),
+                ("AudioChannelConfiguration", 1),
+            ]
+        );
+        let root = named(&els, "MPD")[0];
+        assert_eq!(root["type"], "static");
+        assert_eq!(root["mediaPresentationDuration"], "PT13.525S");
+        let reps: Vec<_> = named(&els, "Representation")
+            .iter()
+            .map(|a| (a["id"].clone(), a["bandwidth"].clone()))
+            .collect();
+        let a = p.audio.as_ref().expect("audio");
+        assert_eq!(
+            reps,
+            [
+                ("1080p".into(), p.video[0].average_bitrate().to_string()),
+                ("720p".into(), p.video[1].average_bitrate().to_string()),
+                ("audio".into(), a.average_bitrate().to_string()),
+            ]
+        );
+        let templates = named(&els, "SegmentTemplate");
+        assert_eq!(templates[0]["media"], VIDEO_MEDIA);
+        assert_eq!(templates[1]["media"], "../audio/seg_$Number$.m4s");
+        assert_eq!(templates[1]["timescale"], "48000");
+        let s: Vec<_> = named(&els, "S")
+            .iter()
+            .map(|a| {
+                let get = |k: &str| a.get(k).map(String::as_str);
+                (get("t"), get("d"), get("r"))
+            })
+            .collect();
+        assert_eq!(
+            s,
+            [
+                (Some("0"), Some("360360"), Some("2")),
+                (None, Some("135135"), None),
+                (Some("0"), Some("192512"), Some("2")),
+                (None, Some("71680"), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn mpd_without_audio() {
+        let mut p = fixture();
+        p.audio = None;
+        let els = elements(&mpd(&p));
+        assert_eq!(count(&els, "AdaptationSet"), 1);
+        assert_eq!(count(&els, "Representation"), 2);
+        assert_eq!(count(&els, "AudioChannelConfiguration"), 0);
+        assert_eq!(named(&els, "AdaptationSet")[0]["contentType"], "video");
+    }
+
+    #[test]
+    fn differing_timelines_get_a_template_per_representation() {
+        let mut p = fixture();
+        p.video[1].segments = run(&[(360_360, 1), (360_360, 1), (495_495, 1)]);
+        let xml = mpd(&p);
+        let els = elements(&xml);
+        // two video Representations with their own template, plus audio
+        assert_eq!(count(&els, "SegmentTemplate"), 3);
+        let order: Vec<&str> = els
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| ["Representation", "SegmentTemplate"].contains(n))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "Representation",
+                "SegmentTemplate",
+                "Representation",
+                "SegmentTemplate",
+                "SegmentTemplate",
+                "Representation"
+            ]
+        );
+        assert!(xml.contains(r#"<S t="0" d="360360" r="1"/>"#), "{xml}");
     }
 
     #[test]
     fn timeline_compresses_runs_and_marks_gaps() {
-        let seg = |n, start, duration| SegmentInfo {
-            number: n,
-            start,
-            duration,
-            bytes: 1,
-        };
-        let t = timeline(&[
-            seg(0, 0, 4),
-            seg(1, 4, 4),
-            seg(2, 8, 4),
-            seg(3, 12, 2),
-            seg(4, 20, 2),
-        ]);
-        assert_eq!(
-            t,
-            vec![
-                TimelineEntry {
-                    t: Some(0),
-                    d: 4,
-                    r: 2
-                },
-                TimelineEntry {
-                    t: None,
-                    d: 2,
-                    r: 0
-                },
-                TimelineEntry {
-                    t: Some(20),
-                    d: 2,
-                    r: 0
-                },
-            ]
-        );
-        assert!(timeline(&[]).is_empty());
+        fn e(t: Option<u64>, d: u64, r: u32) -> TimelineEntry {
+            TimelineEntry { t, d, r }
+        }
+        // (segments as (start, duration), entries)
+        type Case = (&'static [(u64, u64)], Vec<TimelineEntry>);
+        let cases: Vec<Case> = vec![
+            (&[], vec![]),
+            // one segment
+            (&[(0, 4)], vec![e(Some(0), 4, 0)]),
+            // equal run
+            (&[(0, 4), (4, 4), (8, 4)], vec![e(Some(0), 4, 2)]),
+            // last segment short
+            (
+                &[(0, 4), (4, 4), (8, 1)],
+                vec![e(Some(0), 4, 1), e(None, 1, 0)],
+            ),
+            // a gap splits an equal run and restates t
+            (
+                &[(0, 4), (4, 4), (10, 4), (14, 4)],
+                vec![e(Some(0), 4, 1), e(Some(10), 4, 1)],
+            ),
+            // a gap after a short segment
+            (
+                &[(0, 4), (4, 4), (8, 2), (12, 2)],
+                vec![e(Some(0), 4, 1), e(None, 2, 0), e(Some(12), 2, 0)],
+            ),
+            // an overlap restates t too
+            (
+                &[(0, 4), (3, 4), (7, 4)],
+                vec![e(Some(0), 4, 0), e(Some(3), 4, 1)],
+            ),
+            // not starting at 0
+            (&[(1001, 3003), (4004, 3003)], vec![e(Some(1001), 3003, 1)]),
+            // alternating durations do not compress
+            (
+                &[(0, 2), (2, 3), (5, 2)],
+                vec![e(Some(0), 2, 0), e(None, 3, 0), e(None, 2, 0)],
+            ),
+        ];
+        for (list, want) in cases {
+            let timed: Vec<_> = list.iter().map(|&(s, d)| (s, d, 1)).collect();
+            assert_eq!(timeline(&segs(&timed)), want, "{list:?}");
+        }
     }
 
     #[test]
-    fn frame_rates() {
-        assert_eq!(frame_rate_attr(24.0), "24");
-        assert_eq!(frame_rate_attr(24_000.0 / 1001.0), "24000/1001");
-        assert_eq!(frame_rate_attr(59.94), "60000/1001");
-        assert_eq!(frame_rate_attr(12.5), "25/2");
-        assert_eq!(iso_duration(52.2089), "PT52.209S");
+    fn attribute_formats() {
+        let rates: &[(f64, &str)] = &[
+            (24.0, "24"),
+            (25.0, "25"),
+            (24_000.0 / 1001.0, "24000/1001"),
+            (30_000.0 / 1001.0, "30000/1001"),
+            (59.94, "60000/1001"),
+            (12.5, "25/2"),
+            (14.3, "143/10"),
+            (23.976, "24000/1001"),
+            (15.0 * 1000.0 / 1001.0, "15000/1001"),
+            (119.88, "120000/1001"),
+            (0.5, "1/2"),
+        ];
+        for &(fps, want) in rates {
+            assert_eq!(frame_rate_attr(fps), want, "{fps}");
+        }
+        let durations: &[(f64, &str)] = &[
+            (52.2089, "PT52.209S"),
+            (0.0, "PT0.000S"),
+            (-1.0, "PT0.000S"),
+            (3600.5, "PT3600.500S"),
+        ];
+        for &(s, want) in durations {
+            assert_eq!(iso_duration(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn par_is_reduced_from_the_largest_rung() {
+        let mut p = fixture();
+        for (t, (w, h)) in p.video.iter_mut().zip([(960, 720), (640, 480)]) {
+            t.rung.width = w;
+            t.rung.height = h;
+        }
+        let els = elements(&mpd(&p));
+        let set = named(&els, "AdaptationSet")[0];
+        assert_eq!(
+            (
+                set["par"].as_str(),
+                set["maxWidth"].as_str(),
+                set["maxHeight"].as_str()
+            ),
+            ("4:3", "960", "720")
+        );
     }
 }

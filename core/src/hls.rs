@@ -363,7 +363,12 @@ pub(crate) mod tests {
                 &p.video[1].segments,
                 90_000,
             ),
-            (audio_playlist(audio(&p)), "../audio", &audio(&p).segments, 48_000),
+            (
+                audio_playlist(audio(&p)),
+                "../audio",
+                &audio(&p).segments,
+                48_000,
+            ),
         ];
         for (text, dir, segments, ts) in cases {
             let Playlist::MediaPlaylist(m) = parse(&text) else {
@@ -381,7 +386,11 @@ pub(crate) mod tests {
                 assert!((f64::from(got.duration) - want_s).abs() < 1e-6, "{dir} {i}");
                 assert!(!got.discontinuity);
                 let map = got.map.as_ref().map(|m| m.uri.clone());
-                assert_eq!(map, (i == 0).then(|| format!("{dir}/init.mp4")), "{dir} {i}");
+                assert_eq!(
+                    map,
+                    (i == 0).then(|| format!("{dir}/init.mp4")),
+                    "{dir} {i}"
+                );
             }
             // Header order: MEDIA-SEQUENCE sits with the other header tags.
             let lines: Vec<&str> = text.lines().collect();
@@ -441,7 +450,11 @@ pub(crate) mod tests {
             (
                 &[(360_000, 1), (405_000, 1), (90_000, 1)],
                 5,
-                &["#EXTINF:4.000000,", "#EXTINF:4.500000,", "#EXTINF:1.000000,"],
+                &[
+                    "#EXTINF:4.000000,",
+                    "#EXTINF:4.500000,",
+                    "#EXTINF:1.000000,",
+                ],
             ),
         ];
         for &(list, target, extinfs) in cases {

@@ -1,10 +1,13 @@
 //! Thumbnail sprites: the grid layout of sprite sheets and the WebVTT track
 //! that points a player's seek bar at each tile (`sprite_<i>.jpg#xywh=x,y,w,h`).
+//!
+//! `thumbnails.vtt` sits beside the sheets in `thumbnail/`, so its cue payloads
+//! name the sheets by file name alone.
 
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
-/// How thumbnails are laid out.
+/// How thumbnails are laid out on sprite sheets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpriteLayout {
     /// Thumbnails per row.
@@ -15,32 +18,59 @@ pub struct SpriteLayout {
     pub thumb_width: u32,
     /// Thumbnail height in pixels.
     pub thumb_height: u32,
-    /// Seconds between thumbnails.
+    /// Seconds between thumbnails: thumbnail `k` shows time `k * interval_s`.
     pub interval_s: f64,
 }
 
-/// One sprite sheet.
+impl SpriteLayout {
+    /// Thumbnails per full sheet (`columns * rows`, at least 1).
+    pub fn per_sheet(&self) -> u32 {
+        self.columns.max(1).saturating_mul(self.rows.max(1))
+    }
+
+    /// Sheet of thumbnail `k` and the pixel position of its top-left corner there.
+    pub fn tile(&self, k: u32) -> (u32, u32, u32) {
+        let per = self.per_sheet();
+        let cols = self.columns.max(1);
+        let pos = k % per;
+        (
+            k / per,
+            (pos % cols) * self.thumb_width,
+            (pos / cols) * self.thumb_height,
+        )
+    }
+}
+
+/// One sprite sheet (`sprite_<index>.jpg`): a run of consecutive thumbnails,
+/// filled row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sheet {
-    /// Sheet number (`sprite_<index>.jpg`).
+    /// Sheet number (`sprite_<index>.jpg`), from 0.
     pub index: u32,
     /// Global number of its first thumbnail.
     pub first_thumb: u32,
-    /// Thumbnails on it.
+    /// Thumbnails on it (`columns * rows`, fewer on the last sheet).
     pub thumbs: u32,
 }
 
-/// Thumbnail size for a displayed size: `scale_w` wide, height keeping the aspect, both even.
+/// Rounds to the nearest even number, never below 2.
+fn even(x: f64) -> u32 {
+    (((x / 2.0).round() as u32) * 2).max(2)
+}
+
+/// Thumbnail size for a source *displayed* at `display_w` × `display_h`:
+/// `scale_w` wide and as tall as the aspect ratio says, both rounded to even
+/// numbers (what the JPEG encoder's chroma subsampling wants) and at least 2.
 pub fn thumb_size(display_w: u32, display_h: u32, scale_w: u32) -> (u32, u32) {
-    let even = |x: f64| (((x / 2.0).round() as u32) * 2).max(2);
-    let w = even(f64::from(scale_w.max(2)));
+    let w = even(f64::from(scale_w));
     let h = even(f64::from(w) * f64::from(display_h.max(1)) / f64::from(display_w.max(1)));
     (w, h)
 }
 
-/// The sheets needed for `count` thumbnails (the last one may be partial).
+/// The sheets needed for `count` thumbnails: full sheets of `columns * rows`,
+/// the last one holding the remainder.
 pub fn sheets(layout: &SpriteLayout, count: u32) -> Vec<Sheet> {
-    let per = (layout.columns * layout.rows).max(1);
+    let per = layout.per_sheet();
     (0..count.div_ceil(per))
         .map(|i| Sheet {
             index: i,
@@ -50,8 +80,14 @@ pub fn sheets(layout: &SpriteLayout, count: u32) -> Vec<Sheet> {
         .collect()
 }
 
+/// Seconds to whole milliseconds, rounded to nearest, never negative.
+fn millis(s: f64) -> u64 {
+    (s.max(0.0) * 1000.0).round() as u64
+}
+
+/// A WebVTT timestamp, `HH:MM:SS.mmm` (hours grow past two digits if need be).
 fn vtt_time(s: f64) -> String {
-    let ms = (s.max(0.0) * 1000.0).round() as u64;
+    let ms = millis(s);
     format!(
         "{:02}:{:02}:{:02}.{:03}",
         ms / 3_600_000,
@@ -61,30 +97,33 @@ fn vtt_time(s: f64) -> String {
     )
 }
 
-/// The WebVTT thumbnails track for `count` thumbnails over `duration_s` seconds.
+/// The WebVTT thumbnails track (`thumbnail/thumbnails.vtt`) for `count`
+/// thumbnails of a `duration_s`-second video.
+///
+/// Cue `k` runs from `k * interval_s` to `(k + 1) * interval_s`, the last one
+/// clipped to the duration, and its payload is the tile,
+/// `sprite_<sheet>.jpg#xywh=<x>,<y>,<w>,<h>`. Thumbnails that would start at
+/// or after the end of the video get no cue.
 pub fn thumbnails_vtt(layout: &SpriteLayout, count: u32, duration_s: f64) -> String {
-    let per = (layout.columns * layout.rows).max(1);
-    let cols = layout.columns.max(1);
     let mut out = String::from("WEBVTT\n");
     for k in 0..count {
         let start = f64::from(k) * layout.interval_s;
-        let end = (start + layout.interval_s).min(duration_s.max(start));
-        if end <= start {
+        let end = (f64::from(k) + 1.0) * layout.interval_s;
+        let end = end.min(duration_s);
+        // Compared in whole milliseconds, as written: no empty or inverted cues.
+        if millis(end) <= millis(start) {
             break;
         }
-        let (sheet, pos) = (k / per, k % per);
-        let (x, y) = (
-            (pos % cols) * layout.thumb_width,
-            (pos / cols) * layout.thumb_height,
-        );
-        let _ = write!(
+        let (sheet, x, y) = layout.tile(k);
+        writeln!(
             out,
-            "\n{} --> {}\nsprite_{sheet}.jpg#xywh={x},{y},{},{}\n",
+            "\n{} --> {}\nsprite_{sheet}.jpg#xywh={x},{y},{},{}",
             vtt_time(start),
             vtt_time(end),
             layout.thumb_width,
             layout.thumb_height
-        );
+        )
+        .expect("writing into a String cannot fail");
     }
     out
 }
@@ -105,38 +144,172 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(thumb_size(1920, 1080, 180), (180, 102));
-        assert_eq!(thumb_size(1080, 1920, 180), (180, 320));
-        assert_eq!(thumb_size(720, 405, 161), (162, 92));
-        assert_eq!(thumb_size(1, 1, 0), (2, 2));
+        // (display w, h, scale_w, want)
+        let cases: &[(u32, u32, u32, (u32, u32))] = &[
+            (1920, 1080, 160, (160, 90)),
+            (1920, 1080, 180, (180, 102)), // 101.25 → 102
+            (1280, 720, 240, (240, 136)),  // 135 → 136
+            (1080, 1920, 180, (180, 320)), // portrait
+            (720, 1280, 160, (160, 284)),  // portrait, 284.4 → 284
+            (720, 405, 161, (162, 92)),    // odd width and height
+            (1024, 768, 160, (160, 120)),  // 4:3
+            (5000, 10, 160, (160, 2)),     // never below 2
+            (1, 1, 0, (2, 2)),
+            (0, 0, 160, (160, 160)), // unknown size: square
+        ];
+        for &(w, h, s, want) in cases {
+            let got = thumb_size(w, h, s);
+            assert_eq!(got, want, "{w}x{h} at {s}");
+            assert_eq!((got.0 % 2, got.1 % 2), (0, 0));
+        }
     }
 
     #[test]
     fn sheet_grid() {
+        let sheet = |index, first_thumb, thumbs| Sheet {
+            index,
+            first_thumb,
+            thumbs,
+        };
+        let cases: &[(u32, &[Sheet])] = &[
+            (0, &[]),
+            (1, &[sheet(0, 0, 1)]),
+            (4, &[sheet(0, 0, 4)]),
+            (5, &[sheet(0, 0, 4), sheet(1, 4, 1)]),
+            (8, &[sheet(0, 0, 4), sheet(1, 4, 4)]),
+            (11, &[sheet(0, 0, 4), sheet(1, 4, 4), sheet(2, 8, 3)]),
+        ];
+        for (count, want) in cases {
+            assert_eq!(sheets(&layout(), *count), *want, "{count}");
+        }
+        let wide = SpriteLayout {
+            columns: 5,
+            rows: 1,
+            ..layout()
+        };
+        assert_eq!(sheets(&wide, 7), [sheet(0, 0, 5), sheet(1, 5, 2)]);
+    }
+
+    #[test]
+    fn tiles_fill_rows_then_sheets() {
+        let wide = SpriteLayout {
+            columns: 3,
+            rows: 2,
+            ..layout()
+        };
+        let got: Vec<_> = (0..8).map(|k| wide.tile(k)).collect();
         assert_eq!(
-            sheets(&layout(), 5),
-            vec![
-                Sheet {
-                    index: 0,
-                    first_thumb: 0,
-                    thumbs: 4
-                },
-                Sheet {
-                    index: 1,
-                    first_thumb: 4,
-                    thumbs: 1
-                }
+            got,
+            [
+                (0, 0, 0),
+                (0, 160, 0),
+                (0, 320, 0),
+                (0, 0, 90),
+                (0, 160, 90),
+                (0, 320, 90),
+                (1, 0, 0),
+                (1, 160, 0),
             ]
         );
-        assert!(sheets(&layout(), 0).is_empty());
     }
 
     #[test]
     fn vtt_cues_tile_and_clip_to_duration() {
+        // 5 thumbnails on a 2×2 grid: the second sheet is partial; the last cue ends at 9.5 s.
         let vtt = thumbnails_vtt(&layout(), 5, 9.5);
         insta::assert_snapshot!(vtt);
-        assert!(vtt.contains("00:00:08.000 --> 00:00:09.500\nsprite_1.jpg#xywh=0,0,160,90"));
-        assert!(vtt.contains("sprite_0.jpg#xywh=160,90,160,90"));
-        assert_eq!(vtt_time(3725.5), "01:02:05.500");
+    }
+
+    #[test]
+    fn vtt_edge_cases() {
+        // (count, duration, cue lines "start --> end payload")
+        type Case = (u32, f64, &'static [&'static str]);
+        let cases: &[Case] = &[
+            (0, 10.0, &[]),
+            (
+                1,
+                0.7,
+                &["00:00:00.000 --> 00:00:00.700 sprite_0.jpg#xywh=0,0,160,90"],
+            ),
+            // duration a multiple of the interval: last cue not clipped
+            (
+                2,
+                4.0,
+                &[
+                    "00:00:00.000 --> 00:00:02.000 sprite_0.jpg#xywh=0,0,160,90",
+                    "00:00:02.000 --> 00:00:04.000 sprite_0.jpg#xywh=160,0,160,90",
+                ],
+            ),
+            // more thumbnails than the duration holds: no empty cue
+            (
+                3,
+                4.0,
+                &[
+                    "00:00:00.000 --> 00:00:02.000 sprite_0.jpg#xywh=0,0,160,90",
+                    "00:00:02.000 --> 00:00:04.000 sprite_0.jpg#xywh=160,0,160,90",
+                ],
+            ),
+            // a 9-thumbnail video: third sheet holds one
+            (
+                9,
+                17.0,
+                &[
+                    "00:00:00.000 --> 00:00:02.000 sprite_0.jpg#xywh=0,0,160,90",
+                    "00:00:02.000 --> 00:00:04.000 sprite_0.jpg#xywh=160,0,160,90",
+                    "00:00:04.000 --> 00:00:06.000 sprite_0.jpg#xywh=0,90,160,90",
+                    "00:00:06.000 --> 00:00:08.000 sprite_0.jpg#xywh=160,90,160,90",
+                    "00:00:08.000 --> 00:00:10.000 sprite_1.jpg#xywh=0,0,160,90",
+                    "00:00:10.000 --> 00:00:12.000 sprite_1.jpg#xywh=160,0,160,90",
+                    "00:00:12.000 --> 00:00:14.000 sprite_1.jpg#xywh=0,90,160,90",
+                    "00:00:14.000 --> 00:00:16.000 sprite_1.jpg#xywh=160,90,160,90",
+                    "00:00:16.000 --> 00:00:17.000 sprite_2.jpg#xywh=0,0,160,90",
+                ],
+            ),
+        ];
+        for (count, duration, want) in cases {
+            let vtt = thumbnails_vtt(&layout(), *count, *duration);
+            let mut blocks = vtt.split("\n\n");
+            assert_eq!(
+                blocks.next(),
+                Some(if want.is_empty() {
+                    "WEBVTT\n"
+                } else {
+                    "WEBVTT"
+                })
+            );
+            let got: Vec<String> = blocks.map(|b| b.trim_end().replace('\n', " ")).collect();
+            assert_eq!(got, *want, "{count} over {duration} s");
+        }
+    }
+
+    #[test]
+    fn vtt_timestamps() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "00:00:00.000"),
+            (1.0006, "00:00:01.001"),
+            (59.9999, "00:01:00.000"),
+            (3725.5, "01:02:05.500"),
+            (360_000.0, "100:00:00.000"),
+            (-1.0, "00:00:00.000"),
+        ];
+        for &(s, want) in cases {
+            assert_eq!(vtt_time(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn structs_round_trip_through_serde() {
+        let l = layout();
+        let json = serde_json::to_string(&l).expect("serialize");
+        assert_eq!(
+            serde_json::from_str::<SpriteLayout>(&json).expect("deserialize"),
+            l
+        );
+        let s = sheets(&l, 5);
+        let json = serde_json::to_string(&s).expect("serialize");
+        assert_eq!(
+            serde_json::from_str::<Vec<Sheet>>(&json).expect("deserialize"),
+            s
+        );
     }
 }

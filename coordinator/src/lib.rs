@@ -24,7 +24,6 @@ use slicecast_media::probe::{self as ffprobe, ProbeError};
 use slicecast_storage::{BlobStore, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::Mutex;
 use tracing::{info, instrument, warn};
 
 /// How a video is processed.
@@ -483,22 +482,17 @@ async fn run_claimed(
         start_time_s: probe.start_time_s,
     };
     let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
-    let results = fan_out(
+    let (results, mut manifest) = fan_out(
         store.clone(),
         invoker,
         jobs,
         &plan,
         &probe,
-        manifest.clone(),
+        manifest,
         settings,
         events.clone(),
     )
     .await?;
-    manifest = read_manifest(store.as_ref(), &id)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(manifest);
     manifest.timings.encode_ms = t.elapsed().as_millis() as u64;
 
     events(Event::Stage(Stage::Assembling));
@@ -645,10 +639,10 @@ async fn fan_out(
     manifest: Manifest,
     settings: &Settings,
     events: EventSink,
-) -> Result<Results, String> {
+) -> Result<(Results, Manifest), String> {
     let total = plan.slices.len() as u32;
     let units = job_units(plan, probe);
-    let state = Arc::new(Mutex::new((manifest, 0u32, 0u32)));
+    let mut manifest = manifest;
     let mut stream = futures::stream::iter(jobs.into_iter().map(|job| {
         let invoker = invoker.clone();
         async move { run_with_retries(invoker.as_ref(), job, settings.max_tries.max(1)).await }
@@ -661,14 +655,10 @@ async fn fan_out(
             JobResult::Slice(s) => slices.push(s),
             JobResult::Audio(a) => audio = Some(a),
         }
-        let mut st = state.lock().await;
         let done = slices.len() as u32;
         let units_done = done + u32::from(audio.is_some());
-        st.0 =
-            st.0.clone()
-                .with_progress(done, total, units_done, units, now_ms());
-        st.1 = done;
-        write_manifest(store.as_ref(), &st.0)
+        manifest = manifest.with_progress(done, total, units_done, units, now_ms());
+        write_manifest(store.as_ref(), &manifest)
             .await
             .map_err(|e| format!("storage error: {e}"))?;
         events(Event::JobDone {
@@ -680,5 +670,5 @@ async fn fan_out(
     if slices.len() as u32 != total {
         return Err(format!("only {} of {total} slices finished", slices.len()));
     }
-    Ok((slices, audio))
+    Ok(((slices, audio), manifest))
 }

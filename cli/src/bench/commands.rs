@@ -192,7 +192,9 @@ pub fn legacy_commands(
         dash.extend([os(format!("-b:v:{i}")), os(format!("{}k", r.bitrate_kbps))]);
         dash.extend([
             os(format!("-filter:v:{i}")),
-            os(format!("scale={}:{}", r.width, r.height)),
+            // `setsar=1`: ffmpeg 5.1's DASH muxer refuses an adaptation set whose
+            // rungs' aspect ratios differ by rounding (854x480 next to 1280x720).
+            os(format!("scale={}:{},setsar=1", r.width, r.height)),
         ]);
     }
     if has_audio {
@@ -446,8 +448,8 @@ mod tests {
             c[3],
             format!(
                 "{pre} -i in.mp4 -map 0:v:0 -map 0:v:0 -map 0:v:0 -map 0:a:0? -c:v h264 -b:v:0 2500k \
-                 -filter:v:0 scale=1280:720 -b:v:1 1200k -filter:v:1 scale=854:480 -b:v:2 800k \
-                 -filter:v:2 scale=640:360 -c:a aac -use_template 1 -use_timeline 1 \
+                 -filter:v:0 scale=1280:720,setsar=1 -b:v:1 1200k -filter:v:1 scale=854:480,setsar=1 -b:v:2 800k \
+                 -filter:v:2 scale=640:360,setsar=1 -c:a aac -use_template 1 -use_timeline 1 \
                  -adaptation_sets id=0,streams=v id=1,streams=a -f dash /l/stream.mpd"
             )
         );

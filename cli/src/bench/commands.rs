@@ -130,6 +130,20 @@ pub fn ladder_args(
 }
 
 /// How many legacy sprite sheets a video of `duration_s` gets (at least one).
+/// The legacy DASH encode's adaptation sets. The service used one video set
+/// (`id=0,streams=v`), which ffmpeg 5.1 refuses when rungs' aspect ratios differ
+/// by rounding (854x480 next to 1280x720: "Conflicting stream aspect ratios"),
+/// so each rung gets its own set: the same encode work, a valid command.
+pub fn legacy_adaptation_sets(rungs: &[Rung], has_audio: bool) -> String {
+    let mut sets: Vec<String> = (0..rungs.len())
+        .map(|i| format!("id={i},streams={i}"))
+        .collect();
+    if has_audio {
+        sets.push(format!("id={},streams=a", rungs.len()));
+    }
+    sets.join(" ")
+}
+
 pub fn legacy_sprite_count(duration_s: f64) -> u32 {
     ((duration_s / f64::from(LEGACY_SPRITE_SECONDS)).ceil() as u32).max(1)
 }
@@ -192,26 +206,20 @@ pub fn legacy_commands(
         dash.extend([os(format!("-b:v:{i}")), os(format!("{}k", r.bitrate_kbps))]);
         dash.extend([
             os(format!("-filter:v:{i}")),
-            // `setsar=1`: ffmpeg 5.1's DASH muxer refuses an adaptation set whose
-            // rungs' aspect ratios differ by rounding (854x480 next to 1280x720).
-            os(format!("scale={}:{},setsar=1", r.width, r.height)),
+            os(format!("scale={}:{}", r.width, r.height)),
         ]);
     }
     if has_audio {
         dash.extend(strs(&["-c:a", "aac"]));
     }
-    let sets = if has_audio {
-        "id=0,streams=v id=1,streams=a"
-    } else {
-        "id=0,streams=v"
-    };
+    let sets = legacy_adaptation_sets(rungs, has_audio);
     dash.extend(strs(&[
         "-use_template",
         "1",
         "-use_timeline",
         "1",
         "-adaptation_sets",
-        sets,
+        &sets,
         "-f",
         "dash",
     ]));
@@ -448,13 +456,15 @@ mod tests {
             c[3],
             format!(
                 "{pre} -i in.mp4 -map 0:v:0 -map 0:v:0 -map 0:v:0 -map 0:a:0? -c:v h264 -b:v:0 2500k \
-                 -filter:v:0 scale=1280:720,setsar=1 -b:v:1 1200k -filter:v:1 scale=854:480,setsar=1 -b:v:2 800k \
-                 -filter:v:2 scale=640:360,setsar=1 -c:a aac -use_template 1 -use_timeline 1 \
-                 -adaptation_sets id=0,streams=v id=1,streams=a -f dash /l/stream.mpd"
+                 -filter:v:0 scale=1280:720 -b:v:1 1200k -filter:v:1 scale=854:480 -b:v:2 800k \
+                 -filter:v:2 scale=640:360 -c:a aac -use_template 1 -use_timeline 1 \
+                 -adaptation_sets id=0,streams=0 id=1,streams=1 id=2,streams=2 id=3,streams=a -f dash /l/stream.mpd"
             )
         );
         assert!(
-            cmds[3].iter().any(|a| a == "id=0,streams=v id=1,streams=a"),
+            cmds[3]
+                .iter()
+                .any(|a| a == "id=0,streams=0 id=1,streams=1 id=2,streams=2 id=3,streams=a"),
             "one argument"
         );
         assert_eq!(
@@ -481,7 +491,12 @@ mod tests {
                 .all(|c| !c.contains("aac") && !c.contains("0:a")),
             "{silent:?}"
         );
-        assert!(silent[3].contains("-adaptation_sets id=0,streams=v -f dash"));
+        assert!(
+            silent[3]
+                .contains("-adaptation_sets id=0,streams=0 id=1,streams=1 id=2,streams=2 -f dash"),
+            "{}",
+            silent[3]
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub struct PipelineArgs {
     /// Parallel slice workers (default: number of cores).
     #[arg(long, env = "MAX_WORKERS")]
     pub workers: Option<usize>,
-    /// Target slice length in seconds (default: two slices per worker, at least 10 s).
+    /// Target slice length in seconds (default: one slice per worker, at least 10 s).
     #[arg(long, env = "SLICE_SECONDS")]
     pub slice_seconds: Option<f64>,
     /// Output segment length in seconds.

@@ -187,3 +187,20 @@ fn missing_input_is_an_error_not_a_panic() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read"));
 }
+
+#[test]
+fn truncated_faststart_mp4() {
+    // With the index at the front, the file probes fine but its data stops half way.
+    let dir = tempfile::tempdir().expect("tmp");
+    let fast = dir.path().join("fast.mp4");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(media("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"))
+        .args(["-c", "copy", "-movflags", "+faststart"])
+        .arg(&fast)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success());
+    let full = std::fs::read(&fast).expect("read");
+    fails_cleanly("cut.mp4", &full[..full.len() * 6 / 10], "truncated");
+}

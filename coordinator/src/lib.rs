@@ -396,6 +396,7 @@ async fn run_claimed(
     if index.is_empty() {
         return Err(probe_reason(&ProbeError::NoFrames));
     }
+    ffprobe::check_complete(&probe, &index).map_err(|e| probe_reason(&e))?;
     let approx_duration = (index.end_pts() - index.pts[0]) as f64 * index.time_base.as_f64();
     let params = PlanParams {
         slice_seconds: settings.slice_seconds.unwrap_or_else(|| {

@@ -189,13 +189,21 @@ pub async fn encode_slice(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
         let frames: u64 = infos.iter().map(|f| u64::from(f.samples)).sum();
-        if frames != job.slice.frame_count() || infos.len() != job.slice.segment_starts.len() {
+        if frames != job.slice.frame_count() {
+            let tb = job.time_base.as_f64();
+            let at = |pts: i64| (pts - job.origin_pts) as f64 * tb;
             return Err(out_err(format!(
-                "{}: {} frames in {} segments, planned {} frames in {} segments",
-                rung.name,
-                frames,
-                infos.len(),
+                "only {frames} of the {} frames between {:.1} s and {:.1} s could be decoded: the video data is damaged or missing there",
                 job.slice.frame_count(),
+                at(job.slice.start_pts),
+                at(job.slice.end_pts)
+            )));
+        }
+        if infos.len() != job.slice.segment_starts.len() {
+            return Err(out_err(format!(
+                "{}: {} segments instead of the {} planned",
+                rung.name,
+                infos.len(),
                 job.slice.segment_starts.len()
             )));
         }

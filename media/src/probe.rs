@@ -21,6 +21,9 @@ pub enum ProbeError {
         /// Whether it has audio.
         has_audio: bool,
     },
+    /// The source is outside what slicecast accepts.
+    #[error("{0}")]
+    Unsupported(String),
     /// The video stream has no decodable frames.
     #[error("the video stream has no frames (the file may be truncated or empty)")]
     NoFrames,
@@ -171,6 +174,9 @@ pub fn check_complete(probe: &Probe, index: &FrameIndex) -> Result<(), ProbeErro
     Ok(())
 }
 
+/// Largest picture side slicecast accepts (the H.264 encoder's limit).
+pub const MAX_SIDE: u32 = 16_384;
+
 /// Checks that a probe describes something slicecast can transcode.
 pub fn require_video(probe: &Probe) -> Result<&VideoStream, ProbeError> {
     let v = probe.video.as_ref().ok_or(ProbeError::NoVideo {
@@ -180,6 +186,12 @@ pub fn require_video(probe: &Probe) -> Result<&VideoStream, ProbeError> {
         return Err(ProbeError::Unreadable {
             detail: format!("the {} video stream has no picture size", v.codec),
         });
+    }
+    if v.width > MAX_SIDE || v.height > MAX_SIDE {
+        return Err(ProbeError::Unsupported(format!(
+            "the picture is {}×{}; slicecast accepts at most {MAX_SIDE} pixels per side",
+            v.width, v.height
+        )));
     }
     Ok(v)
 }
@@ -384,6 +396,18 @@ mod tests {
         let sintel = fixture("sintel_trailer_1280x720_52s_h264_aac_dialogue");
         let a = sintel.audio.expect("audio");
         assert_eq!((a.sample_rate, a.channels), (48_000, 2));
+    }
+
+    #[test]
+    fn absurd_picture_sizes_are_refused() {
+        let json = r#"{"streams":[{"index":0,"codec_type":"video","codec_name":"h264","width":65535,"height":4,"time_base":"1/25"}],"format":{"format_name":"mov","duration":"3.0"}}"#;
+        let p = parse_probe(json).expect("parse");
+        let err = require_video(&p).expect_err("too wide");
+        assert!(
+            err.to_string().contains("at most 16384 pixels per side"),
+            "{err}"
+        );
+        assert!(err.is_input_error());
     }
 
     #[test]

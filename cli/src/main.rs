@@ -2,6 +2,7 @@
 
 mod bench;
 mod load;
+mod serve;
 mod transcode;
 
 use clap::{Args, Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Load(load::LoadArgs),
     /// Measure slicecast against a single-process ladder encode and the earlier service's pipeline.
     Bench(bench::BenchArgs),
+    /// Serve the REST API and web page, processing uploads with a local worker pool.
+    Serve(serve::ServeArgs),
 }
 
 /// Pipeline settings shared by the subcommands (flags, or the environment).
@@ -118,6 +121,10 @@ async fn main() -> std::process::ExitCode {
         Command::Bench(a) => {
             init_tracing("warn");
             bench::run(a).await
+        }
+        Command::Serve(a) => {
+            init_tracing("warn,slicecast_api=info,slicecast_coordinator=info");
+            serve::run(a).await
         }
     };
     match result {

@@ -1,0 +1,234 @@
+//! slicecast-api: the REST API of slicecast as an axum [`Router`].
+//!
+//! [`app`] builds the router from an [`AppState`]; the same router runs under
+//! `slicecast serve` (tokio + hyper) and, later, as a Lambda Function URL. The
+//! parts that differ between the local and the AWS deployment sit behind two
+//! small traits: [`UploadBackend`] (the upload-URL scheme: [`LocalUploads`]
+//! hands out signed URLs of this API) and [`Processor`] (the "start
+//! processing" action: [`LocalProcessor`] runs the coordinator in background
+//! tasks over one shared worker pool).
+//!
+//! Routes (JSON field names as in the service slicecast replaces):
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `POST /create_multipart_upload` | `{fileName, fileSize}` → `{uploadId, key, partSize, urls[]}` |
+//! | `PUT /uploads/parts/<uploadId>/<n>?expires&signature` | one part; answers `ETag` |
+//! | `GET /multipart_upload/<uploadId>` | parts received + fresh URLs (resume) |
+//! | `POST /complete_multipart_upload` | `{fileName, uploadId, parts[{PartNumber, ETag}]}` → `{status, video_id}` |
+//! | `POST /abort_multipart_upload` | `{uploadId}` |
+//! | `GET /status/<id or file name>` | the manifest; 202 `uploaded`; 404 `not_found` |
+//! | `GET /api/videos` | processed videos, newest first |
+//! | `GET /api/transcoding_status` | videos still processing |
+//! | `DELETE /api/video/<id>` | removes every object of a video |
+//! | `GET /stream/<key>` | objects under `processed/`, with Range |
+//! | `GET /api/openapi.json`, `GET /healthz` | description, liveness |
+//! | `GET /`, `GET /web/*` | the web page |
+
+mod auth;
+mod catalog;
+mod config;
+mod error;
+mod index;
+pub mod model;
+mod processor;
+mod routes;
+mod sign;
+mod stream;
+mod uploads;
+pub mod validate;
+mod web;
+
+pub use auth::bearer_matches;
+pub use config::{ApiConfig, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PART_SIZE};
+pub use error::{ApiError, ErrorBody};
+pub use index::{IdEntry, NameEntry, UploadRecord, id_key, name_key};
+pub use processor::{LocalProcessor, Processor, StartRequest};
+pub use sign::{PartSigner, SignatureError};
+pub use uploads::{Assembled, LocalUploads, NewUpload, PartInfo, UploadBackend, UploadInfo};
+
+use axum::Router;
+use axum::routing::{delete, get, post, put};
+use slicecast_coordinator::{Invoker, Settings};
+use slicecast_storage::{BlobStore, FsStore};
+use std::sync::{Arc, OnceLock};
+use utoipa::OpenApi;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where objects live.
+    pub store: Arc<dyn BlobStore>,
+    /// The upload-URL scheme.
+    pub uploads: Arc<dyn UploadBackend>,
+    /// The "start processing" action.
+    pub processor: Arc<dyn Processor>,
+    /// Settings.
+    pub config: Arc<ApiConfig>,
+    catalog: Arc<catalog::Catalog>,
+    index: Arc<index::Index>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State from its parts.
+    pub fn new(
+        store: Arc<dyn BlobStore>,
+        uploads: Arc<dyn UploadBackend>,
+        processor: Arc<dyn Processor>,
+        config: ApiConfig,
+    ) -> Self {
+        Self {
+            catalog: Arc::new(catalog::Catalog::new(store.clone())),
+            index: Arc::new(index::Index::new(store.clone())),
+            store,
+            uploads,
+            processor,
+            config: Arc::new(config),
+        }
+    }
+
+    /// The local deployment: uploads and processing on a filesystem store,
+    /// every video's jobs through `invoker` (one shared worker pool). Part
+    /// URLs are signed with a fresh random key.
+    pub fn local(
+        store: FsStore,
+        invoker: Arc<dyn Invoker>,
+        settings: Settings,
+        mut config: ApiConfig,
+    ) -> Result<Self, ApiError> {
+        config.heartbeat_timeout = settings.heartbeat_timeout;
+        let signer = PartSigner::random()
+            .map_err(|e| ApiError::Internal(format!("no randomness for the URL key: {e}")))?;
+        let shared: Arc<dyn BlobStore> = Arc::new(store.clone());
+        let uploads = Arc::new(LocalUploads::new(store, signer, config.clone()));
+        let processor = Arc::new(LocalProcessor::new(shared.clone(), invoker, settings));
+        Ok(Self::new(shared, uploads, processor, config))
+    }
+}
+
+/// The OpenAPI description of every route.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "slicecast", description = "Chunk-parallel video transcoding: multipart uploads, status, listing, streaming."),
+    paths(
+        routes::create_upload,
+        routes::put_part,
+        routes::upload_state,
+        routes::complete_upload,
+        routes::abort_upload,
+        routes::status,
+        routes::videos,
+        routes::transcoding_status,
+        routes::delete_video,
+        stream::stream,
+        routes::healthz,
+        openapi_json,
+    ),
+    components(schemas(
+        ErrorBody,
+        model::CreateUploadRequest,
+        model::CreateUploadResponse,
+        model::CompletedPart,
+        model::CompleteUploadRequest,
+        model::CompleteUploadResponse,
+        model::AbortUploadRequest,
+        model::AbortUploadResponse,
+        model::ReceivedPart,
+        model::UploadStateResponse,
+        model::VideoItem,
+        model::SubtitleItem,
+        model::ProgressItem,
+        model::TranscodingItem,
+        model::StatusPlaceholder,
+        model::DeleteResponse,
+        model::ManifestDoc,
+        model::Health,
+    )),
+    modifiers(&BearerScheme),
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// This description.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3 JSON")))]
+async fn openapi_json() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    static DOC: OnceLock<String> = OnceLock::new();
+    let json = DOC.get_or_init(|| ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".into()));
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json.clone(),
+    )
+        .into_response()
+}
+
+/// The router: every route of the API plus the web page.
+pub fn app(state: AppState) -> Router {
+    let mutating = Router::new()
+        .route("/create_multipart_upload", post(routes::create_upload))
+        .route("/complete_multipart_upload", post(routes::complete_upload))
+        .route("/abort_multipart_upload", post(routes::abort_upload))
+        .route("/api/video/{video_id}", delete(routes::delete_video))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ));
+    let mut router = Router::new()
+        .merge(mutating)
+        .route(
+            "/uploads/parts/{upload_id}/{part_number}",
+            put(routes::put_part),
+        )
+        .route("/multipart_upload/{upload_id}", get(routes::upload_state))
+        .route("/status/{video_id}", get(routes::status))
+        .route("/api/videos", get(routes::videos))
+        .route("/api/transcoding_status", get(routes::transcoding_status))
+        .route("/stream/{*key}", get(stream::stream))
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/healthz", get(routes::healthz))
+        .route("/", get(web::index));
+    if let Some(dir) = &state.config.web_dir {
+        router = router.nest_service("/web", tower_http::services::ServeDir::new(dir));
+    }
+    let cors = auth::cors(&state.config.cors_origins);
+    let router = router
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves (then finishes the
+/// requests in flight).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,133 @@
+//! `GET /stream/<key>`: objects under `processed/`, with HTTP Range.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::validate::{self, RangeRequest};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+use bytes::Bytes;
+use slicecast_storage::BlobStore;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+/// Bytes read per chunk while streaming.
+const CHUNK: usize = 64 * 1024;
+/// Bytes fetched per `get_range` on stores without local files.
+const REMOTE_CHUNK: u64 = 1024 * 1024;
+
+/// Serves one object of a processed video.
+#[utoipa::path(
+    get,
+    path = "/stream/{key}",
+    tag = "stream",
+    params(("key" = String, Path, description = "object key under `processed/<id>/`, as listed in a manifest's assets")),
+    responses(
+        (status = 200, description = "the whole object (Accept-Ranges: bytes)"),
+        (status = 206, description = "the requested byte range (Content-Range)"),
+        (status = 400, description = "malformed or traversing path", body = crate::error::ErrorBody),
+        (status = 404, description = "no such object (or outside `processed/`)", body = crate::error::ErrorBody),
+        (status = 416, description = "range outside the object", body = crate::error::ErrorBody),
+    )
+)]
+pub async fn stream(
+    State(s): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // The raw, still-encoded path: encoded traversal is refused before decoding.
+    let raw = uri
+        .path()
+        .strip_prefix("/stream/")
+        .ok_or_else(|| ApiError::NotFound("no such stream object".into()))?;
+    let key = validate::stream_key(raw)?;
+    let meta = s.store.head(&key).await.map_err(|e| {
+        if e.is_not_found() {
+            ApiError::NotFound("no such stream object".into())
+        } else {
+            e.into()
+        }
+    })?;
+    let size = meta.size;
+    let range = validate::parse_range(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        size,
+    );
+    let (status, start, len) = match range {
+        RangeRequest::Full => (StatusCode::OK, 0, size),
+        RangeRequest::Partial { start, end } => {
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        RangeRequest::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size }),
+    };
+    let body = open(&s.store, &key, start, len).await?;
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(validate::content_type(&key)),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(validate::cache_control(&key)),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let v = format!("bytes {start}-{}/{size}", start + len - 1);
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// A body streaming `len` bytes of `key` from `start`: from the local file
+/// when there is one, otherwise in `get_range` chunks.
+async fn open(
+    store: &Arc<dyn BlobStore>,
+    key: &str,
+    start: u64,
+    len: u64,
+) -> Result<Body, ApiError> {
+    if let Some(path) = store.local_path(key) {
+        let mut f = tokio::fs::File::open(&path).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ApiError::NotFound("no such stream object".into())
+            } else {
+                ApiError::Internal(format!("opening {key}: {e}"))
+            }
+        })?;
+        if start > 0 {
+            f.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(|e| ApiError::Internal(format!("seeking in {key}: {e}")))?;
+        }
+        let reader = f.take(len);
+        return Ok(Body::from_stream(
+            tokio_util::io::ReaderStream::with_capacity(reader, CHUNK),
+        ));
+    }
+    let store = store.clone();
+    let key = key.to_owned();
+    let end = start + len;
+    let chunks = futures::stream::try_unfold(start, move |pos| {
+        let (store, key) = (store.clone(), key.clone());
+        async move {
+            if pos >= end {
+                return Ok::<_, slicecast_storage::StoreError>(None);
+            }
+            let b: Bytes = store
+                .get_range(&key, pos, REMOTE_CHUNK.min(end - pos))
+                .await?;
+            if b.is_empty() {
+                return Ok(None);
+            }
+            let next = pos + b.len() as u64;
+            Ok(Some((b, next)))
+        }
+    });
+    Ok(Body::from_stream(chunks))
+}

@@ -1,0 +1,699 @@
+//! Multipart uploads: the [`UploadBackend`] trait (the upload-URL scheme) and
+//! [`LocalUploads`], whose part URLs point at this API itself.
+//!
+//! Local layout under the store root (never inside `processed/`):
+//!
+//! ```text
+//! multipart/<uploadId>/upload.json           name, size, part size, part count
+//! multipart/<uploadId>/parts/<nnnnn>.<md5>   one file per received part
+//! multipart/<uploadId>/tmp/...               parts and the assembly in flight
+//! uploads/<uploadId>/<fileName>              the assembled object
+//! ```
+
+use crate::config::ApiConfig;
+use crate::error::ApiError;
+use crate::sign::PartSigner;
+use crate::validate::{self, PartPlan, PartRef};
+use async_trait::async_trait;
+use axum::body::Body;
+use bytes::Bytes;
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use slicecast_core::{VideoId, keys};
+use slicecast_storage::{BlobStore, FsStore};
+use std::collections::{BTreeMap, HashSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::AsyncWriteExt;
+
+/// A multipart upload just created.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    /// Its id.
+    pub upload_id: String,
+    /// Where the object will land once completed.
+    pub key: String,
+    /// One URL per part, in part order.
+    pub urls: Vec<String>,
+}
+
+/// One part received so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    /// 1-based part number.
+    pub number: u32,
+    /// MD5 hex (unquoted).
+    pub etag: String,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// An upload in progress, for resuming it.
+#[derive(Debug, Clone)]
+pub struct UploadInfo {
+    /// Its id.
+    pub upload_id: String,
+    /// Original file name.
+    pub file_name: String,
+    /// Declared size.
+    pub file_size: u64,
+    /// Bytes per part.
+    pub part_size: u64,
+    /// Parts received, by number.
+    pub parts: Vec<PartInfo>,
+    /// Fresh URLs for every part (1-based order).
+    pub urls: Vec<String>,
+}
+
+/// A completed upload.
+#[derive(Debug, Clone)]
+pub struct Assembled {
+    /// Key of the assembled object.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// MD5 of its bytes: the video id.
+    pub video_id: VideoId,
+}
+
+/// Where multipart uploads go: the upload-URL scheme. The local backend hands
+/// out URLs of this API ([`LocalUploads`]); an S3 backend would hand out
+/// presigned S3 part URLs and never see [`UploadBackend::receive_part`].
+#[async_trait]
+pub trait UploadBackend: Send + Sync + 'static {
+    /// Starts an upload of `file_name` (already validated) cut as `plan` says.
+    async fn create(
+        &self,
+        file_name: &str,
+        file_size: u64,
+        plan: PartPlan,
+    ) -> Result<NewUpload, ApiError>;
+
+    /// The parts received so far, with fresh part URLs.
+    async fn describe(&self, upload_id: &str) -> Result<UploadInfo, ApiError>;
+
+    /// Checks every listed part against what was received, assembles the
+    /// object and removes the parts.
+    async fn complete(
+        &self,
+        upload_id: &str,
+        file_name: &str,
+        parts: &[PartRef],
+    ) -> Result<Assembled, ApiError>;
+
+    /// Discards an upload and its parts.
+    async fn abort(&self, upload_id: &str) -> Result<(), ApiError>;
+
+    /// Receives one part PUT to a URL this backend handed out; returns the
+    /// part's MD5 hex. `query` is the URL's raw query (its signature).
+    async fn receive_part(
+        &self,
+        upload_id: &str,
+        part: u32,
+        query: Option<&str>,
+        content_length: Option<u64>,
+        body: Body,
+    ) -> Result<String, ApiError> {
+        let _ = (part, query, content_length, body);
+        Err(ApiError::NotFound(format!(
+            "upload {upload_id} does not take parts at this server"
+        )))
+    }
+}
+
+/// What `upload.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadMeta {
+    upload_id: String,
+    file_name: String,
+    file_size: u64,
+    part_size: u64,
+    parts: u32,
+    created_ms: u64,
+}
+
+/// Multipart uploads on the local filesystem store; part URLs are this API's
+/// `PUT /uploads/parts/<uploadId>/<n>?expires=..&signature=..`.
+pub struct LocalUploads {
+    store: FsStore,
+    signer: PartSigner,
+    config: ApiConfig,
+    /// Serialises the short "replace a part" and "remove the upload" steps.
+    finalize: tokio::sync::Mutex<()>,
+    /// Uploads being completed right now.
+    completing: std::sync::Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for LocalUploads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalUploads")
+            .field("root", &self.store.root())
+            .finish_non_exhaustive()
+    }
+}
+
+const COPY_BUF: usize = 1024 * 1024;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `n` random bytes as hex.
+pub(crate) fn random_hex(n: usize) -> Result<String, ApiError> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> ApiError + '_ {
+    move |e| ApiError::Internal(format!("{what}: {e}"))
+}
+
+fn no_upload(id: &str) -> ApiError {
+    ApiError::NotFound(format!(
+        "no upload {id} (it was completed, aborted or never created)"
+    ))
+}
+
+/// Removes a temporary file when dropped, unless disarmed (a client that hangs
+/// up mid-part leaves nothing behind).
+struct TempFile(Option<PathBuf>);
+
+impl TempFile {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Unmarks an upload as completing when dropped.
+struct Completing<'a>(&'a std::sync::Mutex<HashSet<String>>, String);
+
+impl Drop for Completing<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.0.lock() {
+            set.remove(&self.1);
+        }
+    }
+}
+
+/// Parses a part file name `<nnnnn>.<md5>`.
+fn parse_part_file(name: &str) -> Option<(u32, String)> {
+    let (n, md5) = name.split_once('.')?;
+    let n: u32 = n.parse().ok()?;
+    (n > 0 && md5.len() == 32 && md5.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| (n, md5.to_owned()))
+}
+
+fn part_file_name(n: u32, md5: &str) -> String {
+    format!("{n:05}.{md5}")
+}
+
+/// The parts in `dir`, by number.
+fn list_parts_blocking(dir: &Path) -> std::io::Result<BTreeMap<u32, PartInfo>> {
+    let mut out = BTreeMap::new();
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for entry in rd.flatten() {
+        let name = entry.file_name();
+        let Some((number, etag)) = name.to_str().and_then(parse_part_file) else {
+            continue;
+        };
+        let Ok(m) = entry.metadata() else { continue };
+        out.insert(
+            number,
+            PartInfo {
+                number,
+                etag,
+                size: m.len(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Concatenates `parts` into `out`, computing the MD5 on the way; fails past
+/// `max` bytes.
+fn assemble_blocking(parts: &[PathBuf], out: &Path, max: u64) -> Result<([u8; 16], u64), ApiError> {
+    let mut md5 = Md5::new();
+    let mut size = 0u64;
+    let mut w = std::io::BufWriter::with_capacity(
+        COPY_BUF,
+        std::fs::File::create(out).map_err(io_err("creating the upload"))?,
+    );
+    let mut buf = vec![0u8; COPY_BUF];
+    for p in parts {
+        let mut f = std::fs::File::open(p).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ApiError::Conflict("a part was replaced while the upload was being completed; complete it again with the new ETag".into())
+            } else {
+                ApiError::Internal(format!("reading a part: {e}"))
+            }
+        })?;
+        loop {
+            let n = f.read(&mut buf).map_err(io_err("reading a part"))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > max {
+                return Err(ApiError::TooLarge(format!(
+                    "the parts add up to more than this server accepts ({max} bytes)"
+                )));
+            }
+            md5.update(&buf[..n]);
+            w.write_all(&buf[..n])
+                .map_err(io_err("writing the upload"))?;
+        }
+    }
+    w.flush().map_err(io_err("writing the upload"))?;
+    Ok((md5.finalize().into(), size))
+}
+
+impl LocalUploads {
+    /// Uploads under `store`'s root, part URLs signed by `signer`.
+    pub fn new(store: FsStore, signer: PartSigner, config: ApiConfig) -> Self {
+        Self {
+            store,
+            signer,
+            config,
+            finalize: tokio::sync::Mutex::new(()),
+            completing: std::sync::Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn dir(&self, id: &str) -> PathBuf {
+        // `id` is validated hex: it cannot leave `multipart/`.
+        self.store.root().join("multipart").join(id)
+    }
+
+    fn meta_key(id: &str) -> String {
+        format!("multipart/{id}/upload.json")
+    }
+
+    async fn meta(&self, id: &str) -> Result<UploadMeta, ApiError> {
+        let id = validate::upload_id(id)?;
+        match self.store.get(&Self::meta_key(&id)).await {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                ApiError::Internal(format!("upload {id}: unreadable upload.json: {e}"))
+            }),
+            Err(e) if e.is_not_found() => Err(no_upload(&id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn urls(&self, meta: &UploadMeta) -> Vec<String> {
+        let expires = SystemTime::now()
+            .checked_add(self.config.part_url_ttl)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        (1..=meta.parts)
+            .map(|n| {
+                let sig = self.signer.sign(&meta.upload_id, n, expires);
+                self.config.url(&format!(
+                    "/uploads/parts/{}/{n}?expires={expires}&signature={sig}",
+                    meta.upload_id
+                ))
+            })
+            .collect()
+    }
+
+    async fn list_parts(&self, id: &str) -> Result<BTreeMap<u32, PartInfo>, ApiError> {
+        let dir = self.dir(id).join("parts");
+        tokio::task::spawn_blocking(move || list_parts_blocking(&dir))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(io_err("listing parts"))
+    }
+
+    fn upload_key(id: &str, name: &str) -> String {
+        keys::upload(&format!("{id}/{name}"))
+    }
+}
+
+/// Deletes an upload object; one at `uploads/<uploadId>/<name>` goes with its
+/// folder. Keys outside `uploads/` are left alone. Returns objects removed.
+pub(crate) async fn remove_upload_object(
+    store: &dyn BlobStore,
+    key: &str,
+) -> Result<usize, slicecast_storage::StoreError> {
+    if !key.starts_with(keys::UPLOADS) || slicecast_storage::validate_key(key).is_err() {
+        return Ok(0);
+    }
+    if let [_, folder, _] = key.split('/').collect::<Vec<_>>().as_slice()
+        && validate::upload_id(folder).is_ok()
+    {
+        return store
+            .delete_prefix(&format!("{}{folder}/", keys::UPLOADS))
+            .await;
+    }
+    let existed = store.head(key).await.is_ok();
+    store.delete(key).await?;
+    Ok(usize::from(existed))
+}
+
+/// The value of `name` in a raw query string (values here are plain digits or hex).
+pub(crate) fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+#[async_trait]
+impl UploadBackend for LocalUploads {
+    async fn create(
+        &self,
+        file_name: &str,
+        file_size: u64,
+        plan: PartPlan,
+    ) -> Result<NewUpload, ApiError> {
+        let upload_id = random_hex(16)?;
+        let meta = UploadMeta {
+            upload_id: upload_id.clone(),
+            file_name: file_name.to_owned(),
+            file_size,
+            part_size: plan.part_size,
+            parts: plan.parts,
+            created_ms: now_ms(),
+        };
+        let json = serde_json::to_vec_pretty(&meta).map_err(ApiError::internal)?;
+        self.store
+            .put(&Self::meta_key(&upload_id), Bytes::from(json))
+            .await?;
+        Ok(NewUpload {
+            key: Self::upload_key(&upload_id, file_name),
+            urls: self.urls(&meta),
+            upload_id,
+        })
+    }
+
+    async fn describe(&self, upload_id: &str) -> Result<UploadInfo, ApiError> {
+        let meta = self.meta(upload_id).await?;
+        let parts = self.list_parts(&meta.upload_id).await?;
+        Ok(UploadInfo {
+            urls: self.urls(&meta),
+            upload_id: meta.upload_id,
+            file_name: meta.file_name,
+            file_size: meta.file_size,
+            part_size: meta.part_size,
+            parts: parts.into_values().collect(),
+        })
+    }
+
+    async fn complete(
+        &self,
+        upload_id: &str,
+        file_name: &str,
+        parts: &[PartRef],
+    ) -> Result<Assembled, ApiError> {
+        let meta = self.meta(upload_id).await?;
+        let id = meta.upload_id.clone();
+        if meta.file_name != file_name {
+            return Err(ApiError::Invalid(format!(
+                "fileName {file_name:?} is not the name upload {id} was created with ({:?})",
+                meta.file_name
+            )));
+        }
+        let _completing = {
+            let mut set = self
+                .completing
+                .lock()
+                .map_err(|_| ApiError::internal("completing-set lock poisoned"))?;
+            if !set.insert(id.clone()) {
+                return Err(ApiError::Conflict(format!(
+                    "upload {id} is already being completed"
+                )));
+            }
+            Completing(&self.completing, id.clone())
+        };
+        let received = self.list_parts(&id).await?;
+        let dir = self.dir(&id);
+        let mut files = Vec::with_capacity(parts.len());
+        for p in parts {
+            match received.get(&p.number) {
+                None => {
+                    return Err(ApiError::Invalid(format!(
+                        "part {} was never uploaded (received: {})",
+                        p.number,
+                        received.len()
+                    )));
+                }
+                Some(r) if r.etag != p.etag => {
+                    return Err(ApiError::Invalid(format!(
+                        "part {}: ETag \"{}\" does not match the part received (\"{}\")",
+                        p.number, p.etag, r.etag
+                    )));
+                }
+                Some(r) => files.push(dir.join("parts").join(part_file_name(r.number, &r.etag))),
+            }
+        }
+        let tmp_dir = dir.join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir)
+            .await
+            .map_err(io_err("creating the upload's scratch folder"))?;
+        let assembled = tmp_dir.join(format!("assembled-{}", random_hex(8)?));
+        let mut tmp = TempFile(Some(assembled.clone()));
+        let out = assembled.clone();
+        let max = self.config.max_upload_bytes;
+        let (digest, size) =
+            tokio::task::spawn_blocking(move || assemble_blocking(&files, &out, max))
+                .await
+                .map_err(ApiError::internal)??;
+        let key = Self::upload_key(&id, &meta.file_name);
+        let dest = self.store.local_path(&key).ok_or_else(|| {
+            ApiError::Invalid(format!("fileName {:?} cannot be stored", meta.file_name))
+        })?;
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(io_err("creating the upload folder"))?;
+        }
+        tokio::fs::rename(&assembled, &dest)
+            .await
+            .map_err(io_err("moving the upload into place"))?;
+        tmp.disarm();
+        {
+            let _g = self.finalize.lock().await;
+            tokio::fs::remove_dir_all(&dir)
+                .await
+                .map_err(io_err("removing the parts"))?;
+        }
+        Ok(Assembled {
+            key,
+            size,
+            video_id: VideoId::from_digest(&digest),
+        })
+    }
+
+    async fn abort(&self, upload_id: &str) -> Result<(), ApiError> {
+        let meta = self.meta(upload_id).await?;
+        if self
+            .completing
+            .lock()
+            .map_err(|_| ApiError::internal("completing-set lock poisoned"))?
+            .contains(&meta.upload_id)
+        {
+            return Err(ApiError::Conflict(format!(
+                "upload {} is being completed",
+                meta.upload_id
+            )));
+        }
+        let _g = self.finalize.lock().await;
+        match tokio::fs::remove_dir_all(self.dir(&meta.upload_id)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(no_upload(&meta.upload_id)),
+            Err(e) => Err(io_err("removing the upload")(e)),
+        }
+    }
+
+    async fn receive_part(
+        &self,
+        upload_id: &str,
+        part: u32,
+        query: Option<&str>,
+        content_length: Option<u64>,
+        body: Body,
+    ) -> Result<String, ApiError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.signer
+            .verify(
+                upload_id,
+                part,
+                query_param(query, "expires"),
+                query_param(query, "signature"),
+                now,
+            )
+            .map_err(|e| ApiError::Forbidden(e.to_string()))?;
+        let meta = self.meta(upload_id).await?;
+        let id = meta.upload_id.clone();
+        if part > meta.parts {
+            return Err(ApiError::Invalid(format!(
+                "upload {id} has {} parts, not {part}",
+                meta.parts
+            )));
+        }
+        let limit = meta.part_size;
+        let too_large = || {
+            ApiError::TooLarge(format!(
+                "part {part} is larger than the part size ({limit} bytes)"
+            ))
+        };
+        if content_length.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let dir = self.dir(&id);
+        let tmp_dir = dir.join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir)
+            .await
+            .map_err(io_err("creating the upload's scratch folder"))?;
+        let path = tmp_dir.join(format!("{part:05}-{}", random_hex(8)?));
+        let mut tmp = TempFile(Some(path.clone()));
+        let file = tokio::fs::File::create(&path)
+            .await
+            .map_err(io_err("creating a part"))?;
+        let mut w = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+        let mut md5 = Md5::new();
+        let mut size = 0u64;
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::Invalid(format!("the part's body could not be read to its end: {e}"))
+            })?;
+            size += chunk.len() as u64;
+            if size > limit {
+                return Err(too_large());
+            }
+            md5.update(&chunk);
+            w.write_all(&chunk)
+                .await
+                .map_err(io_err("writing a part"))?;
+        }
+        w.flush().await.map_err(io_err("writing a part"))?;
+        drop(w);
+        let etag = hex::encode(md5.finalize());
+        let parts_dir = dir.join("parts");
+        let _g = self.finalize.lock().await;
+        // Completed or aborted while this part was on its way.
+        if tokio::fs::metadata(dir.join("upload.json")).await.is_err() {
+            return Err(no_upload(&id));
+        }
+        tokio::fs::create_dir_all(&parts_dir)
+            .await
+            .map_err(io_err("creating the parts folder"))?;
+        // A re-sent part replaces the earlier one.
+        let prefix = format!("{part:05}.");
+        let mut rd = tokio::fs::read_dir(&parts_dir)
+            .await
+            .map_err(io_err("listing parts"))?;
+        while let Ok(Some(e)) = rd.next_entry().await {
+            if e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+            {
+                let _ = tokio::fs::remove_file(e.path()).await;
+            }
+        }
+        tokio::fs::rename(&path, parts_dir.join(part_file_name(part, &etag)))
+            .await
+            .map_err(io_err("storing a part"))?;
+        tmp.disarm();
+        Ok(etag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_file_names() {
+        let md5 = "0123456789abcdef0123456789abcdef";
+        let name = part_file_name(7, md5);
+        assert_eq!(name, format!("00007.{md5}"));
+        assert_eq!(parse_part_file(&name), Some((7, md5.to_owned())));
+        assert_eq!(parse_part_file("00007-abc"), None);
+        assert_eq!(parse_part_file(&format!("00000.{md5}")), None);
+        assert_eq!(parse_part_file("x.y"), None);
+    }
+
+    #[test]
+    fn query_params() {
+        let q = Some("expires=12&signature=ab&x");
+        assert_eq!(query_param(q, "expires"), Some("12"));
+        assert_eq!(query_param(q, "signature"), Some("ab"));
+        assert_eq!(query_param(q, "x"), None);
+        assert_eq!(query_param(None, "expires"), None);
+    }
+
+    #[tokio::test]
+    async fn parts_are_assembled_with_their_md5() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = FsStore::new(dir.path()).expect("store");
+        let config = ApiConfig {
+            max_upload_bytes: 100,
+            ..ApiConfig::default()
+        };
+        let up = LocalUploads::new(store.clone(), PartSigner::with_key([1; 32]), config);
+        let plan = validate::plan_parts(10, 4, 100);
+        let created = up.create("a b.mp4", 10, plan).await.expect("create");
+        assert_eq!(created.urls.len(), 3);
+        assert_eq!(
+            created.key,
+            format!("uploads/{}/a b.mp4", created.upload_id)
+        );
+        let id = created.upload_id.clone();
+        let mut etags = Vec::new();
+        for (i, url) in created.urls.iter().enumerate() {
+            let q = url.split_once('?').map(|(_, q)| q);
+            let data = &b"0123456789"[i * 4..((i + 1) * 4).min(10)];
+            let etag = up
+                .receive_part(&id, i as u32 + 1, q, None, Body::from(data.to_vec()))
+                .await
+                .expect("part");
+            assert_eq!(etag, hex::encode(Md5::digest(data)));
+            etags.push(PartRef {
+                number: i as u32 + 1,
+                etag,
+            });
+        }
+        // Too large for the part size.
+        let q = created.urls[0].split_once('?').map(|(_, q)| q);
+        let e = up
+            .receive_part(&id, 1, q, None, Body::from(b"12345".to_vec()))
+            .await
+            .expect_err("too large");
+        assert!(matches!(e, ApiError::TooLarge(_)));
+        let info = up.describe(&id).await.expect("describe");
+        assert_eq!(info.parts.len(), 3);
+        assert_eq!(info.parts[2].size, 2);
+        let done = up.complete(&id, "a b.mp4", &etags).await.expect("complete");
+        assert_eq!(done.size, 10);
+        assert_eq!(
+            done.video_id.as_str(),
+            hex::encode(Md5::digest(b"0123456789"))
+        );
+        assert_eq!(store.get(&done.key).await.expect("object"), "0123456789");
+        assert!(!dir.path().join("multipart").join(&id).exists());
+        assert!(matches!(up.describe(&id).await, Err(ApiError::NotFound(_))));
+    }
+}

@@ -1,0 +1,96 @@
+//! `slicecast serve`: the REST API, the coordinator and ONE local worker pool
+//! shared by every video, on a filesystem store.
+
+use crate::PipelineArgs;
+use anyhow::Context;
+use clap::Args;
+use slicecast_api::{ApiConfig, AppState, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PART_SIZE};
+use slicecast_coordinator::LocalInvoker;
+use slicecast_segment_worker::WorkerOptions;
+use slicecast_storage::{BlobStore, FsStore};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SLICECAST_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Store directory (uploads/, processed/, ...).
+    #[arg(long, env = "SLICECAST_DATA", default_value = "./slicecast-data")]
+    pub data: PathBuf,
+    /// Folder of the web page (`/` serves its index.html, `/web/*` its files).
+    #[arg(long, env = "SLICECAST_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../web"))]
+    pub web_dir: PathBuf,
+    /// When set, mutating routes need `Authorization: Bearer <key>`.
+    #[arg(long, env = "API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// CORS origins, comma-separated (`*` = any); empty = same origin only.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    /// Largest upload accepted, in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
+    /// Bytes per upload part.
+    #[arg(long, env = "UPLOAD_PART_SIZE", default_value_t = DEFAULT_PART_SIZE)]
+    pub part_size: u64,
+    /// Prefix for the URLs handed out (e.g. `https://videos.example.com`); default: relative URLs.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let store = FsStore::new(&args.data)
+        .with_context(|| format!("cannot create {}", args.data.display()))?;
+    let settings = args.pipeline.settings();
+    let opts = WorkerOptions {
+        crf: args.pipeline.crf,
+        ..WorkerOptions::default()
+    };
+    let shared: Arc<dyn BlobStore> = Arc::new(store.clone());
+    let invoker = Arc::new(LocalInvoker::new(shared, settings.workers, opts));
+    let config = ApiConfig {
+        part_size: args.part_size.max(1),
+        max_upload_bytes: args.max_upload_bytes,
+        api_key: args.api_key.filter(|k| !k.is_empty()),
+        cors_origins: ApiConfig::parse_origins(&args.cors_origins),
+        web_dir: Some(args.web_dir.clone()),
+        public_base_url: args.public_base_url,
+        ..ApiConfig::default()
+    };
+    let workers = settings.workers;
+    let state = AppState::local(store, invoker, settings, config)?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    eprintln!(
+        "slicecast serving http://{} (data {}, web {}, {workers} workers)",
+        listener.local_addr()?,
+        args.data.display(),
+        args.web_dir.display()
+    );
+    slicecast_api::serve(listener, state, async {
+        let s = shutdown_signal().await;
+        eprintln!("{s}: shutting down");
+    })
+    .await
+    .context("server error")
+}
+
+/// Resolves with the name of the first termination signal received.
+async fn shutdown_signal() -> &'static str {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
+}

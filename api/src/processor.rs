@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, process_upload};
+use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, process_hashed_upload};
 use slicecast_core::manifest::Manifest;
 use slicecast_core::{VideoId, keys};
 use slicecast_storage::BlobStore;
@@ -84,7 +84,18 @@ async fn run(
 ) {
     let key = req.upload_key.as_str();
     let id = &req.video_id;
-    match process_upload(store.clone(), invoker, key, &settings, Arc::new(|_| {})).await {
+    // The id was computed while the parts were concatenated: no second read.
+    let known = store.head(key).await.ok().map(|m| (id.clone(), m.size));
+    match process_hashed_upload(
+        store.clone(),
+        invoker,
+        key,
+        known,
+        &settings,
+        Arc::new(|_| {}),
+    )
+    .await
+    {
         Ok(Outcome::Completed(m)) => {
             info!(video.id = %m.video_id, total_ms = m.timings.total_ms, "video processed");
         }

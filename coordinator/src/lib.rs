@@ -279,11 +279,27 @@ pub async fn process_upload(
     settings: &Settings,
     events: EventSink,
 ) -> Result<Outcome, CoordinatorError> {
+    process_hashed_upload(store, invoker, upload_key, None, settings, events).await
+}
+
+/// Like [`process_upload`], for a caller that already hashed the object while
+/// receiving it (`known` = its id and size): the object is not read twice.
+pub async fn process_hashed_upload(
+    store: Arc<dyn BlobStore>,
+    invoker: Arc<dyn Invoker>,
+    upload_key: &str,
+    known: Option<(VideoId, u64)>,
+    settings: &Settings,
+    events: EventSink,
+) -> Result<Outcome, CoordinatorError> {
     let started = Instant::now();
     events(Event::Stage(Stage::Hashing));
-    let (id, size) = hash_object(store.as_ref(), upload_key)
-        .await
-        .map_err(CoordinatorError::Upload)?;
+    let (id, size) = match known {
+        Some(k) => k,
+        None => hash_object(store.as_ref(), upload_key)
+            .await
+            .map_err(CoordinatorError::Upload)?,
+    };
     let hash_ms = started.elapsed().as_millis() as u64;
     info!(video.id = %id, size_bytes = size, duration_ms = hash_ms, "hashed upload");
     events(Event::Hashed(id.clone()));

@@ -265,13 +265,14 @@ pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeErro
     parse_probe(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// Lists every frame of a video stream from its packets (no decoding). Falls
-/// back to decoding when packets lack timestamps (some raw or broken streams).
-pub async fn frame_index(
+/// Runs `ffprobe -show_entries <entries>` on one stream as csv; returns the
+/// parsed index, the packets without timestamps, and ffprobe's stderr tail.
+async fn scan(
     location: &str,
     stream: &VideoStream,
+    entries: &str,
     timeout: Duration,
-) -> Result<FrameIndex, ProbeError> {
+) -> Result<(FrameIndex, usize, String), ProbeError> {
     let sel = stream.index.to_string();
     let args = a(&[
         "-v",
@@ -279,7 +280,7 @@ pub async fn frame_index(
         "-select_streams",
         &sel,
         "-show_entries",
-        "packet=pts,dts,flags",
+        entries,
         "-of",
         "csv=p=0",
         location,
@@ -288,7 +289,18 @@ pub async fn frame_index(
         .await
         .map_err(|e| unreadable(location, e))?;
     let (index, missing) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
-    if out.stderr_tail.contains("partial file") {
+    Ok((index, missing, out.stderr_tail))
+}
+
+/// Lists every frame of a video stream from its packets (no decoding). Falls
+/// back to decoding when packets lack timestamps (some raw or broken streams).
+pub async fn frame_index(
+    location: &str,
+    stream: &VideoStream,
+    timeout: Duration,
+) -> Result<FrameIndex, ProbeError> {
+    let (index, missing, stderr) = scan(location, stream, "packet=pts,dts,flags", timeout).await?;
+    if stderr.contains("partial file") {
         let span = (index.end_pts() - index.pts.first().copied().unwrap_or(0)) as f64
             * stream.time_base.as_f64();
         return Err(ProbeError::Truncated {
@@ -303,21 +315,13 @@ pub async fn frame_index(
         missing,
         "packets without timestamps; indexing frames by decoding"
     );
-    let args = a(&[
-        "-v",
-        "error",
-        "-select_streams",
-        &sel,
-        "-show_entries",
-        "frame=best_effort_timestamp,key_frame",
-        "-of",
-        "csv=p=0",
+    let (index, _, _) = scan(
         location,
-    ]);
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout)
-        .await
-        .map_err(|e| unreadable(location, e))?;
-    let (index, _) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
+        stream,
+        "frame=best_effort_timestamp,key_frame",
+        timeout,
+    )
+    .await?;
     if index.is_empty() {
         return Err(ProbeError::NoFrames);
     }

@@ -215,41 +215,7 @@ pub fn stream_key(raw: &str) -> Result<String, ApiError> {
     Ok(key)
 }
 
-/// The Content-Type of a served object, by extension.
-pub fn content_type(key: &str) -> &'static str {
-    match extension(key).as_str() {
-        "m3u8" => "application/vnd.apple.mpegurl",
-        "mpd" => "application/dash+xml",
-        "m4s" => "video/iso.segment",
-        "mp4" => "video/mp4",
-        "m4a" => "audio/mp4",
-        "vtt" => "text/vtt; charset=utf-8",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "webp" => "image/webp",
-        "json" => "application/json",
-        _ => "application/octet-stream",
-    }
-}
-
-/// The Cache-Control of a served object: media data never changes under its
-/// key (immutable, a year); playlists, MPD and manifest are revalidated.
-pub fn cache_control(key: &str) -> &'static str {
-    match extension(key).as_str() {
-        "m4s" | "mp4" | "m4a" | "jpg" | "jpeg" | "png" | "webp" => {
-            "public, max-age=31536000, immutable"
-        }
-        "vtt" => "public, max-age=60",
-        _ => "no-cache",
-    }
-}
-
-fn extension(key: &str) -> String {
-    let file = key.rsplit('/').next().unwrap_or(key);
-    file.rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default()
-}
+pub use slicecast_core::keys::{cache_control, content_type};
 
 /// What a `Range` header asks of an object of a given size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

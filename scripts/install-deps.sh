@@ -25,19 +25,15 @@ fi
 
 # The web page's player libraries (hls.js, shaka-player) come from npm.
 web="$(dirname "$0")/../web"
-if [ -f "$web/package-lock.json" ] && [ ! -d "$web/node_modules" ]; then
-  if ! command -v npm >/dev/null; then
-    echo "installing node and npm (apt-get install nodejs npm) for the web page's player libraries" >&2
-    apt_update
-    DEBIAN_FRONTEND=noninteractive apt_install nodejs npm
-  fi
-  (cd "$web" && npm ci --no-audit --no-fund --omit=dev --loglevel=error)
+if ! command -v npm >/dev/null; then
+  echo "installing node and npm (apt-get install nodejs npm) for the web page's player libraries" >&2
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt_install nodejs npm
 fi
+bash "$web/install.sh"
 
 if [ "$need_test" -eq 1 ]; then
   # A real S3-compatible server for the S3 store's tests (about 3 minutes to build once).
   command -v s3s-fs >/dev/null || cargo install s3s-fs@0.14.1 --features binary --locked --quiet
   bash "$(dirname "$0")/../tests/players/install.sh"
-  # The page test drives Chromium with playwright-core (a dev dependency).
-  [ ! -f "$web/package-lock.json" ] || (cd "$web" && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error; })
 fi

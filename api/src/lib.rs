@@ -33,6 +33,7 @@ mod index;
 pub mod model;
 mod processor;
 mod routes;
+mod s3_uploads;
 mod sign;
 mod stream;
 mod uploads;
@@ -44,6 +45,7 @@ pub use config::{ApiConfig, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PART_SIZE};
 pub use error::{ApiError, ErrorBody};
 pub use index::{IdEntry, NameEntry, UploadRecord, id_key, name_key};
 pub use processor::{LocalProcessor, Processor, StartRequest};
+pub use s3_uploads::S3Uploads;
 pub use sign::{PartSigner, SignatureError};
 pub use uploads::{Assembled, LocalUploads, NewUpload, PartInfo, UploadBackend, UploadInfo};
 

@@ -1,0 +1,212 @@
+//! Multipart uploads straight to S3 (presigned part URLs) against a real
+//! S3-compatible server, s3s-fs, started here.
+
+use md5::{Digest, Md5};
+use slicecast_api::validate::{PartPlan, PartRef};
+use slicecast_api::{S3Uploads, UploadBackend};
+use slicecast_storage::{BlobStore, S3Store};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct S3sFs {
+    child: Child,
+    _root: tempfile::TempDir,
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn s3() -> (S3sFs, S3Store) {
+    let root = tempfile::tempdir().expect("tmp");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let child = Command::new("s3s-fs")
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--access-key",
+            "test",
+            "--secret-key",
+            "testsecret",
+        ])
+        .arg(root.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("s3s-fs (cargo install s3s-fs@0.14.1 --features binary --locked)");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "s3s-fs did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test",
+            "testsecret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .force_path_style(true)
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(conf);
+    client
+        .create_bucket()
+        .bucket("slicecast")
+        .send()
+        .await
+        .expect("bucket");
+    (
+        S3sFs { child, _root: root },
+        S3Store::new(client, "slicecast"),
+    )
+}
+
+/// S3's smallest part (all but the last).
+const PART: u64 = 5 * 1024 * 1024;
+
+#[tokio::test]
+async fn small_parts_are_refused_up_front() {
+    let (_server, store) = s3().await;
+    let uploads = S3Uploads::new(store);
+    let err = uploads
+        .create(
+            "a.mp4",
+            3_000_000,
+            PartPlan {
+                part_size: 1_000_000,
+                parts: 3,
+            },
+        )
+        .await;
+    assert!(
+        err.is_err(),
+        "S3 rejects parts under 5 MiB at completion; say so at creation"
+    );
+}
+
+#[tokio::test]
+async fn parts_go_straight_to_s3_and_complete_into_one_object() {
+    let (_server, store) = s3().await;
+    let uploads = S3Uploads::new(store.clone());
+    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
+    let data = std::fs::read(&clip).expect("clip");
+    let plan = PartPlan {
+        part_size: PART,
+        parts: data.len().div_ceil(PART as usize) as u32,
+    };
+    let name = "deer clip +%'ü.mp4";
+    let up = uploads
+        .create(name, data.len() as u64, plan)
+        .await
+        .expect("create");
+    assert_eq!(up.urls.len(), plan.parts as usize);
+    assert!(up.key.starts_with("uploads/") && up.key.ends_with(name));
+    let http = reqwest::Client::new();
+    let mut parts = Vec::new();
+    // In parallel, as the page does.
+    let puts = up.urls.iter().enumerate().map(|(i, url)| {
+        let p = PART as usize;
+        let body = data[i * p..((i + 1) * p).min(data.len())].to_vec();
+        let http = http.clone();
+        async move {
+            let r = http.put(url).body(body).send().await.expect("put part");
+            assert!(r.status().is_success(), "part {}: {}", i + 1, r.status());
+            let etag = r
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .expect("etag")
+                .trim_matches('"')
+                .to_owned();
+            PartRef {
+                number: i as u32 + 1,
+                etag,
+            }
+        }
+    });
+    for p in futures::future::join_all(puts).await {
+        parts.push(p);
+    }
+    let info = uploads.describe(&up.upload_id).await.expect("describe");
+    assert_eq!(
+        info.parts.len(),
+        parts.len(),
+        "every part is listed for resuming"
+    );
+    assert_eq!(info.file_name, name);
+
+    let mut missing = parts.clone();
+    missing.push(PartRef {
+        number: plan.parts + 1,
+        etag: "0".repeat(32),
+    });
+    assert!(
+        uploads
+            .complete(&up.upload_id, name, &missing)
+            .await
+            .is_err(),
+        "a part never sent is refused"
+    );
+    assert!(
+        uploads
+            .complete(&up.upload_id, "other.mp4", &parts)
+            .await
+            .is_err(),
+        "the name must match"
+    );
+
+    let done = uploads
+        .complete(&up.upload_id, name, &parts)
+        .await
+        .expect("complete");
+    let md5: [u8; 16] = Md5::digest(&data).into();
+    assert_eq!(done.video_id, slicecast_core::VideoId::from_digest(&md5));
+    assert_eq!(done.size, data.len() as u64);
+    assert_eq!(store.get(&done.key).await.expect("object"), data.as_slice());
+    assert!(
+        uploads.describe(&up.upload_id).await.is_err(),
+        "the upload is gone once completed"
+    );
+}
+
+#[tokio::test]
+async fn an_aborted_upload_leaves_nothing() {
+    let (_server, store) = s3().await;
+    let uploads = S3Uploads::new(store.clone());
+    let up = uploads
+        .create(
+            "a.mp4",
+            10,
+            PartPlan {
+                part_size: 10,
+                parts: 1,
+            },
+        )
+        .await
+        .expect("create");
+    let r = reqwest::Client::new()
+        .put(&up.urls[0])
+        .body(vec![7u8; 10])
+        .send()
+        .await
+        .expect("put");
+    assert!(r.status().is_success());
+    uploads.abort(&up.upload_id).await.expect("abort");
+    assert!(uploads.describe(&up.upload_id).await.is_err());
+    assert!(store.list("uploads/").await.expect("list").is_empty());
+    assert!(store.list("multipart/").await.expect("list").is_empty());
+}

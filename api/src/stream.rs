@@ -42,6 +42,24 @@ pub async fn stream(
         .strip_prefix("/stream/")
         .ok_or_else(|| ApiError::NotFound("no such stream object".into()))?;
     let key = validate::stream_key(raw)?;
+    let not_found = |e: slicecast_storage::StoreError| {
+        if e.is_not_found() {
+            ApiError::NotFound("no such stream object".into())
+        } else {
+            e.into()
+        }
+    };
+    if s.store.local_path(&key).is_none() {
+        // An object store serves bytes (and ranges) itself: redirect to a presigned GET.
+        s.store.head(&key).await.map_err(not_found)?;
+        let url = s.store.readable_location(&key).await?;
+        return Response::builder()
+            .status(StatusCode::TEMPORARY_REDIRECT)
+            .header(header::LOCATION, url)
+            .header(header::CACHE_CONTROL, "no-store")
+            .body(Body::empty())
+            .map_err(|e| ApiError::Internal(e.to_string()));
+    }
     let meta = s.store.head(&key).await.map_err(|e| {
         if e.is_not_found() {
             ApiError::NotFound("no such stream object".into())

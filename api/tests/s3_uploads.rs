@@ -210,3 +210,137 @@ async fn an_aborted_upload_leaves_nothing() {
     assert!(store.list("uploads/").await.expect("list").is_empty());
     assert!(store.list("multipart/").await.expect("list").is_empty());
 }
+
+/// A processor that starts nothing (the coordinator is not under test here).
+struct Idle;
+
+#[async_trait::async_trait]
+impl slicecast_api::Processor for Idle {
+    fn start(&self, _req: slicecast_api::StartRequest) {}
+    async fn cancel(&self, _id: &slicecast_core::VideoId) -> bool {
+        false
+    }
+    fn is_running(&self, _id: &slicecast_core::VideoId) -> Option<bool> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn the_router_on_s3_uploads_through_presigned_parts_and_redirects_streams() {
+    use std::sync::Arc;
+    let (_server, store) = s3().await;
+    let config = slicecast_api::ApiConfig {
+        part_size: PART,
+        ..slicecast_api::ApiConfig::default()
+    };
+    let state = slicecast_api::AppState::new(
+        Arc::new(store.clone()),
+        Arc::new(S3Uploads::new(store.clone())),
+        Arc::new(Idle),
+        config,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(slicecast_api::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let data = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"),
+    )
+    .expect("clip");
+    let created: serde_json::Value = http
+        .post(format!("{base}/create_multipart_upload"))
+        .json(&serde_json::json!({"fileName": "sintel.mp4", "fileSize": data.len()}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let urls = created["urls"].as_array().expect("urls");
+    assert_eq!(urls.len(), 2);
+    assert!(
+        urls[0].as_str().unwrap_or("").contains("X-Amz-Signature"),
+        "presigned S3 part URLs: {created}"
+    );
+    let mut parts = Vec::new();
+    for (i, u) in urls.iter().enumerate() {
+        let p = PART as usize;
+        let r = http
+            .put(u.as_str().expect("url"))
+            .body(data[i * p..((i + 1) * p).min(data.len())].to_vec())
+            .send()
+            .await
+            .expect("put");
+        let etag = r
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .expect("etag")
+            .to_owned();
+        parts.push(serde_json::json!({"PartNumber": i + 1, "ETag": etag}));
+    }
+    let done: serde_json::Value = http
+        .post(format!("{base}/complete_multipart_upload"))
+        .json(&serde_json::json!({"fileName": "sintel.mp4", "uploadId": created["uploadId"], "parts": parts}))
+        .send()
+        .await
+        .expect("complete")
+        .json()
+        .await
+        .expect("json");
+    let md5: [u8; 16] = Md5::digest(&data).into();
+    assert_eq!(
+        done["video_id"],
+        slicecast_core::VideoId::from_digest(&md5).to_string(),
+        "{done}"
+    );
+
+    // /stream redirects to a presigned GET that serves ranges.
+    let key = format!(
+        "processed/{}/hls/master.m3u8",
+        done["video_id"].as_str().unwrap_or("")
+    );
+    store
+        .put(&key, bytes::Bytes::from_static(b"#EXTM3U\n"))
+        .await
+        .expect("put");
+    let r = http
+        .get(format!("{base}/stream/{key}"))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(r.status().as_u16(), 307);
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location")
+        .to_owned();
+    let r = http
+        .get(&location)
+        .header("Range", "bytes=0-6")
+        .send()
+        .await
+        .expect("follow");
+    assert_eq!(r.status().as_u16(), 206);
+    assert_eq!(r.bytes().await.expect("body"), "#EXTM3U");
+    let r = http
+        .get(format!(
+            "{base}/stream/processed/{}/hls/nope.m3u8",
+            done["video_id"].as_str().unwrap_or("")
+        ))
+        .send()
+        .await
+        .expect("missing");
+    assert_eq!(r.status().as_u16(), 404);
+}

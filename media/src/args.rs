@@ -197,20 +197,11 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
                 &job.timescale.to_string(),
                 "-movflags",
                 FRAG_MOVFLAGS,
-                "-fflags",
-                "+bitexact",
-                "-flags:v",
-                "+bitexact",
-                "-map_metadata",
-                "-1",
-                "-map_chapters",
-                "-1",
-                "-f",
-                "mp4",
             ]
             .iter()
             .map(os),
         );
+        v.extend(reproducible_mp4("v"));
         v.push(out_dir.join(format!("rung_{i}.mp4")).into_os_string());
     }
     if !s.thumbs.is_empty() {
@@ -276,22 +267,35 @@ pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
             "+empty_moov+default_base_moof",
             "-frag_duration",
             &((job.segment_seconds * 1e6).round() as u64).to_string(),
-            "-fflags",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-map_metadata",
-            "-1",
-            "-map_chapters",
-            "-1",
-            "-f",
-            "mp4",
         ]
         .iter()
         .map(os),
     );
+    v.extend(reproducible_mp4("a"));
     v.push(out.as_os_str().to_owned());
     v
+}
+
+/// The end of every MP4 output: no timestamps, versions, metadata or chapters
+/// from the source, so the same input gives the same bytes (one init segment
+/// for every slice of a rung). `kind` is the stream type (`v` or `a`).
+fn reproducible_mp4(kind: &str) -> Vec<OsString> {
+    let flags = format!("-flags:{kind}");
+    [
+        "-fflags",
+        "+bitexact",
+        &flags,
+        "+bitexact",
+        "-map_metadata",
+        "-1",
+        "-map_chapters",
+        "-1",
+        "-f",
+        "mp4",
+    ]
+    .iter()
+    .map(os)
+    .collect()
 }
 
 /// Output sample rate for a source rate: kept when AAC handles it well, else 48 kHz.

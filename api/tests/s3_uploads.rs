@@ -5,73 +5,13 @@ use md5::{Digest, Md5};
 use slicecast_api::validate::{PartPlan, PartRef};
 use slicecast_api::{S3Uploads, UploadBackend};
 use slicecast_storage::{BlobStore, S3Store};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-struct S3sFs {
-    child: Child,
-    _root: tempfile::TempDir,
-}
+#[path = "../../storage/tests/s3s/mod.rs"]
+mod s3s;
 
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn s3() -> (S3sFs, S3Store) {
-    let root = tempfile::tempdir().expect("tmp");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let child = Command::new("s3s-fs")
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--access-key",
-            "test",
-            "--secret-key",
-            "testsecret",
-        ])
-        .arg(root.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("s3s-fs (cargo install s3s-fs@0.14.1 --features binary --locked)");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s3s-fs did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test",
-            "testsecret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .force_path_style(true)
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(conf);
-    client
-        .create_bucket()
-        .bucket("slicecast")
-        .send()
-        .await
-        .expect("bucket");
-    (
-        S3sFs { child, _root: root },
-        S3Store::new(client, "slicecast"),
-    )
+async fn s3() -> (s3s::S3sFs, S3Store) {
+    let (server, client) = s3s::with_bucket("slicecast").await;
+    (server, S3Store::new(client, "slicecast"))
 }
 
 /// S3's smallest part (all but the last).

@@ -2,11 +2,11 @@
 //! real S3-compatible server (s3s-fs, started here; install it with
 //! `cargo install s3s-fs@0.14.1 --features binary --locked`, as `scripts/install-deps.sh --test` does).
 
+#[path = "s3s/mod.rs"]
+mod s3s;
+
 use bytes::Bytes;
 use slicecast_storage::{BlobStore, FsStore, S3Store, StoreError};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 async fn contract(s: &dyn BlobStore) {
     assert!(s.get("a/b").await.expect_err("missing").is_not_found());
@@ -91,75 +91,9 @@ async fn filesystem_store() {
     many_keys(&s, 1100).await;
 }
 
-/// The server and the directory it stores into (removed after the server stops).
-struct S3sFs {
-    child: Child,
-    _root: tempfile::TempDir,
-}
-
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts s3s-fs on a free port; returns it and its endpoint.
-fn start_s3s() -> (S3sFs, String) {
-    let root = tempfile::tempdir().expect("tmp");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let child = Command::new("s3s-fs")
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--access-key",
-            "test",
-            "--secret-key",
-            "testsecret",
-        ])
-        .arg(root.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("s3s-fs (cargo install s3s-fs@0.14.1 --features binary --locked)");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s3s-fs did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (
-        S3sFs { child, _root: root },
-        format!("http://127.0.0.1:{port}"),
-    )
-}
-
-async fn s3_client(endpoint: &str, secret: &str) -> aws_sdk_s3::Client {
-    let creds = aws_sdk_s3::config::Credentials::new("test", secret, None, None, "test");
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
 #[tokio::test]
 async fn s3_store_against_s3s_fs() {
-    let (_server, endpoint) = start_s3s();
-    let client = s3_client(&endpoint, "testsecret").await;
-    client
-        .create_bucket()
-        .bucket("slicecast")
-        .send()
-        .await
-        .expect("create bucket");
+    let (server, client) = s3s::with_bucket("slicecast").await;
     let s = S3Store::new(client, "slicecast");
     contract(&s).await;
     many_keys(&s, 1100).await;
@@ -195,7 +129,7 @@ async fn s3_store_against_s3s_fs() {
     assert_eq!(head.content_type(), Some("application/vnd.apple.mpegurl"));
     assert_eq!(head.cache_control(), Some("no-cache"));
     // A wrong secret is refused.
-    let bad = s3_client(&endpoint, "wrong").await;
+    let bad = s3s::client(&server.endpoint, "wrong");
     let denied = S3Store::new(bad, "slicecast")
         .get("processed/x/hls/master.m3u8")
         .await;

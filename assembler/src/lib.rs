@@ -41,15 +41,16 @@ impl Default for SpriteSettings {
     }
 }
 
-/// Everything the assembler needs.
-#[derive(Debug)]
-pub struct AssembleInput<'a> {
+/// Everything the assembler needs: plain serde data, so the job travels
+/// through a Lambda invoke as well as a local call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssembleInput {
     /// The video.
     pub video_id: VideoId,
     /// The slice plan.
-    pub plan: &'a SlicePlan,
+    pub plan: SlicePlan,
     /// The rungs, tallest first.
-    pub rungs: &'a [Rung],
+    pub rungs: Vec<Rung>,
     /// Source frame rate.
     pub frame_rate: f64,
     /// Every slice's result, in slice order.
@@ -67,7 +68,7 @@ pub struct AssembleInput<'a> {
 }
 
 /// What the assembler wrote.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assembled {
     /// Asset keys.
     pub assets: Assets,
@@ -102,7 +103,7 @@ pub enum AssembleError {
 
 /// Builds the presentation from the slice results, checking that they fit:
 /// one init segment per rung, contiguous segment numbers and timestamps.
-pub fn presentation(input: &AssembleInput<'_>) -> Result<Presentation, AssembleError> {
+pub fn presentation(input: &AssembleInput) -> Result<Presentation, AssembleError> {
     let mut video = Vec::with_capacity(input.rungs.len());
     for (i, rung) in input.rungs.iter().enumerate() {
         let mut segments = Vec::new();
@@ -182,7 +183,7 @@ async fn put_text(store: &dyn BlobStore, key: &str, text: String) -> Result<(), 
 #[instrument(skip_all, fields(video.id = %input.video_id))]
 pub async fn assemble(
     store: &dyn BlobStore,
-    input: &AssembleInput<'_>,
+    input: &AssembleInput,
 ) -> Result<Assembled, AssembleError> {
     let id = &input.video_id;
     let p = presentation(input)?;
@@ -325,7 +326,7 @@ async fn sprites(
 
 async fn poster(
     store: &dyn BlobStore,
-    input: &AssembleInput<'_>,
+    input: &AssembleInput,
     p: &Presentation,
 ) -> Result<String, AssembleError> {
     let rung = p

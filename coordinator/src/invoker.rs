@@ -1,13 +1,17 @@
 //! How jobs reach workers: the [`Invoker`] trait and the local worker pool.
 
 use async_trait::async_trait;
+use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult};
-use slicecast_segment_worker::{WorkerError, WorkerOptions, encode_audio, encode_slice};
+use slicecast_segment_worker::{
+    FailureRule, WorkerError, WorkerOptions, encode_audio, encode_slice, injected_failure,
+    rules_from_env,
+};
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-/// A job failed in the worker.
+/// A job failed in the worker, or could not reach one.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct InvokeError {
@@ -15,13 +19,56 @@ pub struct InvokeError {
     pub message: String,
     /// Whether another try may succeed.
     pub retryable: bool,
+    /// The platform refused for lack of capacity (Lambda throttling): retried
+    /// with backoff without counting as one of the job's tries.
+    pub throttled: bool,
 }
 
-/// Runs jobs somewhere: a local pool, or Lambda.
+impl InvokeError {
+    /// The job ran and failed; another try may succeed.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+            throttled: false,
+        }
+    }
+
+    /// Trying again cannot help.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+            throttled: false,
+        }
+    }
+
+    /// No capacity right now; try again later.
+    pub fn throttled(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+            throttled: true,
+        }
+    }
+}
+
+/// Runs jobs somewhere: a local pool ([`LocalInvoker`]) or Lambda functions.
+/// The coordinator does not know which.
 #[async_trait]
 pub trait Invoker: Send + Sync {
-    /// Runs one job to completion.
+    /// Runs one slice or audio job to completion.
     async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError>;
+
+    /// Runs the assembler over every job's result.
+    async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError>;
+
+    /// Whether capacity grows with demand (Lambda), so a second copy of a
+    /// straggling job takes no one else's slot. The coordinator re-dispatches
+    /// stragglers only then.
+    fn elastic(&self) -> bool {
+        false
+    }
 }
 
 /// Runs jobs in this process, at most `workers` at a time (shared by every
@@ -30,24 +77,20 @@ pub struct LocalInvoker {
     store: Arc<dyn BlobStore>,
     opts: WorkerOptions,
     permits: Arc<Semaphore>,
-    fail: Option<(u32, u32)>,
+    fail: Vec<FailureRule>,
 }
 
 impl LocalInvoker {
     /// A pool of `workers` over `store`.
     ///
-    /// Test hook: the environment variable `SLICECAST_FAIL_SLICE="k"` (or `"k:n"`)
-    /// makes slice k fail its first n attempts (1 by default).
+    /// Test hook: `SLICECAST_FAIL_SLICE` (see
+    /// [`slicecast_segment_worker::parse_rules`]) makes chosen slices fail.
     pub fn new(store: Arc<dyn BlobStore>, workers: usize, opts: WorkerOptions) -> Self {
-        let fail = std::env::var("SLICECAST_FAIL_SLICE").ok().and_then(|v| {
-            let (k, n) = v.split_once(':').unwrap_or((&v, "1"));
-            Some((k.parse().ok()?, n.parse().ok()?))
-        });
         Self {
             store,
             opts,
             permits: Arc::new(Semaphore::new(workers.max(1))),
-            fail,
+            fail: rules_from_env(),
         }
     }
 
@@ -59,13 +102,18 @@ impl LocalInvoker {
         fail: (u32, u32),
     ) -> Self {
         Self {
-            fail: Some(fail),
+            fail: vec![FailureRule {
+                slice: fail.0,
+                attempts: fail.1,
+                video: None,
+            }],
             ..Self::new(store, workers, opts)
         }
     }
 }
 
-fn describe(e: &WorkerError) -> String {
+/// A worker error as one sentence, with the last lines of ffmpeg's stderr.
+pub fn describe(e: &WorkerError) -> String {
     let tail = slicecast_media::process::last_lines(e.stderr_tail(), 2);
     if tail.is_empty() || e.to_string().contains(&tail) {
         e.to_string()
@@ -77,25 +125,17 @@ fn describe(e: &WorkerError) -> String {
 #[async_trait]
 impl Invoker for LocalInvoker {
     async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
-        let _permit = self.permits.acquire().await.map_err(|_| InvokeError {
-            message: "the worker pool is shut down".into(),
-            retryable: false,
-        })?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| InvokeError::permanent("the worker pool is shut down"))?;
         let store = self.store.as_ref();
-        let err = |e: WorkerError| InvokeError {
-            message: describe(&e),
-            retryable: true,
-        };
+        let err = |e: WorkerError| InvokeError::failed(describe(&e));
         match job {
             Job::Slice(j) => {
-                if let Some((k, n)) = self.fail
-                    && j.slice.index == k
-                    && j.attempt <= n
-                {
-                    return Err(InvokeError {
-                        message: format!("injected failure of slice {k} (attempt {})", j.attempt),
-                        retryable: true,
-                    });
+                if let Some(message) = injected_failure(&self.fail, &j) {
+                    return Err(InvokeError::failed(message));
                 }
                 encode_slice(&j, store, &self.opts)
                     .await
@@ -107,5 +147,11 @@ impl Invoker for LocalInvoker {
                 .map(JobResult::Audio)
                 .map_err(err),
         }
+    }
+
+    async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
+        slicecast_assembler::assemble(self.store.as_ref(), &input)
+            .await
+            .map_err(|e| InvokeError::permanent(e.to_string()))
     }
 }

@@ -6,14 +6,16 @@
 //! manifest, then runs the assembler. Whatever goes wrong ends as a
 //! `processing_failed` manifest with a reason a person can act on.
 
+mod fanout;
 mod invoker;
 
-pub use invoker::{InvokeError, Invoker, LocalInvoker};
+pub use fanout::JobTimeout;
+pub use invoker::{InvokeError, Invoker, LocalInvoker, describe};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
-use slicecast_assembler::{AssembleInput, SpriteSettings};
+use slicecast_assembler::{AssembleInput, Assembled, SpriteSettings};
 use slicecast_core::job::{AudioJob, EncodeSettings, Job, JobResult, SliceJob, SourceRef};
 use slicecast_core::ladder::{Rung, ladder_for};
 use slicecast_core::manifest::{Manifest, SourceSummary, Stage, Status};
@@ -55,6 +57,14 @@ pub struct Settings {
     /// this long is abandoned (its process died): it reads as failed and a new
     /// upload of the same bytes reclaims it.
     pub heartbeat_timeout: Duration,
+    /// Longest one attempt of a job may take; `None` = no limit here (the
+    /// local worker's ffmpeg has its own timeouts).
+    pub job_timeout: Option<JobTimeout>,
+    /// First retry delay; doubles with each failure (throttling waits 4× longer).
+    pub retry_backoff: Duration,
+    /// On elastic capacity, a slice still running after this many times the
+    /// median slice time gets a second copy (0 = never).
+    pub straggler_factor: f64,
 }
 
 impl Default for Settings {
@@ -73,6 +83,9 @@ impl Default for Settings {
             audio_bitrate: 128_000,
             deadline: Duration::from_secs(6 * 3600),
             heartbeat_timeout: HEARTBEAT_TIMEOUT,
+            job_timeout: None,
+            retry_backoff: Duration::from_millis(250),
+            straggler_factor: 2.0,
         }
     }
 }
@@ -151,6 +164,8 @@ fn now_ms() -> u64 {
 }
 
 const HASH_CHUNK: u64 = 8 * 1024 * 1024;
+/// Ranged reads in flight while hashing.
+const HASH_AHEAD: usize = 4;
 
 /// How often a running coordinator proves it is alive.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
@@ -200,20 +215,30 @@ async fn last_beat(store: &dyn BlobStore, m: &Manifest) -> u64 {
     beat.max(m.updated_ms)
 }
 
-/// Streams an object through MD5.
+/// Streams an object through MD5 with ranged reads, [`HASH_AHEAD`] chunks in
+/// flight so the store's latency overlaps the hashing (no full download).
 pub async fn hash_object(store: &dyn BlobStore, key: &str) -> Result<(VideoId, u64), StoreError> {
     let size = store.head(key).await?.size;
     let mut md5 = Md5::new();
-    let mut offset = 0;
-    while offset < size {
-        let chunk = store
-            .get_range(key, offset, HASH_CHUNK.min(size - offset))
-            .await?;
-        if chunk.is_empty() {
-            break;
-        }
-        offset += chunk.len() as u64;
+    let ranges = (0..size)
+        .step_by(HASH_CHUNK as usize)
+        .map(|offset| (offset, HASH_CHUNK.min(size - offset)));
+    let mut chunks = futures::stream::iter(ranges)
+        .map(|(offset, len)| store.get_range(key, offset, len))
+        .buffered(HASH_AHEAD);
+    let mut read = 0u64;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        read += chunk.len() as u64;
         md5.update(&chunk);
+    }
+    if read != size {
+        return Err(StoreError::Io {
+            key: key.to_owned(),
+            source: std::io::Error::other(format!(
+                "the object changed while it was read ({read} of {size} bytes)"
+            )),
+        });
     }
     let digest: [u8; 16] = md5.finalize().into();
     Ok((VideoId::from_digest(&digest), size))
@@ -501,7 +526,7 @@ async fn run_claimed(
     let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
     let (results, mut manifest) = fan_out(
         store.clone(),
-        invoker,
+        invoker.clone(),
         jobs,
         &plan,
         &probe,
@@ -521,8 +546,8 @@ async fn run_claimed(
     let (slices, audio) = results;
     let input = AssembleInput {
         video_id: id.clone(),
-        plan: &plan,
-        rungs: &rungs,
+        plan,
+        rungs,
         frame_rate: fps,
         slices,
         audio,
@@ -531,9 +556,7 @@ async fn run_claimed(
         sprite: settings.sprite.clone(),
         generate_dash: settings.generate_dash,
     };
-    let assembled = slicecast_assembler::assemble(store.as_ref(), &input)
-        .await
-        .map_err(|e| format!("assembling the output failed: {e}"))?;
+    let assembled = assemble_with_retries(invoker.as_ref(), input, settings).await?;
     manifest.assets = assembled.assets;
     manifest.rungs = assembled.rungs;
     manifest.duration_s = Some(assembled.duration_s);
@@ -544,6 +567,31 @@ async fn run_claimed(
         .map_err(store_err)?;
     info!(video.id = %id, total_ms = done.timings.total_ms, "video complete");
     Ok(done)
+}
+
+/// Runs the assembler, retrying what may succeed on another try.
+async fn assemble_with_retries(
+    invoker: &dyn Invoker,
+    input: AssembleInput,
+    settings: &Settings,
+) -> Result<Assembled, String> {
+    let mut failures = 0;
+    let mut throttles = 0;
+    loop {
+        match invoker.assemble(input.clone()).await {
+            Ok(a) => return Ok(a),
+            Err(e) if e.throttled => {
+                throttles += 1;
+                tokio::time::sleep(fanout::backoff(throttles, settings.retry_backoff * 4)).await;
+            }
+            Err(e) if e.retryable && failures + 1 < settings.max_tries.max(1) => {
+                failures += 1;
+                warn!(error = %e, attempt = failures, "assembling failed; retrying");
+                tokio::time::sleep(fanout::backoff(failures, settings.retry_backoff)).await;
+            }
+            Err(e) => return Err(format!("assembling the output failed: {e}")),
+        }
+    }
 }
 
 /// Progress units: one per slice, plus one for the audio track.
@@ -600,47 +648,6 @@ fn make_jobs(
     jobs
 }
 
-fn job_name(job: &Job) -> String {
-    match job {
-        Job::Slice(s) => format!("slice {}", s.slice.index),
-        Job::Audio(_) => "the audio track".into(),
-    }
-}
-
-fn with_attempt(job: &Job, attempt: u32) -> Job {
-    let mut j = job.clone();
-    match &mut j {
-        Job::Slice(s) => s.attempt = attempt,
-        Job::Audio(a) => a.attempt = attempt,
-    }
-    j
-}
-
-async fn run_with_retries(
-    invoker: &dyn Invoker,
-    job: Job,
-    max_tries: u32,
-) -> Result<JobResult, String> {
-    let mut attempt = 1;
-    loop {
-        match invoker.invoke(with_attempt(&job, attempt)).await {
-            Ok(r) => return Ok(r),
-            Err(e) if attempt < max_tries && e.retryable => {
-                warn!(job = %job_name(&job), attempt, error = %e, "job failed; retrying");
-                tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
-                attempt += 1;
-            }
-            Err(e) => {
-                return Err(format!(
-                    "encoding {} failed after {attempt} attempt{}: {e}",
-                    job_name(&job),
-                    if attempt == 1 { "" } else { "s" }
-                ));
-            }
-        }
-    }
-}
-
 type Results = (
     Vec<slicecast_core::job::SliceResult>,
     Option<slicecast_core::job::AudioResult>,
@@ -659,30 +666,31 @@ async fn fan_out(
 ) -> Result<(Results, Manifest), String> {
     let total = plan.slices.len() as u32;
     let units = job_units(plan, probe);
-    let mut manifest = manifest;
-    let mut stream = futures::stream::iter(jobs.into_iter().map(|job| {
-        let invoker = invoker.clone();
-        async move { run_with_retries(invoker.as_ref(), job, settings.max_tries.max(1)).await }
-    }))
-    .buffer_unordered(settings.workers.max(1));
-    let mut slices = Vec::with_capacity(total as usize);
-    let mut audio = None;
-    while let Some(r) = stream.next().await {
-        match r? {
-            JobResult::Slice(s) => slices.push(s),
-            JobResult::Audio(a) => audio = Some(a),
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let runner = fanout::run_jobs(invoker, jobs, settings, tx);
+    let collect = async {
+        let mut manifest = manifest;
+        let mut slices = Vec::with_capacity(total as usize);
+        let mut audio = None;
+        while let Some(r) = rx.recv().await {
+            match r {
+                JobResult::Slice(s) => slices.push(s),
+                JobResult::Audio(a) => audio = Some(a),
+            }
+            let done = slices.len() as u32;
+            let units_done = done + u32::from(audio.is_some());
+            manifest = manifest.with_progress(done, total, units_done, units, now_ms());
+            write_manifest(store.as_ref(), &manifest)
+                .await
+                .map_err(|e| format!("storage error: {e}"))?;
+            events(Event::JobDone {
+                slices_done: done,
+                slices_total: total,
+            });
         }
-        let done = slices.len() as u32;
-        let units_done = done + u32::from(audio.is_some());
-        manifest = manifest.with_progress(done, total, units_done, units, now_ms());
-        write_manifest(store.as_ref(), &manifest)
-            .await
-            .map_err(|e| format!("storage error: {e}"))?;
-        events(Event::JobDone {
-            slices_done: done,
-            slices_total: total,
-        });
-    }
+        Ok::<_, String>((slices, audio, manifest))
+    };
+    let ((), (mut slices, audio, manifest)) = tokio::try_join!(runner, collect)?;
     slices.sort_by_key(|s| s.index);
     if slices.len() as u32 != total {
         return Err(format!("only {} of {total} slices finished", slices.len()));

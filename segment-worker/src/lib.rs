@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tracing::{info, instrument};
 
+mod inject;
+
+pub use inject::{FAIL_SLICE_ENV, FailureRule, injected_failure, parse_rules, rules_from_env};
+
 /// A slice or audio job failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {

@@ -1,0 +1,212 @@
+//! Settings of the functions, from their environment (names shared with the
+//! `slicecast` CLI and the service slicecast replaces).
+
+use clap::Parser;
+use slicecast_assembler::SpriteSettings;
+use slicecast_coordinator::{JobTimeout, Settings};
+use slicecast_segment_worker::WorkerOptions;
+use std::time::Duration;
+
+/// A setting is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("bad configuration: {0}")]
+pub struct ConfigError(String);
+
+/// The bucket every function works in (`BUCKET_NAME`).
+pub fn bucket() -> Result<String, ConfigError> {
+    std::env::var("BUCKET_NAME")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+        .ok_or_else(|| ConfigError("BUCKET_NAME is not set".into()))
+}
+
+/// The coordinator's environment.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "coordinator", no_binary_name = true)]
+pub struct CoordinatorEnv {
+    /// Function name or ARN of the segment worker.
+    #[arg(long, env = "WORKER_FUNCTION", default_value = "segment-worker")]
+    pub worker_function: String,
+    /// Function name or ARN of the assembler.
+    #[arg(long, env = "ASSEMBLER_FUNCTION", default_value = "assembler")]
+    pub assembler_function: String,
+    /// Worker invocations in flight at once.
+    #[arg(long, env = "MAX_WORKERS", default_value_t = 200)]
+    pub workers: usize,
+    /// Threads each worker's ffmpeg uses (0 = as many as the worker has vCPUs).
+    #[arg(long, env = "WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: u32,
+    /// Target slice length (default: duration / MAX_WORKERS, at least MIN_SLICE_SECONDS).
+    #[arg(long, env = "SLICE_SECONDS")]
+    pub slice_seconds: Option<f64>,
+    /// Shortest slice the automatic choice makes.
+    #[arg(long, env = "MIN_SLICE_SECONDS", default_value_t = 8.0)]
+    pub min_slice_seconds: f64,
+    /// Output segment length.
+    #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 4.0)]
+    pub segment_seconds: f64,
+    /// x264 preset.
+    #[arg(long, env = "X264_PRESET", default_value = "veryfast")]
+    pub preset: String,
+    /// Tries per job before the video fails.
+    #[arg(long, env = "MAX_TRIES", default_value_t = 3)]
+    pub max_tries: u32,
+    /// Write the DASH MPD.
+    #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub generate_dash: bool,
+    /// Seconds between sprite thumbnails.
+    #[arg(long, env = "SPRITE_INTERVAL", default_value_t = 1.0)]
+    pub sprite_interval: f64,
+    /// Thumbnails per sprite row.
+    #[arg(long, env = "SPRITE_COLUMNS", default_value_t = 10)]
+    pub sprite_columns: u32,
+    /// Rows per sprite sheet.
+    #[arg(long, env = "SPRITE_ROWS", default_value_t = 10)]
+    pub sprite_rows: u32,
+    /// Thumbnail width.
+    #[arg(long, env = "SPRITE_SCALE_W", default_value_t = 180)]
+    pub sprite_width: u32,
+    /// A video still processing after this fails (under the function's 900 s timeout).
+    #[arg(long, env = "DEADLINE_SECONDS", default_value_t = 840)]
+    pub deadline_seconds: u64,
+    /// Per-slice deadline: this many seconds ...
+    #[arg(long, env = "SLICE_DEADLINE_BASE_SECONDS", default_value_t = 60)]
+    pub slice_deadline_base: u64,
+    /// ... plus this many per second of media, at most the worker's 900 s timeout.
+    #[arg(long, env = "SLICE_DEADLINE_PER_SECOND", default_value_t = 20)]
+    pub slice_deadline_per_second: u64,
+    /// A slice running past this many times the median slice time gets a second copy (0 = never).
+    #[arg(long, env = "STRAGGLER_FACTOR", default_value_t = 2.0)]
+    pub straggler_factor: f64,
+    /// First retry delay in milliseconds (doubles per failure).
+    #[arg(long, env = "RETRY_BACKOFF_MS", default_value_t = 500)]
+    pub retry_backoff_ms: u64,
+}
+
+impl CoordinatorEnv {
+    /// Reads the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::try_parse_from(std::iter::empty::<String>())
+            .map_err(|e| ConfigError(e.to_string().trim().to_owned()))
+    }
+
+    /// The coordinator's settings.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            workers: self.workers.max(1),
+            threads_per_worker: self.worker_threads,
+            slice_seconds: self.slice_seconds,
+            min_slice_seconds: self.min_slice_seconds.max(1.0),
+            segment_seconds: self.segment_seconds,
+            preset: self.preset.clone(),
+            max_tries: self.max_tries.max(1),
+            sprite: SpriteSettings {
+                interval_s: self.sprite_interval,
+                columns: self.sprite_columns,
+                rows: self.sprite_rows,
+                width: self.sprite_width,
+            },
+            generate_dash: self.generate_dash,
+            deadline: Duration::from_secs(self.deadline_seconds.max(1)),
+            job_timeout: Some(JobTimeout {
+                base: Duration::from_secs(self.slice_deadline_base),
+                per_second: Duration::from_secs(self.slice_deadline_per_second),
+                max: Duration::from_secs(900),
+            }),
+            retry_backoff: Duration::from_millis(self.retry_backoff_ms),
+            straggler_factor: self.straggler_factor,
+            ..Settings::default()
+        }
+    }
+}
+
+/// The segment worker's and assembler's environment.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "segment-worker", no_binary_name = true)]
+pub struct WorkerEnv {
+    /// x264 CRF under the per-rung bitrate cap.
+    #[arg(long, env = "X264_CRF", default_value_t = slicecast_media::args::DEFAULT_CRF)]
+    pub crf: u32,
+    /// Scratch folder (Lambda's /tmp by default).
+    #[arg(long, env = "SCRATCH_DIR")]
+    pub scratch: Option<std::path::PathBuf>,
+}
+
+impl WorkerEnv {
+    /// Reads the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::try_parse_from(std::iter::empty::<String>())
+            .map_err(|e| ConfigError(e.to_string().trim().to_owned()))
+    }
+
+    /// Worker options.
+    pub fn options(&self) -> WorkerOptions {
+        WorkerOptions {
+            scratch: self.scratch.clone(),
+            crf: self.crf,
+            ..WorkerOptions::default()
+        }
+    }
+}
+
+/// The api function's environment.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "api", no_binary_name = true)]
+pub struct ApiEnv {
+    /// When set, mutating routes need `Authorization: Bearer <key>`.
+    #[arg(long, env = "API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// CORS origins, comma-separated (`*` = any); empty = same origin only.
+    #[arg(long, env = "CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    /// Largest upload accepted, in bytes.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = slicecast_api::DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
+    /// Bytes per upload part (S3 needs at least 5 MiB).
+    #[arg(long, env = "UPLOAD_PART_SIZE", default_value_t = slicecast_api::DEFAULT_PART_SIZE)]
+    pub part_size: u64,
+    /// The Function URL (`https://….lambda-url.<region>.on.aws/`), for absolute URLs; default: relative URLs.
+    #[arg(long, env = "LAMBDA_FUNCTION_URL")]
+    pub function_url: Option<String>,
+    /// Folder of the web page in the image.
+    #[arg(long, env = "WEB_DIR")]
+    pub web_dir: Option<std::path::PathBuf>,
+}
+
+impl ApiEnv {
+    /// Reads the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::try_parse_from(std::iter::empty::<String>())
+            .map_err(|e| ConfigError(e.to_string().trim().to_owned()))
+    }
+
+    /// The api's settings.
+    pub fn config(&self) -> slicecast_api::ApiConfig {
+        slicecast_api::ApiConfig {
+            part_size: self.part_size.max(1),
+            max_upload_bytes: self.max_upload_bytes,
+            api_key: self.api_key.clone().filter(|k| !k.is_empty()),
+            cors_origins: slicecast_api::ApiConfig::parse_origins(&self.cors_origins),
+            web_dir: self.web_dir.clone(),
+            public_base_url: self.function_url.clone().filter(|u| !u.is_empty()),
+            ..slicecast_api::ApiConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let c = CoordinatorEnv::try_parse_from(std::iter::empty::<String>()).expect("defaults");
+        let s = c.settings();
+        assert!(s.workers >= 1);
+        assert!(s.deadline <= Duration::from_secs(900));
+        let t = s.job_timeout.expect("a per-slice deadline on Lambda");
+        assert!(t.max <= Duration::from_secs(900));
+        let bad = CoordinatorEnv::try_parse_from(["--workers", "many"]);
+        assert!(bad.is_err());
+    }
+}

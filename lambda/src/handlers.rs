@@ -1,0 +1,177 @@
+//! The functions' handlers, free of the Lambda runtime: the thin `main`s in
+//! `src/bin/` hand them the decoded event.
+
+use crate::events::{self, Record};
+use aws_lambda_events::s3::S3Event;
+use serde::{Deserialize, Serialize};
+use slicecast_assembler::{AssembleInput, Assembled};
+use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, describe};
+use slicecast_core::job::{Job, JobResult};
+use slicecast_segment_worker::{FailureRule, WorkerOptions, injected_failure};
+use slicecast_storage::BlobStore;
+use std::sync::Arc;
+use tracing::{error, info, warn};
+
+/// A handler failed; Lambda reports it as a function error with this message.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HandlerError(pub String);
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Self {
+            error_type: "SlicecastError".into(),
+            error_message: e.0,
+        }
+    }
+}
+
+/// What the coordinator did with one upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadOutcome {
+    /// The upload's key (decoded).
+    pub key: String,
+    /// The video id, once known.
+    pub video_id: Option<String>,
+    /// `processing_complete`, `processing_failed`, `already_complete`,
+    /// `in_progress` (another coordinator has it) or `gone` (deleted before
+    /// it could be read).
+    pub status: String,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A record the coordinator skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// Its key.
+    pub key: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// The coordinator's reply to an S3 event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CoordinatorReply {
+    /// Uploads handled.
+    pub processed: Vec<UploadOutcome>,
+    /// Records not for the coordinator (its own output, other prefixes, other event kinds).
+    pub ignored: Vec<Skipped>,
+}
+
+/// What the coordinator works with.
+pub struct Coordinator {
+    /// The bucket.
+    pub store: Arc<dyn BlobStore>,
+    /// Where jobs run.
+    pub invoker: Arc<dyn Invoker>,
+    /// How videos are processed.
+    pub settings: Settings,
+}
+
+impl Coordinator {
+    /// Processes every upload an S3 event names; ignores everything else.
+    /// A video that fails is recorded as `processing_failed` in its manifest
+    /// and is not a handler error (a retry of the event would fail the same
+    /// way); only a storage failure is, so Lambda retries the event.
+    pub async fn handle(&self, event: S3Event) -> Result<CoordinatorReply, HandlerError> {
+        let mut reply = CoordinatorReply::default();
+        for record in events::records(&event) {
+            let key = match record {
+                Record::Ignored { key, reason } => {
+                    info!(key = %key, reason, "ignored");
+                    reply.ignored.push(Skipped {
+                        key,
+                        reason: reason.to_owned(),
+                    });
+                    continue;
+                }
+                Record::Source(key) => key,
+            };
+            let outcome = slicecast_coordinator::process_upload(
+                self.store.clone(),
+                self.invoker.clone(),
+                &key,
+                &self.settings,
+                Arc::new(|_| {}),
+            )
+            .await;
+            let (video_id, status, err) = match outcome {
+                Ok(Outcome::Completed(m)) => (Some(m.video_id), "processing_complete", None),
+                Ok(Outcome::AlreadyComplete(m)) => {
+                    info!(key = %key, video.id = %m.video_id, "same bytes already processed");
+                    (Some(m.video_id), "already_complete", None)
+                }
+                Ok(Outcome::InProgress(m)) => {
+                    info!(key = %key, video.id = %m.video_id, "same bytes being processed by another coordinator");
+                    (Some(m.video_id), "in_progress", None)
+                }
+                Err(CoordinatorError::Failed { video_id, reason }) => {
+                    (Some(video_id), "processing_failed", Some(reason))
+                }
+                Err(CoordinatorError::Upload(e)) if e.is_not_found() => {
+                    warn!(key = %key, "the upload was deleted before it could be read");
+                    (None, "gone", Some(e.to_string()))
+                }
+                Err(e) => {
+                    error!(key = %key, error = %e, "processing stopped");
+                    return Err(HandlerError(format!("processing {key} stopped: {e}")));
+                }
+            };
+            reply.processed.push(UploadOutcome {
+                key,
+                video_id: video_id.map(|v| v.to_string()),
+                status: status.to_owned(),
+                error: err,
+            });
+        }
+        Ok(reply)
+    }
+}
+
+/// What a segment worker works with.
+pub struct Worker {
+    /// The bucket.
+    pub store: Arc<dyn BlobStore>,
+    /// Encoder options.
+    pub options: WorkerOptions,
+    /// Injected failures (tests only; `SLICECAST_FAIL_SLICE`).
+    pub fail: Vec<FailureRule>,
+}
+
+impl Worker {
+    /// Runs one slice or audio job; the result lists what it wrote under
+    /// deterministic keys (a retry overwrites the same objects).
+    pub async fn handle(&self, job: Job) -> Result<JobResult, HandlerError> {
+        let store = self.store.as_ref();
+        let result = match &job {
+            Job::Slice(j) => {
+                if let Some(message) = injected_failure(&self.fail, j) {
+                    warn!(
+                        slice = j.slice.index,
+                        attempt = j.attempt,
+                        "injected failure"
+                    );
+                    return Err(HandlerError(message));
+                }
+                slicecast_segment_worker::encode_slice(j, store, &self.options)
+                    .await
+                    .map(JobResult::Slice)
+            }
+            Job::Audio(j) => slicecast_segment_worker::encode_audio(j, store, &self.options)
+                .await
+                .map(JobResult::Audio),
+        };
+        result.map_err(|e| HandlerError(describe(&e)))
+    }
+}
+
+/// Runs the assembler.
+pub async fn assemble(
+    store: &dyn BlobStore,
+    input: AssembleInput,
+) -> Result<Assembled, HandlerError> {
+    slicecast_assembler::assemble(store, &input)
+        .await
+        .map_err(|e| HandlerError(e.to_string()))
+}

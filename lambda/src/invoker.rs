@@ -1,0 +1,182 @@
+//! [`LambdaInvoker`]: jobs as synchronous Lambda invocations (aws-sdk-lambda
+//! `Invoke`, `RequestResponse`).
+
+use async_trait::async_trait;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use slicecast_assembler::{AssembleInput, Assembled};
+use slicecast_coordinator::{InvokeError, Invoker};
+use slicecast_core::job::{Job, JobResult};
+
+/// Largest synchronous invoke request Lambda accepts.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
+
+/// Runs slice and audio jobs on the `segment-worker` function and assembly on
+/// the `assembler` function. The SDK's own retries are off: the coordinator
+/// retries with its own backoff and counts tries per job, and throttling
+/// (`TooManyRequestsException`) is reported as such so it does not use up a
+/// job's tries. A failure comes back either as an SDK error or as a reply
+/// with `FunctionError` set (how real Lambda reports a handler error or a
+/// timeout); both end as an [`InvokeError`] carrying the handler's message.
+#[derive(Debug, Clone)]
+pub struct LambdaInvoker {
+    client: Client,
+    worker_function: String,
+    assembler_function: String,
+}
+
+impl LambdaInvoker {
+    /// An invoker over an existing client.
+    pub fn new(
+        client: Client,
+        worker_function: impl Into<String>,
+        assembler_function: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            worker_function: worker_function.into(),
+            assembler_function: assembler_function.into(),
+        }
+    }
+
+    /// An invoker configured from the environment (region, credentials,
+    /// `AWS_ENDPOINT_URL_LAMBDA`), with the SDK's retries turned off.
+    pub async fn from_env(
+        worker_function: impl Into<String>,
+        assembler_function: impl Into<String>,
+    ) -> Self {
+        let conf = aws_config::load_from_env().await;
+        let conf = aws_sdk_lambda::config::Builder::from(&conf)
+            .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+            .build();
+        Self::new(Client::from_conf(conf), worker_function, assembler_function)
+    }
+
+    async fn call<P: Serialize + Sync, R: DeserializeOwned>(
+        &self,
+        function: &str,
+        payload: &P,
+    ) -> Result<R, InvokeError> {
+        let body = serde_json::to_vec(payload)
+            .map_err(|e| InvokeError::permanent(format!("could not encode the job: {e}")))?;
+        if body.len() > MAX_PAYLOAD_BYTES {
+            return Err(InvokeError::permanent(format!(
+                "the job for {function} is {} bytes, over Lambda's {MAX_PAYLOAD_BYTES}-byte limit",
+                body.len()
+            )));
+        }
+        let reply = self
+            .client
+            .invoke()
+            .function_name(function)
+            .invocation_type(InvocationType::RequestResponse)
+            .payload(Blob::new(body))
+            .send()
+            .await
+            .map_err(|e| sdk_error(function, e))?;
+        let payload = reply.payload().map(|p| p.as_ref()).unwrap_or_default();
+        if let Some(kind) = reply.function_error() {
+            let message = error_message(payload)
+                .unwrap_or_else(|| String::from_utf8_lossy(payload).chars().take(500).collect());
+            return Err(InvokeError::failed(format!(
+                "{function} failed ({kind}): {message}"
+            )));
+        }
+        serde_json::from_slice(payload).map_err(|e| {
+            InvokeError::permanent(format!("{function} sent an unreadable reply: {e}"))
+        })
+    }
+}
+
+/// The `errorMessage` of a Lambda error document (`{errorType, errorMessage}`).
+pub fn error_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let message = v.get("errorMessage")?.as_str()?.to_owned();
+    Some(message)
+}
+
+fn sdk_error<E>(function: &str, e: SdkError<E>) -> InvokeError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = e.code().map(str::to_owned);
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    // An emulator answers a handler error with a 500 and the error document.
+    let handler_message = e
+        .raw_response()
+        .and_then(|r| r.body().bytes())
+        .and_then(error_message);
+    let detail = handler_message.unwrap_or_else(|| {
+        aws_sdk_lambda::error::DisplayErrorContext(&e)
+            .to_string()
+            .chars()
+            .take(500)
+            .collect()
+    });
+    let message = format!("invoking {function} failed: {detail}");
+    match code.as_deref() {
+        Some(
+            "TooManyRequestsException"
+            | "EC2ThrottledException"
+            | "ResourceNotReadyException"
+            | "SnapStartNotReadyException",
+        ) => InvokeError::throttled(message),
+        Some(
+            "ResourceNotFoundException"
+            | "InvalidRequestContentException"
+            | "RequestTooLargeException"
+            | "InvalidParameterValueException"
+            | "UnsupportedMediaTypeException"
+            | "AccessDeniedException"
+            | "KMSAccessDeniedException",
+        ) => InvokeError::permanent(message),
+        _ if matches!(status, Some(400 | 401 | 403 | 404 | 413 | 415)) => {
+            InvokeError::permanent(message)
+        }
+        _ if status == Some(429) => InvokeError::throttled(message),
+        _ => InvokeError::failed(message),
+    }
+}
+
+#[async_trait]
+impl Invoker for LambdaInvoker {
+    async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
+        self.call(&self.worker_function, &job).await
+    }
+
+    async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
+        self.call(&self.assembler_function, &input).await
+    }
+
+    fn elastic(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_documents() {
+        let table: [(&[u8], Option<&str>); 4] = [
+            (
+                br#"{"errorType":"&str","errorMessage":"ffmpeg could not encode slice 3"}"#,
+                Some("ffmpeg could not encode slice 3"),
+            ),
+            (
+                br#"{"errorMessage":"2026-11-29 Task timed out after 900.00 seconds"}"#,
+                Some("2026-11-29 Task timed out after 900.00 seconds"),
+            ),
+            (b"not json", None),
+            (br#"{"message":"x"}"#, None),
+        ];
+        for (body, want) in table {
+            assert_eq!(error_message(body).as_deref(), want);
+        }
+    }
+}

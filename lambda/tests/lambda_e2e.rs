@@ -1,0 +1,515 @@
+//! slicecast on Lambda, end to end, against the real stand-ins: s3s-fs for S3
+//! and `cargo lambda watch` for the Lambda Invoke and Runtime APIs. The four
+//! function binaries run as real Lambda runtime clients (lambda_runtime /
+//! lambda_http polling the emulator's Runtime API); the test and the
+//! coordinator reach them through aws-sdk-lambda `Invoke`.
+//!
+//! Needs `s3s-fs` on PATH and cargo-lambda at `target/tools-venv/bin/cargo-lambda`
+//! (or `SLICECAST_CARGO_LAMBDA`); `scripts/install-deps.sh --test` installs both.
+
+#[path = "../../storage/tests/s3s/mod.rs"]
+mod s3s;
+
+use aws_sdk_lambda::primitives::Blob;
+use md5::{Digest, Md5};
+use slicecast_lambda::handlers::CoordinatorReply;
+use slicecast_tests::{check_output, clip};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BUCKET: &str = "videos";
+const SINTEL: &str = "sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4";
+const GRADIO: &str = "gradio_outro_1920x1080_7s_h264_aac.mp4";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn artifacts() -> PathBuf {
+    let d = root().join("target/test-artifacts/lambda");
+    std::fs::create_dir_all(&d).expect("artifacts dir");
+    d
+}
+
+fn cargo_lambda() -> PathBuf {
+    std::env::var_os("SLICECAST_CARGO_LAMBDA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/tools-venv/bin/cargo-lambda"))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port")
+}
+
+fn md5_hex(path: &Path) -> String {
+    hex::encode(Md5::digest(std::fs::read(path).expect("read clip")))
+}
+
+/// The Lambda emulator and the function processes polling it; all killed on drop.
+struct Lambda {
+    children: Vec<Child>,
+    endpoint: String,
+}
+
+impl Drop for Lambda {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Lambda {
+    /// Starts `cargo lambda watch --only-lambda-apis` and `instances` runtime
+    /// processes per function, with `env` in every function's environment.
+    fn start(s3_endpoint: &str, env: &[(&str, String)], instances: &[(&str, usize)]) -> Self {
+        let port = free_port();
+        let logs = artifacts();
+        let watch_log = std::fs::File::create(logs.join("watch.log")).expect("log");
+        let watch = Command::new(cargo_lambda())
+            .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
+            .args(["-A", "127.0.0.1", "-P", &port.to_string()])
+            .current_dir(root())
+            .stdout(Stdio::null())
+            .stderr(watch_log)
+            .spawn()
+            .expect("cargo-lambda (install with scripts/install-deps.sh --test)");
+        let mut lambda = Self {
+            children: vec![watch],
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        for (name, count) in instances {
+            for i in 0..*count {
+                let exe = match *name {
+                    "coordinator" => env!("CARGO_BIN_EXE_coordinator"),
+                    "segment-worker" => env!("CARGO_BIN_EXE_segment-worker"),
+                    "assembler" => env!("CARGO_BIN_EXE_assembler"),
+                    "api" => env!("CARGO_BIN_EXE_api"),
+                    other => panic!("no function {other}"),
+                };
+                let log = std::fs::File::create(logs.join(format!("{name}-{i}.log"))).expect("log");
+                let child = Command::new(exe)
+                    .env_clear()
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env(
+                        "AWS_LAMBDA_RUNTIME_API",
+                        format!("http://127.0.0.1:{port}/.rt/{name}"),
+                    )
+                    .env("AWS_LAMBDA_FUNCTION_NAME", name)
+                    .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+                    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
+                    .env("AWS_REGION", "us-east-1")
+                    .env("AWS_ACCESS_KEY_ID", "test")
+                    .env("AWS_SECRET_ACCESS_KEY", "testsecret")
+                    .env("AWS_EC2_METADATA_DISABLED", "true")
+                    .env("AWS_ENDPOINT_URL_S3", s3_endpoint)
+                    .env("AWS_ENDPOINT_URL_LAMBDA", &lambda.endpoint)
+                    .env("BUCKET_NAME", BUCKET)
+                    .env("LOG_LEVEL", "info")
+                    .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("start {name}: {e}"));
+                lambda.children.push(child);
+            }
+        }
+        lambda
+    }
+
+    fn client(&self) -> aws_sdk_lambda::Client {
+        let conf = aws_sdk_lambda::config::Builder::new()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "test",
+                "testsecret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(&self.endpoint)
+            .build();
+        aws_sdk_lambda::Client::from_conf(conf)
+    }
+}
+
+async fn invoke(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: &serde_json::Value,
+) -> serde_json::Value {
+    let out = client
+        .invoke()
+        .function_name(function)
+        .payload(Blob::new(serde_json::to_vec(payload).expect("json")))
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "invoke {function}: {}",
+                aws_sdk_lambda::error::DisplayErrorContext(e)
+            )
+        });
+    assert!(
+        out.function_error().is_none(),
+        "{function}: {:?}",
+        out.payload()
+    );
+    serde_json::from_slice(out.payload().map(|p| p.as_ref()).unwrap_or_default())
+        .expect("JSON reply")
+}
+
+/// An S3 `ObjectCreated` notification as S3 sends it (the key URL-encoded).
+fn s3_event(key: &str, size: u64) -> serde_json::Value {
+    let encoded: String = key
+        .split('/')
+        .map(|part| {
+            percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+                .replace("%20", "+")
+                .replace("%2E", ".")
+                .replace("%5F", "_")
+                .replace("%2D", "-")
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "us-east-1",
+            "eventTime": "2026-11-29T12:00:00.000Z",
+            "eventName": "ObjectCreated:CompleteMultipartUpload",
+            "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8"},
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "uploads",
+                "bucket": {
+                    "name": BUCKET,
+                    "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                    "arn": format!("arn:aws:s3:::{BUCKET}")
+                },
+                "object": {"key": encoded, "size": size, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0A1B2C3D4E5F678901"}
+            }
+        }]
+    })
+}
+
+/// A Lambda Function URL request (payload format 2.0).
+fn url_event(method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "host": "abcdefgh.lambda-url.us-east-1.on.aws",
+            "content-type": "application/json",
+            "user-agent": "slicecast-test"
+        },
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abcdefgh",
+            "domainName": "abcdefgh.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abcdefgh",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "slicecast-test"
+            },
+            "requestId": "req-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "29/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1_795_953_600_000_u64
+        },
+        "body": body.map(|b| b.to_string()),
+        "isBase64Encoded": false
+    })
+}
+
+async fn upload(s3: &aws_sdk_s3::Client, key: &str, path: &Path) -> u64 {
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
+        .await
+        .expect("read clip");
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(key)
+        .body(body)
+        .send()
+        .await
+        .expect("put upload");
+    std::fs::metadata(path).expect("size").len()
+}
+
+/// Copies every object under `prefix` into `dir`, keeping the relative layout.
+async fn download(s3: &aws_sdk_s3::Client, prefix: &str, dir: &Path) -> usize {
+    let mut n = 0;
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for o in page.expect("list").contents() {
+            let key = o.key().expect("key");
+            let bytes = s3
+                .get_object()
+                .bucket(BUCKET)
+                .key(key)
+                .send()
+                .await
+                .expect("get")
+                .body
+                .collect()
+                .await
+                .expect("body")
+                .into_bytes();
+            let path = dir.join(key.strip_prefix(prefix).expect("under prefix"));
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, bytes).expect("write");
+            n += 1;
+        }
+    }
+    n
+}
+
+fn play(video_dir: &Path, seams: &[f64]) {
+    let seams: Vec<String> = seams.iter().map(|s| format!("{s:.3}")).collect();
+    let out = Command::new("node")
+        .arg(root().join("tests/players/play.mjs"))
+        .arg("--dir")
+        .arg(video_dir)
+        .args(["--hls", "hls/master.m3u8", "--dash", "dash/stream.mpd"])
+        .args(["--seams", &seams.join(",")])
+        .arg("--out")
+        .arg(artifacts().join("players.json"))
+        .arg("--screenshot")
+        .arg(artifacts().join("player.png"))
+        .output()
+        .expect("node tests/players/play.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "players failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_processed_through_lambda_invokes() {
+    let (_s3_server, s3) = s3s::with_bucket(BUCKET).await;
+    let s3_endpoint = _s3_server.endpoint.clone();
+    let gradio_id = md5_hex(&clip(GRADIO));
+    // Every video: slice 1 fails its first attempt (the retry must finish it).
+    // The gradio clip: slice 0 always fails (the video must fail, with the reason).
+    let fail = format!("1:1,0:99:{gradio_id}");
+    let env = [
+        ("WORKER_FUNCTION", "segment-worker".to_owned()),
+        ("ASSEMBLER_FUNCTION", "assembler".to_owned()),
+        ("MAX_WORKERS", "4".to_owned()),
+        ("WORKER_THREADS", "1".to_owned()),
+        ("X264_PRESET", "ultrafast".to_owned()),
+        ("RETRY_BACKOFF_MS", "100".to_owned()),
+        ("DEADLINE_SECONDS", "600".to_owned()),
+        ("SLICECAST_FAIL_SLICE", fail),
+    ];
+    let lambda = Lambda::start(
+        &s3_endpoint,
+        &env,
+        &[
+            ("coordinator", 2),
+            ("segment-worker", 4),
+            ("assembler", 1),
+            ("api", 1),
+        ],
+    );
+    let client = lambda.client();
+
+    // An upload whose name needs URL-encoding in the event.
+    let key = "uploads/tok1/Sintel Trailer (1).mp4";
+    let size = upload(&s3, key, &clip(SINTEL)).await;
+    let started = Instant::now();
+    let reply: CoordinatorReply =
+        serde_json::from_value(invoke(&client, "coordinator", &s3_event(key, size)).await)
+            .expect("coordinator reply");
+    eprintln!(
+        "sintel through Lambda: {:.1} s, {reply:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(reply.processed.len(), 1, "{reply:?}");
+    let done = &reply.processed[0];
+    assert_eq!(done.key, key);
+    assert_eq!(done.status, "processing_complete", "{reply:?}");
+    let id = done.video_id.clone().expect("id");
+    assert_eq!(id, md5_hex(&clip(SINTEL)), "the id is the MD5 of the bytes");
+
+    // The outputs in S3 pass the local pipeline's checks and play.
+    let dir = tempfile::tempdir().expect("tmp");
+    let prefix = format!("processed/{id}/");
+    assert!(download(&s3, &prefix, dir.path()).await > 20);
+    assert!(
+        !dir.path().join("work").exists(),
+        "the per-slice scratch objects are removed"
+    );
+    let report = check_output(dir.path(), &clip(SINTEL)).expect("output checks");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest"))
+            .expect("json");
+    let seams: Vec<f64> = manifest["slice_starts_s"]
+        .as_array()
+        .expect("seams")
+        .iter()
+        .filter_map(serde_json::Value::as_f64)
+        .collect();
+    assert!(seams.len() >= 3, "several slices: {seams:?}");
+    eprintln!("checked {report:?}; seams {seams:?}");
+    play(dir.path(), &seams[1..3]);
+    let worker_logs: String = (0..4)
+        .map(|i| {
+            std::fs::read_to_string(artifacts().join(format!("segment-worker-{i}.log")))
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        worker_logs.contains("injected failure"),
+        "slice 1's first attempt failed in a worker and was retried"
+    );
+
+    // The same event again, and the same bytes under another name: no new work.
+    let again: CoordinatorReply =
+        serde_json::from_value(invoke(&client, "coordinator", &s3_event(key, size)).await)
+            .expect("reply");
+    assert_eq!(again.processed[0].status, "already_complete", "{again:?}");
+    let copy = "uploads/tok2/copy of sintel.mp4";
+    upload(&s3, copy, &clip(SINTEL)).await;
+    let dup: CoordinatorReply =
+        serde_json::from_value(invoke(&client, "coordinator", &s3_event(copy, size)).await)
+            .expect("reply");
+    assert_eq!(dup.processed[0].status, "already_complete", "{dup:?}");
+    assert_eq!(dup.processed[0].video_id.as_deref(), Some(id.as_str()));
+
+    // Its own outputs and other prefixes are ignored (no recursion).
+    let own: CoordinatorReply = serde_json::from_value(
+        invoke(
+            &client,
+            "coordinator",
+            &s3_event(&format!("{prefix}manifest.json"), 10),
+        )
+        .await,
+    )
+    .expect("reply");
+    assert!(
+        own.processed.is_empty() && own.ignored.len() == 1,
+        "{own:?}"
+    );
+
+    // A slice that always fails ends the video failed, with the reason, in time.
+    let gkey = "uploads/tok3/gradio.mp4";
+    let gsize = upload(&s3, gkey, &clip(GRADIO)).await;
+    let t = Instant::now();
+    let failed: CoordinatorReply =
+        serde_json::from_value(invoke(&client, "coordinator", &s3_event(gkey, gsize)).await)
+            .expect("reply");
+    let f = &failed.processed[0];
+    assert_eq!(f.status, "processing_failed", "{failed:?}");
+    let reason = f.error.clone().unwrap_or_default();
+    assert!(
+        reason.contains("slice 0")
+            && reason.contains("3 attempts")
+            && reason.contains("injected failure"),
+        "{reason}"
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(600),
+        "within the deadline"
+    );
+    let gm: serde_json::Value = serde_json::from_slice(
+        &s3.get_object()
+            .bucket(BUCKET)
+            .key(format!("processed/{gradio_id}/manifest.json"))
+            .send()
+            .await
+            .expect("manifest")
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes(),
+    )
+    .expect("json");
+    assert_eq!(gm["status"], "processing_failed");
+    assert!(gm["error"].as_str().unwrap_or("").contains("slice 0"));
+
+    // The api function answers Function URL events.
+    let videos = invoke(&client, "api", &url_event("GET", "/api/videos", None)).await;
+    assert_eq!(videos["statusCode"], 200, "{videos}");
+    let body: serde_json::Value =
+        serde_json::from_str(videos["body"].as_str().expect("body")).expect("JSON body");
+    let listed: Vec<&str> = body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|v| v["video_id"].as_str())
+        .collect();
+    assert_eq!(listed, [id.as_str()], "{body}");
+
+    let create = invoke(
+        &client,
+        "api",
+        &url_event(
+            "POST",
+            "/create_multipart_upload",
+            Some(&serde_json::json!({"fileName": "new clip.mp4", "fileSize": 12 * 1024 * 1024})),
+        ),
+    )
+    .await;
+    assert_eq!(create["statusCode"], 200, "{create}");
+    let created: serde_json::Value =
+        serde_json::from_str(create["body"].as_str().expect("body")).expect("JSON body");
+    let urls = created["urls"].as_array().expect("urls");
+    assert_eq!(urls.len(), 2, "{created}");
+    let url = urls[0].as_str().expect("url");
+    assert!(
+        url.starts_with(&s3_endpoint) && url.contains("X-Amz-Signature"),
+        "{url}"
+    );
+    // The presigned part URL takes a part from a plain HTTP client.
+    let part = vec![7u8; created["partSize"].as_u64().expect("partSize") as usize];
+    let put = reqwest::Client::new()
+        .put(url)
+        .body(part)
+        .send()
+        .await
+        .expect("PUT part");
+    assert!(put.status().is_success(), "{}", put.status());
+    assert!(put.headers().contains_key("etag"));
+
+    let missing = invoke(
+        &client,
+        "api",
+        &url_event("GET", "/status/nothing-here", None),
+    )
+    .await;
+    assert_eq!(missing["statusCode"], 404, "{missing}");
+}

@@ -49,8 +49,12 @@ pub async fn stream(
             e.into()
         }
     };
-    if s.store.local_path(&key).is_none() {
-        // An object store serves bytes (and ranges) itself: redirect to a presigned GET.
+    if s.store.local_path(&key).is_none() && !is_document(&key) {
+        // An object store serves media bytes (and ranges) itself: redirect to a
+        // presigned GET. Playlists, the MPD and WebVTT are served from here
+        // instead, so the relative URIs inside them resolve against
+        // `/stream/...` (each one then redirected and signed), not against an
+        // S3 URL whose signature would not cover them.
         s.store.head(&key).await.map_err(not_found)?;
         let url = s.store.readable_location(&key).await?;
         return Response::builder()
@@ -104,6 +108,12 @@ pub async fn stream(
 
 /// A body streaming `len` bytes of `key` from `start`: from the local file
 /// when there is one, otherwise in `get_range` chunks.
+/// Small text documents that reference other objects by relative URI.
+fn is_document(key: &str) -> bool {
+    let ext = key.rsplit_once('.').map_or("", |(_, e)| e);
+    matches!(ext, "m3u8" | "mpd" | "vtt" | "srt" | "json")
+}
+
 async fn open(
     store: &Arc<dyn BlobStore>,
     key: &str,

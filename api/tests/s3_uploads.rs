@@ -245,17 +245,34 @@ async fn the_router_on_s3_uploads_through_presigned_parts_and_redirects_streams(
         "{done}"
     );
 
-    // /stream redirects to a presigned GET that serves ranges.
-    let key = format!(
-        "processed/{}/hls/master.m3u8",
-        done["video_id"].as_str().unwrap_or("")
-    );
+    // Playlists are served by the api itself, so their relative URIs resolve
+    // against /stream/...; media objects redirect to a presigned GET with ranges.
+    let id = done["video_id"].as_str().unwrap_or("").to_owned();
+    let key = format!("processed/{id}/hls/master.m3u8");
     store
-        .put(&key, bytes::Bytes::from_static(b"#EXTM3U\n"))
+        .put(&key, bytes::Bytes::from_static(b"#EXTM3U\n720p.m3u8\n"))
         .await
         .expect("put");
     let r = http
         .get(format!("{base}/stream/{key}"))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/vnd.apple.mpegurl")
+    );
+    assert_eq!(r.bytes().await.expect("body"), "#EXTM3U\n720p.m3u8\n");
+    let seg = format!("processed/{id}/video/720p/seg_1.m4s");
+    store
+        .put(&seg, bytes::Bytes::from_static(b"0123456789"))
+        .await
+        .expect("put");
+    let r = http
+        .get(format!("{base}/stream/{seg}"))
         .send()
         .await
         .expect("stream");
@@ -268,12 +285,12 @@ async fn the_router_on_s3_uploads_through_presigned_parts_and_redirects_streams(
         .to_owned();
     let r = http
         .get(&location)
-        .header("Range", "bytes=0-6")
+        .header("Range", "bytes=2-5")
         .send()
         .await
         .expect("follow");
     assert_eq!(r.status().as_u16(), 206);
-    assert_eq!(r.bytes().await.expect("body"), "#EXTM3U");
+    assert_eq!(r.bytes().await.expect("body"), "2345");
     let r = http
         .get(format!(
             "{base}/stream/processed/{}/hls/nope.m3u8",

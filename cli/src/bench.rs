@@ -8,7 +8,7 @@
 //! never leaks into the next. Quality (top-rung PSNR, bitrate) is measured
 //! afterwards, outside the timed part.
 
-mod commands;
+pub(crate) mod commands;
 mod report;
 
 use anyhow::{Context, bail};
@@ -286,7 +286,7 @@ fn exe() -> anyhow::Result<String> {
 }
 
 /// CPU seconds (user + system) and peak RSS (KiB) of this process's waited-for children so far.
-fn children_usage() -> anyhow::Result<(f64, i64)> {
+pub(crate) fn children_usage() -> anyhow::Result<(f64, i64)> {
     let u = getrusage(UsageWho::RUSAGE_CHILDREN).context("getrusage failed")?;
     let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
     Ok((secs(u.user_time()) + secs(u.system_time()), u.max_rss()))

@@ -2,6 +2,7 @@
 
 mod bench;
 mod load;
+mod model;
 mod serve;
 mod transcode;
 
@@ -28,6 +29,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Serve the REST API and web page, processing uploads with a local worker pool.
     Serve(serve::ServeArgs),
+    /// Model time-to-playable and cost of a long upload on AWS Lambda from figures measured here.
+    Model(model::ModelArgs),
 }
 
 /// Pipeline settings shared by the subcommands (flags, or the environment).
@@ -121,6 +124,10 @@ async fn main() -> std::process::ExitCode {
         Command::Bench(a) => {
             init_tracing("warn");
             bench::run(a).await
+        }
+        Command::Model(a) => {
+            init_tracing("warn");
+            model::run(a).await
         }
         Command::Serve(a) => {
             init_tracing("warn,slicecast_api=info,slicecast_coordinator=info");

@@ -505,6 +505,72 @@ async fn uploads_are_processed_through_lambda_invokes() {
     assert!(put.status().is_success(), "{}", put.status());
     assert!(put.headers().contains_key("etag"));
 
+    // Streaming through the api function's Function URL (the emulator's
+    // /lambda-url/api/...): playlists come from the api, and every URI in them
+    // resolves to an object the client can fetch (media redirect to S3).
+    let base = format!("{}/lambda-url/api/", lambda.endpoint);
+    let http = reqwest::Client::new();
+    let get = |url: reqwest::Url| {
+        let http = http.clone();
+        async move {
+            let r = http.get(url.clone()).send().await.expect("GET");
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            let final_url = r.url().clone();
+            (final_url, r.bytes().await.expect("body"))
+        }
+    };
+    let master_url = reqwest::Url::parse(&base)
+        .and_then(|b| b.join(&format!("stream/processed/{id}/hls/master.m3u8")))
+        .expect("url");
+    let (master_final, master) = get(master_url.clone()).await;
+    assert_eq!(
+        master_final, master_url,
+        "a playlist is served by the api, not redirected"
+    );
+    let master = String::from_utf8_lossy(&master).into_owned();
+    let variant = master
+        .lines()
+        .find(|l| !l.starts_with('#') && l.ends_with(".m3u8"))
+        .expect("a variant");
+    let (variant_final, playlist) = get(master_final.join(variant).expect("join")).await;
+    let playlist = String::from_utf8_lossy(&playlist).into_owned();
+    let init = playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\""))
+        .and_then(|l| l.split('"').next())
+        .expect("EXT-X-MAP");
+    let first = playlist
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.is_empty())
+        .expect("a segment");
+    for uri in [init, first] {
+        let url = variant_final.join(uri).expect("join");
+        let (from, bytes) = get(url.clone()).await;
+        assert!(
+            from.as_str().starts_with(&s3_endpoint),
+            "{url} redirects to S3: {from}"
+        );
+        let key = url
+            .path()
+            .split("/stream/")
+            .nth(1)
+            .expect("stream key")
+            .to_owned();
+        let stored = s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .send()
+            .await
+            .expect("object")
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes();
+        assert_eq!(bytes, stored, "{key}");
+    }
+
     let missing = invoke(
         &client,
         "api",

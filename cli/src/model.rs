@@ -1,0 +1,496 @@
+//! `slicecast model INPUT`: time-to-playable and cost of a long upload on AWS
+//! Lambda, from figures measured here on INPUT.
+//!
+//! Measured (one run, this machine): the real pipeline transcodes INPUT with
+//! one job at a time, each ffmpeg using every core, through an invoker that
+//! times each job and its children's CPU (`getrusage`). That gives the CPU
+//! seconds per source second of a slice (all rungs, thumbnails) and of the
+//! audio track, a slice's fixed cost, and the hash, probe and assembly rates.
+//! Assumed (flags, defaults from AWS's published limits): the worker's vCPUs,
+//! cold start, invoke latency, S3 throughput per connection, scaling rate.
+
+use crate::bench::commands::generate_args;
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use clap::Args;
+use serde::Serialize;
+use slicecast_assembler::{AssembleInput, Assembled};
+use slicecast_coordinator::{InvokeError, Invoker, LocalInvoker, Settings, process_upload};
+use slicecast_core::job::{Job, JobResult};
+use slicecast_media::{ffmpeg_bin, process};
+use slicecast_segment_worker::WorkerOptions;
+use slicecast_storage::{BlobStore, FsStore};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Arguments of `model`.
+#[derive(Args, Debug)]
+pub struct ModelArgs {
+    /// The video to measure on.
+    pub input: PathBuf,
+    /// Measure on a 1080p clip of SECONDS made by looping INPUT instead.
+    #[arg(long, value_name = "SECONDS")]
+    pub generate_1080p: Option<f64>,
+    /// Length of the modelled upload, in seconds.
+    #[arg(long, default_value_t = 600.0)]
+    pub duration: f64,
+    /// Worker counts to model, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "50,200,1000")]
+    pub workers: Vec<usize>,
+    /// Slice length for the measurement run.
+    #[arg(long, default_value_t = 8.0)]
+    pub slice_seconds: f64,
+    /// Shortest slice the coordinator plans (`MIN_SLICE_SECONDS`; at least one segment).
+    #[arg(long, default_value_t = 4.0)]
+    pub min_slice_seconds: f64,
+    /// vCPUs of a worker (Lambda: 6 at 10 240 MB).
+    #[arg(long, default_value_t = 6)]
+    pub vcpus: u32,
+    /// Worker memory in MB (for the cost).
+    #[arg(long, default_value_t = 10_240)]
+    pub memory_mb: u32,
+    /// Fraction of the extra vCPUs x264 turns into speed.
+    #[arg(long, default_value_t = 0.8)]
+    pub thread_efficiency: f64,
+    /// Cold start of a worker environment (container image with ffmpeg), seconds.
+    #[arg(long, default_value_t = 1.5)]
+    pub cold_start_s: f64,
+    /// Round trip of one synchronous invoke, seconds.
+    #[arg(long, default_value_t = 0.05)]
+    pub invoke_s: f64,
+    /// S3 GET throughput of one connection, MB/s.
+    #[arg(long, default_value_t = 90.0)]
+    pub s3_mb_s: f64,
+    /// New execution environments per 10 s (Lambda's scaling rate per function).
+    #[arg(long, default_value_t = 1000)]
+    pub scale_per_10s: usize,
+    /// Price per GB-second (Lambda x86, us-east-1).
+    #[arg(long, default_value_t = 0.000_016_666_7)]
+    pub gb_second_usd: f64,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What one job took.
+#[derive(Debug, Clone)]
+struct JobTime {
+    audio: bool,
+    media_s: f64,
+    wall_s: f64,
+    cpu_s: f64,
+}
+
+/// Wraps the local pool, timing each job (jobs run one at a time, so the
+/// children's CPU delta belongs to that job).
+struct Timed {
+    inner: LocalInvoker,
+    times: Mutex<Vec<JobTime>>,
+}
+
+#[async_trait]
+impl Invoker for Timed {
+    async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
+        let (audio, media_s) = match &job {
+            Job::Slice(s) => (
+                false,
+                (s.slice.end_pts - s.slice.start_pts) as f64 * s.time_base.as_f64(),
+            ),
+            Job::Audio(a) => (true, a.duration_s),
+        };
+        let cpu0 = crate::bench::children_usage().map_or(0.0, |u| u.0);
+        let t = Instant::now();
+        let r = self.inner.invoke(job).await;
+        let wall_s = t.elapsed().as_secs_f64();
+        let cpu_s = crate::bench::children_usage().map_or(0.0, |u| u.0) - cpu0;
+        eprintln!(
+            "model: {} job, {media_s:.2} s of media: {wall_s:.2} s wall, {cpu_s:.2} s CPU",
+            if audio { "audio" } else { "slice" }
+        );
+        if let Ok(mut times) = self.times.lock() {
+            times.push(JobTime {
+                audio,
+                media_s,
+                wall_s,
+                cpu_s,
+            });
+        }
+        r
+    }
+
+    async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
+        self.inner.assemble(input).await
+    }
+}
+
+/// Rates measured on this machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measured {
+    /// Source bytes per second of media.
+    pub source_bytes_per_s: f64,
+    /// CPU seconds per second of media for a slice (every rung + thumbnails).
+    pub slice_cpu_per_media_s: f64,
+    /// Fixed CPU seconds of a slice (start-up, seek, first GOP), from a fit over the slices.
+    pub slice_fixed_cpu_s: f64,
+    /// Mean slice wall time at `cores` threads, and its media length.
+    pub slice_wall_s: f64,
+    /// Media seconds per measured slice.
+    pub slice_media_s: f64,
+    /// CPU seconds per second of media for the audio track.
+    pub audio_cpu_per_media_s: f64,
+    /// MD5 throughput of the coordinator's hashing here, MB/s.
+    pub hash_mb_s: f64,
+    /// Probe (container scan) seconds per second of media, reading from local disk.
+    pub probe_s_per_media_s: f64,
+    /// Assembly seconds per second of media (sprites, poster, playlists).
+    pub assemble_s_per_media_s: f64,
+    /// Cores used per slice here.
+    pub cores: usize,
+}
+
+/// One modelled configuration.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Row {
+    /// Workers in flight.
+    pub workers: usize,
+    /// Slices planned.
+    pub slices: usize,
+    /// Slice length, seconds.
+    pub slice_s: f64,
+    /// Hashing, seconds.
+    pub hash_s: f64,
+    /// Probing (the coordinator's ffprobe reads the whole file from S3), seconds.
+    pub probe_s: f64,
+    /// Slowest slice from invoke to result, including cold start and scale-out, seconds.
+    pub slices_s: f64,
+    /// The audio job (reads the whole file, encodes it once), seconds.
+    pub audio_s: f64,
+    /// Assembly, seconds.
+    pub assemble_s: f64,
+    /// Upload complete to playable, seconds.
+    pub total_s: f64,
+    /// Lambda compute cost per source minute, USD.
+    pub usd_per_source_minute: f64,
+}
+
+/// The assumptions of the model.
+#[derive(Debug, Clone, Serialize)]
+pub struct Assumptions {
+    /// Seconds of media modelled.
+    pub duration_s: f64,
+    /// Shortest slice.
+    pub min_slice_s: f64,
+    /// Worker vCPUs.
+    pub vcpus: u32,
+    /// Worker memory, MB.
+    pub memory_mb: u32,
+    /// Threading efficiency.
+    pub thread_efficiency: f64,
+    /// Cold start, s.
+    pub cold_start_s: f64,
+    /// Invoke round trip, s.
+    pub invoke_s: f64,
+    /// S3 GET per connection, MB/s.
+    pub s3_mb_s: f64,
+    /// Environments per 10 s.
+    pub scale_per_10s: usize,
+    /// USD per GB-s.
+    pub gb_second_usd: f64,
+}
+
+/// Time to playable and cost for `workers` workers.
+pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
+    let d = a.duration_s.max(0.0);
+    let size_mb = m.source_bytes_per_s * d / 1e6;
+    let slice_s = (d / workers.max(1) as f64).max(a.min_slice_s);
+    let slices = (d / slice_s).ceil().max(1.0) as usize;
+    let waves = slices.div_ceil(workers.max(1));
+    let speed = 1.0 + (f64::from(a.vcpus.max(1)) - 1.0) * a.thread_efficiency;
+    let slice_cpu = m.slice_fixed_cpu_s + m.slice_cpu_per_media_s * slice_s;
+    // A slice reads about its share of the source, then encodes.
+    let slice_run =
+        a.invoke_s + slice_s * m.source_bytes_per_s / 1e6 / a.s3_mb_s + slice_cpu / speed;
+    let in_flight = slices.min(workers.max(1));
+    let scale_out = 10.0 * ((in_flight.saturating_sub(1)) / a.scale_per_10s.max(1)) as f64;
+    let slices_s = a.cold_start_s + scale_out + waves as f64 * slice_run;
+    // 4 ranged reads in flight, hashed as they arrive.
+    let hash_s = size_mb / (4.0 * a.s3_mb_s).min(m.hash_mb_s);
+    let probe_s = (size_mb / a.s3_mb_s).max(m.probe_s_per_media_s * d);
+    let audio_s = a.cold_start_s + a.invoke_s + size_mb / a.s3_mb_s + m.audio_cpu_per_media_s * d;
+    let assemble_s = a.cold_start_s + a.invoke_s + m.assemble_s_per_media_s * d;
+    let total_s = hash_s + probe_s + slices_s.max(audio_s) + assemble_s;
+    let gb = f64::from(a.memory_mb) / 1024.0;
+    let worker_gb_s = gb * (slices as f64 * slice_run + audio_s + assemble_s);
+    let coordinator_gb_s = 1769.0 / 1024.0 * total_s;
+    let usd = (worker_gb_s + coordinator_gb_s) * a.gb_second_usd;
+    Row {
+        workers,
+        slices,
+        slice_s,
+        hash_s,
+        probe_s,
+        slices_s,
+        audio_s,
+        assemble_s,
+        total_s,
+        usd_per_source_minute: if d > 0.0 { usd / (d / 60.0) } else { 0.0 },
+    }
+}
+
+/// Least-squares line `cpu = fixed + rate × seconds` over the slices (just the
+/// rate through the origin when all slices have the same length).
+fn fit(points: &[(f64, f64)]) -> (f64, f64) {
+    let n = points.len() as f64;
+    if points.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if sxx < 1e-6 || points.len() < 3 {
+        return (0.0, if mx > 0.0 { my / mx } else { 0.0 });
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let rate = sxy / sxx;
+    let fixed = (my - rate * mx).max(0.0);
+    (fixed, rate.max(0.0))
+}
+
+/// Runs the measurement and prints the model.
+pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
+    if !(args.duration > 0.0 && args.slice_seconds > 0.0) {
+        bail!("--duration and --slice-seconds must be positive");
+    }
+    let work = tempfile::Builder::new()
+        .prefix("slicecast-model-")
+        .tempdir()
+        .context("cannot make a temporary directory")?;
+    let input = match args.generate_1080p {
+        Some(secs) => {
+            let out = work.path().join("generated_1080p.mp4");
+            eprintln!("model: generating a {secs} s 1080p clip");
+            process::run(
+                &ffmpeg_bin(),
+                &generate_args(&args.input, secs, &out),
+                Duration::from_secs_f64(1800.0 + secs * 300.0),
+            )
+            .await
+            .context("generating the 1080p clip failed")?;
+            out
+        }
+        None => args.input.clone(),
+    };
+    let size = std::fs::metadata(&input)
+        .with_context(|| format!("cannot read {}", input.display()))?
+        .len();
+    let store = Arc::new(FsStore::new(work.path().join("store")).context("store")?);
+    store
+        .put_file("uploads/model-input", &input)
+        .await
+        .context("copying the input")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let settings = Settings {
+        workers: 1,
+        threads_per_worker: cores as u32,
+        slice_seconds: Some(args.slice_seconds),
+        ..Settings::default()
+    };
+    let timed = Arc::new(Timed {
+        inner: LocalInvoker::new(store.clone(), 1, WorkerOptions::default()),
+        times: Mutex::new(Vec::new()),
+    });
+    eprintln!("model: transcoding {} one job at a time", input.display());
+    let outcome = process_upload(
+        store,
+        timed.clone(),
+        "uploads/model-input",
+        &settings,
+        Arc::new(|_| {}),
+    )
+    .await
+    .context("the measurement transcode failed")?;
+    let m = outcome.manifest();
+    let media_s = m.duration_s.unwrap_or(0.0);
+    if media_s <= 0.0 {
+        bail!("the input has no duration");
+    }
+    let times = timed.times.lock().map(|t| t.clone()).unwrap_or_default();
+    let slices: Vec<&JobTime> = times.iter().filter(|t| !t.audio).collect();
+    let audio: Vec<&JobTime> = times.iter().filter(|t| t.audio).collect();
+    let (fixed, rate) = fit(&slices
+        .iter()
+        .map(|t| (t.media_s, t.cpu_s))
+        .collect::<Vec<_>>());
+    let measured = Measured {
+        source_bytes_per_s: size as f64 / media_s,
+        slice_cpu_per_media_s: rate,
+        slice_fixed_cpu_s: fixed,
+        slice_wall_s: slices.iter().map(|t| t.wall_s).sum::<f64>() / slices.len().max(1) as f64,
+        slice_media_s: slices.iter().map(|t| t.media_s).sum::<f64>() / slices.len().max(1) as f64,
+        audio_cpu_per_media_s: audio.first().map_or(0.0, |a| a.cpu_s / a.media_s.max(1e-3)),
+        hash_mb_s: size as f64 / 1e6 / (m.timings.hash_ms.max(1) as f64 / 1000.0),
+        probe_s_per_media_s: m.timings.probe_ms as f64 / 1000.0 / media_s,
+        assemble_s_per_media_s: m.timings.assemble_ms as f64 / 1000.0 / media_s,
+        cores,
+    };
+    let assumptions = Assumptions {
+        duration_s: args.duration,
+        min_slice_s: args.min_slice_seconds,
+        vcpus: args.vcpus,
+        memory_mb: args.memory_mb,
+        thread_efficiency: args.thread_efficiency,
+        cold_start_s: args.cold_start_s,
+        invoke_s: args.invoke_s,
+        s3_mb_s: args.s3_mb_s,
+        scale_per_10s: args.scale_per_10s,
+        gb_second_usd: args.gb_second_usd,
+    };
+    let rows: Vec<Row> = args
+        .workers
+        .iter()
+        .map(|&w| model_row(&measured, &assumptions, w))
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "measured": measured,
+                "assumptions": assumptions,
+                "rows": rows,
+            }))?
+        );
+        return Ok(());
+    }
+    println!(
+        "measured on {} ({} s of media, {} slices of ~{:.1} s, {cores} cores):",
+        input.display(),
+        fmt1(media_s),
+        slices.len(),
+        measured.slice_media_s
+    );
+    println!(
+        "  slice CPU: {:.2} s per media second + {:.2} s fixed; slice wall {:.2} s at {cores} threads",
+        measured.slice_cpu_per_media_s, measured.slice_fixed_cpu_s, measured.slice_wall_s
+    );
+    println!(
+        "  audio CPU: {:.3} s per media second; hash {:.0} MB/s; probe {:.3} s and assembly {:.3} s per media second; source {:.2} Mbit/s",
+        measured.audio_cpu_per_media_s,
+        measured.hash_mb_s,
+        measured.probe_s_per_media_s,
+        measured.assemble_s_per_media_s,
+        measured.source_bytes_per_s * 8.0 / 1e6
+    );
+    println!(
+        "model: {} s upload, {} vCPU workers ({} MB), efficiency {}, cold start {} s, invoke {} s, S3 {} MB/s per connection",
+        fmt1(args.duration),
+        args.vcpus,
+        args.memory_mb,
+        args.thread_efficiency,
+        args.cold_start_s,
+        args.invoke_s,
+        args.s3_mb_s
+    );
+    println!(
+        "| workers | slices | slice s | hash s | probe s | slices s | audio s | assemble s | playable after s | $ per source min |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in &rows {
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} |",
+            r.workers,
+            r.slices,
+            r.slice_s,
+            r.hash_s,
+            r.probe_s,
+            r.slices_s,
+            r.audio_s,
+            r.assemble_s,
+            r.total_s,
+            r.usd_per_source_minute
+        );
+    }
+    Ok(())
+}
+
+fn fmt1(x: f64) -> String {
+    format!("{x:.1}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured() -> Measured {
+        Measured {
+            source_bytes_per_s: 1e6,
+            slice_cpu_per_media_s: 1.0,
+            slice_fixed_cpu_s: 0.5,
+            slice_wall_s: 4.0,
+            slice_media_s: 8.0,
+            audio_cpu_per_media_s: 0.02,
+            hash_mb_s: 500.0,
+            probe_s_per_media_s: 0.001,
+            assemble_s_per_media_s: 0.01,
+            cores: 2,
+        }
+    }
+
+    fn assumptions() -> Assumptions {
+        Assumptions {
+            duration_s: 600.0,
+            min_slice_s: 4.0,
+            vcpus: 6,
+            memory_mb: 10_240,
+            thread_efficiency: 1.0,
+            cold_start_s: 1.0,
+            invoke_s: 0.0,
+            s3_mb_s: 100.0,
+            scale_per_10s: 1000,
+            gb_second_usd: 1.0,
+        }
+    }
+
+    #[test]
+    fn rows() {
+        let m = measured();
+        let a = assumptions();
+        // (workers, slices, slice seconds)
+        for (w, n, len) in [
+            (50, 50, 12.0),
+            (200, 150, 4.0),
+            (1000, 150, 4.0),
+            (1, 1, 600.0),
+        ] {
+            let r = model_row(&m, &a, w);
+            assert_eq!((r.slices, r.slice_s), (n, len), "{w} workers");
+            assert!(r.total_s > 0.0 && r.usd_per_source_minute > 0.0);
+        }
+        // 50 workers, 12 s slices: 1 s cold start + 12 MB / 100 MB/s + (0.5 + 12) / 6.
+        let r = model_row(&m, &a, 50);
+        assert!(
+            (r.slices_s - (1.0 + 0.12 + 12.5 / 6.0)).abs() < 1e-9,
+            "{r:?}"
+        );
+        // Audio: cold start + 600 MB at 100 MB/s + 12 s of CPU.
+        assert!((r.audio_s - (1.0 + 6.0 + 12.0)).abs() < 1e-9, "{r:?}");
+        // More workers never make it slower here.
+        assert!(model_row(&m, &a, 200).total_s <= r.total_s);
+        // Past 1000 environments in flight, another 10 s of scale-out.
+        let many = Assumptions {
+            min_slice_s: 0.1,
+            ..a
+        };
+        let r = model_row(&m, &many, 2000);
+        assert_eq!(r.slices, 2000);
+        assert!(r.slices_s > 10.0, "{r:?}");
+    }
+
+    #[test]
+    fn fitting() {
+        let (fixed, rate) = fit(&[(2.0, 3.0), (4.0, 5.0), (8.0, 9.0)]);
+        assert!((fixed - 1.0).abs() < 1e-9 && (rate - 1.0).abs() < 1e-9);
+        assert_eq!(fit(&[(4.0, 8.0), (4.0, 8.0)]), (0.0, 2.0));
+        assert_eq!(fit(&[]), (0.0, 0.0));
+    }
+}

@@ -41,8 +41,8 @@ pub struct ModelArgs {
     /// Slice length for the measurement run.
     #[arg(long, default_value_t = 8.0)]
     pub slice_seconds: f64,
-    /// Shortest slice the coordinator plans (`MIN_SLICE_SECONDS`; at least one segment).
-    #[arg(long, default_value_t = 4.0)]
+    /// Shortest slice the coordinator plans (`MIN_SLICE_SECONDS`, as on Lambda).
+    #[arg(long, default_value_t = 8.0)]
     pub min_slice_seconds: f64,
     /// vCPUs of a worker (Lambda: 6 at 10 240 MB).
     #[arg(long, default_value_t = 6)]
@@ -129,10 +129,9 @@ impl Invoker for Timed {
 pub struct Measured {
     /// Source bytes per second of media.
     pub source_bytes_per_s: f64,
-    /// CPU seconds per second of media for a slice (every rung + thumbnails).
+    /// CPU seconds per second of media for a slice (every rung + thumbnails),
+    /// at the measured slice length (so it includes a slice's start-up cost).
     pub slice_cpu_per_media_s: f64,
-    /// Fixed CPU seconds of a slice (start-up, seek, first GOP), from a fit over the slices.
-    pub slice_fixed_cpu_s: f64,
     /// Mean slice wall time at `cores` threads, and its media length.
     pub slice_wall_s: f64,
     /// Media seconds per measured slice.
@@ -207,7 +206,7 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
     let slices = (d / slice_s).ceil().max(1.0) as usize;
     let waves = slices.div_ceil(workers.max(1));
     let speed = 1.0 + (f64::from(a.vcpus.max(1)) - 1.0) * a.thread_efficiency;
-    let slice_cpu = m.slice_fixed_cpu_s + m.slice_cpu_per_media_s * slice_s;
+    let slice_cpu = m.slice_cpu_per_media_s * slice_s;
     // A slice reads about its share of the source, then encodes.
     let slice_run =
         a.invoke_s + slice_s * m.source_bytes_per_s / 1e6 / a.s3_mb_s + slice_cpu / speed;
@@ -236,25 +235,6 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         total_s,
         usd_per_source_minute: if d > 0.0 { usd / (d / 60.0) } else { 0.0 },
     }
-}
-
-/// Least-squares line `cpu = fixed + rate × seconds` over the slices (just the
-/// rate through the origin when all slices have the same length).
-fn fit(points: &[(f64, f64)]) -> (f64, f64) {
-    let n = points.len() as f64;
-    if points.is_empty() {
-        return (0.0, 0.0);
-    }
-    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    if sxx < 1e-6 || points.len() < 3 {
-        return (0.0, if mx > 0.0 { my / mx } else { 0.0 });
-    }
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let rate = sxy / sxx;
-    let fixed = (my - rate * mx).max(0.0);
-    (fixed, rate.max(0.0))
 }
 
 /// Runs the measurement and prints the model.
@@ -318,14 +298,11 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
     let times = timed.times.lock().map(|t| t.clone()).unwrap_or_default();
     let slices: Vec<&JobTime> = times.iter().filter(|t| !t.audio).collect();
     let audio: Vec<&JobTime> = times.iter().filter(|t| t.audio).collect();
-    let (fixed, rate) = fit(&slices
-        .iter()
-        .map(|t| (t.media_s, t.cpu_s))
-        .collect::<Vec<_>>());
+    let slice_media: f64 = slices.iter().map(|t| t.media_s).sum();
+    let slice_cpu: f64 = slices.iter().map(|t| t.cpu_s).sum();
     let measured = Measured {
         source_bytes_per_s: size as f64 / media_s,
-        slice_cpu_per_media_s: rate,
-        slice_fixed_cpu_s: fixed,
+        slice_cpu_per_media_s: slice_cpu / slice_media.max(1e-3),
         slice_wall_s: slices.iter().map(|t| t.wall_s).sum::<f64>() / slices.len().max(1) as f64,
         slice_media_s: slices.iter().map(|t| t.media_s).sum::<f64>() / slices.len().max(1) as f64,
         audio_cpu_per_media_s: audio.first().map_or(0.0, |a| a.cpu_s / a.media_s.max(1e-3)),
@@ -370,8 +347,8 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         measured.slice_media_s
     );
     println!(
-        "  slice CPU: {:.2} s per media second + {:.2} s fixed; slice wall {:.2} s at {cores} threads",
-        measured.slice_cpu_per_media_s, measured.slice_fixed_cpu_s, measured.slice_wall_s
+        "  slice CPU: {:.2} s per media second; slice wall {:.2} s at {cores} threads",
+        measured.slice_cpu_per_media_s, measured.slice_wall_s
     );
     println!(
         "  audio CPU: {:.3} s per media second; hash {:.0} MB/s; probe {:.3} s and assembly {:.3} s per media second; source {:.2} Mbit/s",
@@ -425,7 +402,6 @@ mod tests {
         Measured {
             source_bytes_per_s: 1e6,
             slice_cpu_per_media_s: 1.0,
-            slice_fixed_cpu_s: 0.5,
             slice_wall_s: 4.0,
             slice_media_s: 8.0,
             audio_cpu_per_media_s: 0.02,
@@ -484,13 +460,5 @@ mod tests {
         let r = model_row(&m, &many, 2000);
         assert_eq!(r.slices, 2000);
         assert!(r.slices_s > 10.0, "{r:?}");
-    }
-
-    #[test]
-    fn fitting() {
-        let (fixed, rate) = fit(&[(2.0, 3.0), (4.0, 5.0), (8.0, 9.0)]);
-        assert!((fixed - 1.0).abs() < 1e-9 && (rate - 1.0).abs() < 1e-9);
-        assert_eq!(fit(&[(4.0, 8.0), (4.0, 8.0)]), (0.0, 2.0));
-        assert_eq!(fit(&[]), (0.0, 0.0));
     }
 }

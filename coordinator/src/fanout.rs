@@ -141,8 +141,8 @@ pub(crate) async fn run_jobs(
                         .await
                         .unwrap_or_else(|_| {
                             Err(InvokeError::failed(format!(
-                                "no result within its {} s deadline",
-                                limit.as_secs()
+                                "no result within its {:.1} s deadline",
+                                limit.as_secs_f64()
                             )))
                         }),
                     None => invoker.invoke(job).await,
@@ -381,6 +381,46 @@ mod tests {
         let calls = invoker.calls.lock().expect("lock").clone();
         assert!(calls.contains(&(3, 2)), "slice 3 re-dispatched: {calls:?}");
         assert_eq!(calls.len(), 7, "{calls:?}");
+    }
+
+    #[tokio::test]
+    async fn an_attempt_past_its_deadline_is_retried() {
+        let invoker = Arc::new(Scripted {
+            behave: |_, attempt, _| {
+                let wait = if attempt == 1 { 60_000 } else { 10 };
+                (Duration::from_millis(wait), Ok(()))
+            },
+            elastic: false,
+            calls: Mutex::new(Vec::new()),
+        });
+        let s = Settings {
+            job_timeout: Some(JobTimeout {
+                base: Duration::from_millis(300),
+                per_second: Duration::ZERO,
+                max: Duration::from_secs(900),
+            }),
+            ..settings(3)
+        };
+        let t = Instant::now();
+        let (r, done) = run(invoker.clone(), 1, &s).await;
+        assert_eq!(r, Ok(()));
+        assert_eq!(done, [2], "the second attempt's result");
+        assert!(t.elapsed() < Duration::from_secs(5));
+
+        let s = Settings { max_tries: 2, ..s };
+        let hung = Arc::new(Scripted {
+            behave: |_, _, _| (Duration::from_secs(60), Ok(())),
+            elastic: false,
+            calls: Mutex::new(Vec::new()),
+        });
+        let (r, _) = run(hung, 1, &s).await;
+        assert_eq!(
+            r,
+            Err(
+                "encoding slice 0 failed after 2 attempts: no result within its 0.3 s deadline"
+                    .to_owned()
+            )
+        );
     }
 
     #[tokio::test]

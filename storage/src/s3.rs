@@ -17,11 +17,20 @@ const PRESIGN_GET_FOR: Duration = Duration::from_secs(6 * 3600);
 /// `DeleteObjects` takes at most this many keys.
 const DELETE_BATCH: usize = 1000;
 
+/// Default [`S3Store::with_multipart`] threshold: files above 64 MiB go up in parts.
+pub const MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// Default part size of a multipart `put_file`: 16 MiB (S3 needs at least 5 MiB).
+pub const MULTIPART_PART: u64 = 16 * 1024 * 1024;
+/// Parts of one multipart `put_file` in flight.
+const PARTS_IN_FLIGHT: usize = 4;
+
 /// Objects in one S3 bucket.
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: Client,
     bucket: String,
+    multipart_threshold: u64,
+    part_size: u64,
 }
 
 /// HTTP status of a failed S3 call, when it got that far.
@@ -53,7 +62,17 @@ impl S3Store {
         Self {
             client,
             bucket: bucket.into(),
+            multipart_threshold: MULTIPART_THRESHOLD,
+            part_size: MULTIPART_PART,
         }
+    }
+
+    /// Files larger than `threshold` bytes are written by `put_file` as a
+    /// multipart upload of `part_size`-byte parts (at least 5 MiB, as S3 requires).
+    pub fn with_multipart(mut self, threshold: u64, part_size: u64) -> Self {
+        self.multipart_threshold = threshold;
+        self.part_size = part_size.max(5 * 1024 * 1024);
+        self
     }
 
     /// A store over `bucket` configured from the environment (region,
@@ -103,6 +122,98 @@ impl S3Store {
             Err(e) if if_absent && matches!(status(&e), Some(412 | 409)) => Ok(false),
             Err(e) => Err(sdk_err(key, e)),
         }
+    }
+
+    /// Writes a file as a multipart upload, [`PARTS_IN_FLIGHT`] parts at a
+    /// time, each read from the file when it is sent; aborts on failure.
+    async fn put_file_multipart(
+        &self,
+        key: &str,
+        path: &Path,
+        size: u64,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        use futures::StreamExt;
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(slicecast_core::keys::content_type(key))
+            .cache_control(slicecast_core::keys::cache_control(key))
+            .send()
+            .await
+            .map_err(|e| sdk_err(key, e))?;
+        let upload_id = created
+            .upload_id()
+            .ok_or_else(|| other(key, std::io::Error::other("no upload id")))?
+            .to_owned();
+        let part_size = self.part_size;
+        let parts = (0..size.div_ceil(part_size)).map(|i| {
+            let offset = i * part_size;
+            (i as i32 + 1, offset, part_size.min(size - offset))
+        });
+        let results: Vec<Result<CompletedPart, StoreError>> = futures::stream::iter(parts)
+            .map(|(number, offset, len)| {
+                let upload_id = upload_id.clone();
+                async move {
+                    let body = ByteStream::read_from()
+                        .path(path)
+                        .offset(offset)
+                        .length(aws_sdk_s3::primitives::Length::Exact(len))
+                        .build()
+                        .await
+                        .map_err(|e| other(key, e))?;
+                    let out = self
+                        .client
+                        .upload_part()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(&upload_id)
+                        .part_number(number)
+                        .body(body)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_err(key, e))?;
+                    Ok(CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(out.e_tag().map(str::to_owned))
+                        .build())
+                }
+            })
+            .buffered(PARTS_IN_FLIGHT)
+            .collect()
+            .await;
+        let done: Result<Vec<CompletedPart>, StoreError> = results.into_iter().collect();
+        let completed = match done {
+            Ok(parts) => self
+                .client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| sdk_err(key, e)),
+            Err(e) => Err(e),
+        };
+        if completed.is_err() {
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        completed
     }
 }
 
@@ -159,6 +270,14 @@ impl BlobStore for S3Store {
     }
 
     async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        validate_key(key)?;
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| other(key, e))?
+            .len();
+        if size > self.multipart_threshold {
+            return self.put_file_multipart(key, path, size).await;
+        }
         let body = ByteStream::from_path(path)
             .await
             .map_err(|e| other(key, e))?;

@@ -82,6 +82,31 @@ async fn many_keys(s: &dyn BlobStore, n: usize) {
     assert_eq!(s.delete_prefix("many/").await.expect("delete"), n);
     assert!(s.list("many/").await.expect("list").is_empty());
 }
+/// A file larger than a multipart threshold of 5 MiB comes back byte for byte.
+async fn large_file(s: &dyn BlobStore) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("big.mp4");
+    let size = 12 * 1024 * 1024 + 123;
+    let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(&file, &data).expect("write");
+    s.put_file("uploads/big.mp4", &file)
+        .await
+        .expect("put_file");
+    assert_eq!(
+        s.head("uploads/big.mp4").await.expect("head").size,
+        size as u64
+    );
+    let back = s.get("uploads/big.mp4").await.expect("get");
+    assert!(back == data, "the object differs from the file");
+    let seam = 5 * 1024 * 1024 - 2;
+    assert_eq!(
+        s.get_range("uploads/big.mp4", seam as u64, 4)
+            .await
+            .expect("range"),
+        data[seam..seam + 4]
+    );
+    s.delete("uploads/big.mp4").await.expect("delete");
+}
 
 #[tokio::test]
 async fn filesystem_store() {
@@ -89,6 +114,7 @@ async fn filesystem_store() {
     let s = FsStore::new(dir.path()).expect("store");
     contract(&s).await;
     many_keys(&s, 1100).await;
+    large_file(&s).await;
 }
 
 #[tokio::test]
@@ -97,6 +123,9 @@ async fn s3_store_against_s3s_fs() {
     let s = S3Store::new(client, "slicecast");
     contract(&s).await;
     many_keys(&s, 1100).await;
+    // Past the threshold put_file sends parts (three of 5, 5 and 2 MiB here).
+    let multipart = s.clone().with_multipart(5 * 1024 * 1024, 5 * 1024 * 1024);
+    large_file(&multipart).await;
 
     // A presigned GET works with a plain HTTP client, with ranges.
     s.put(

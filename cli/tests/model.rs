@@ -1,0 +1,45 @@
+//! `slicecast model` end to end on a short shared clip: it measures, then models.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+#[test]
+fn model_measures_and_prints_rows_for_each_worker_count() {
+    let clip = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/media/gradio_outro_1920x1080_7s_h264_aac.mp4");
+    let out = Command::new(env!("CARGO_BIN_EXE_slicecast"))
+        .arg("model")
+        .arg(&clip)
+        .args(["--json", "--slice-seconds", "4", "--workers", "10,100"])
+        .output()
+        .expect("run slicecast model");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "model failed: {stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let m = &v["measured"];
+    for key in [
+        "slice_cpu_per_media_s",
+        "slice_wall_s",
+        "audio_cpu_per_media_s",
+        "hash_mb_s",
+        "source_bytes_per_s",
+    ] {
+        assert!(m[key].as_f64().is_some_and(|x| x > 0.0), "{key}: {v}");
+    }
+    let rows = v["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 2, "{v}");
+    assert_eq!(rows[0]["workers"], 10);
+    // 600 s over 10 workers: 60 s slices; over 100: 8 s slices (the shortest planned).
+    assert_eq!(rows[0]["slices"], 10);
+    assert_eq!(rows[1]["slices"], 75);
+    for r in rows {
+        let total = r["total_s"].as_f64().expect("total");
+        let parts = ["hash_s", "probe_s", "assemble_s"]
+            .iter()
+            .map(|k| r[k].as_f64().expect("part"))
+            .sum::<f64>();
+        assert!(total > parts, "{r}");
+        assert!(r["usd_per_source_minute"].as_f64().expect("usd") > 0.0);
+    }
+}

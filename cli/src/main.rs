@@ -7,8 +7,8 @@ mod serve;
 mod transcode;
 
 use clap::{Args, Parser, Subcommand};
-use slicecast_assembler::SpriteSettings;
 use slicecast_coordinator::Settings;
+use slicecast_coordinator::args::OutputArgs;
 use std::time::Duration;
 
 /// slicecast: a chunk-parallel video transcoder to adaptive HLS and DASH.
@@ -42,33 +42,12 @@ pub struct PipelineArgs {
     /// Target slice length in seconds (default: one slice per worker, at least 10 s).
     #[arg(long, env = "SLICE_SECONDS")]
     pub slice_seconds: Option<f64>,
-    /// Output segment length in seconds.
-    #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 4.0)]
-    pub segment_seconds: f64,
-    /// x264 preset.
-    #[arg(long, env = "X264_PRESET", default_value = "veryfast")]
-    pub preset: String,
     /// x264 CRF under the per-rung bitrate cap.
     #[arg(long, env = "X264_CRF", default_value_t = slicecast_media::args::DEFAULT_CRF)]
     pub crf: u32,
-    /// Tries per slice before the video fails.
-    #[arg(long, env = "MAX_TRIES", default_value_t = 3)]
-    pub max_tries: u32,
-    /// Write the DASH MPD too.
-    #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
-    pub generate_dash: bool,
-    /// Seconds between sprite thumbnails.
-    #[arg(long, env = "SPRITE_INTERVAL", default_value_t = 1.0)]
-    pub sprite_interval: f64,
-    /// Thumbnails per sprite row.
-    #[arg(long, env = "SPRITE_COLUMNS", default_value_t = 10)]
-    pub sprite_columns: u32,
-    /// Rows per sprite sheet.
-    #[arg(long, env = "SPRITE_ROWS", default_value_t = 10)]
-    pub sprite_rows: u32,
-    /// Thumbnail width in pixels.
-    #[arg(long, env = "SPRITE_SCALE_W", default_value_t = 180)]
-    pub sprite_width: u32,
+    /// Segments, preset, tries, DASH, sprites.
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Give up on a video after this many seconds.
     #[arg(long, env = "DEADLINE_SECONDS", default_value_t = 6 * 3600)]
     pub deadline_seconds: u64,
@@ -79,23 +58,13 @@ impl PipelineArgs {
     pub fn settings(&self) -> Settings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = self.workers.unwrap_or(cores).max(1);
-        Settings {
+        self.output.apply(Settings {
             workers,
             threads_per_worker: (cores / workers).max(1) as u32,
             slice_seconds: self.slice_seconds,
-            segment_seconds: self.segment_seconds,
-            preset: self.preset.clone(),
-            max_tries: self.max_tries.max(1),
-            sprite: SpriteSettings {
-                interval_s: self.sprite_interval,
-                columns: self.sprite_columns,
-                rows: self.sprite_rows,
-                width: self.sprite_width,
-            },
-            generate_dash: self.generate_dash,
             deadline: Duration::from_secs(self.deadline_seconds.max(1)),
             ..Settings::default()
-        }
+        })
     }
 }
 

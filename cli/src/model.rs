@@ -442,10 +442,10 @@ mod tests {
             assert_eq!((r.slices, r.slice_s), (n, len), "{w} workers");
             assert!(r.total_s > 0.0 && r.usd_per_source_minute > 0.0);
         }
-        // 50 workers, 12 s slices: 1 s cold start + 12 MB / 100 MB/s + (0.5 + 12) / 6.
+        // 50 workers, 12 s slices: 1 s cold start + 12 MB / 100 MB/s + 12 CPU s / 6.
         let r = model_row(&m, &a, 50);
         assert!(
-            (r.slices_s - (1.0 + 0.12 + 12.5 / 6.0)).abs() < 1e-9,
+            (r.slices_s - (1.0 + 0.12 + 12.0 / 6.0)).abs() < 1e-9,
             "{r:?}"
         );
         // Audio: cold start + 600 MB at 100 MB/s + 12 s of CPU.

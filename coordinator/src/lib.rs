@@ -6,6 +6,7 @@
 //! manifest, then runs the assembler. Whatever goes wrong ends as a
 //! `processing_failed` manifest with a reason a person can act on.
 
+pub mod args;
 mod fanout;
 mod invoker;
 

@@ -2,7 +2,7 @@
 //! `slicecast` CLI and the service slicecast replaces).
 
 use clap::Parser;
-use slicecast_assembler::SpriteSettings;
+use slicecast_coordinator::args::OutputArgs;
 use slicecast_coordinator::{JobTimeout, Settings};
 use slicecast_segment_worker::WorkerOptions;
 use std::time::Duration;
@@ -42,30 +42,9 @@ pub struct CoordinatorEnv {
     /// Shortest slice the automatic choice makes.
     #[arg(long, env = "MIN_SLICE_SECONDS", default_value_t = 8.0)]
     pub min_slice_seconds: f64,
-    /// Output segment length.
-    #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 4.0)]
-    pub segment_seconds: f64,
-    /// x264 preset.
-    #[arg(long, env = "X264_PRESET", default_value = "veryfast")]
-    pub preset: String,
-    /// Tries per job before the video fails.
-    #[arg(long, env = "MAX_TRIES", default_value_t = 3)]
-    pub max_tries: u32,
-    /// Write the DASH MPD.
-    #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
-    pub generate_dash: bool,
-    /// Seconds between sprite thumbnails.
-    #[arg(long, env = "SPRITE_INTERVAL", default_value_t = 1.0)]
-    pub sprite_interval: f64,
-    /// Thumbnails per sprite row.
-    #[arg(long, env = "SPRITE_COLUMNS", default_value_t = 10)]
-    pub sprite_columns: u32,
-    /// Rows per sprite sheet.
-    #[arg(long, env = "SPRITE_ROWS", default_value_t = 10)]
-    pub sprite_rows: u32,
-    /// Thumbnail width.
-    #[arg(long, env = "SPRITE_SCALE_W", default_value_t = 180)]
-    pub sprite_width: u32,
+    /// Segments, preset, tries, DASH, sprites (as the CLI).
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// A video still processing after this fails (under the function's 900 s timeout).
     #[arg(long, env = "DEADLINE_SECONDS", default_value_t = 840)]
     pub deadline_seconds: u64,
@@ -92,21 +71,11 @@ impl CoordinatorEnv {
 
     /// The coordinator's settings.
     pub fn settings(&self) -> Settings {
-        Settings {
+        self.output.apply(Settings {
             workers: self.workers.max(1),
             threads_per_worker: self.worker_threads,
             slice_seconds: self.slice_seconds,
             min_slice_seconds: self.min_slice_seconds.max(1.0),
-            segment_seconds: self.segment_seconds,
-            preset: self.preset.clone(),
-            max_tries: self.max_tries.max(1),
-            sprite: SpriteSettings {
-                interval_s: self.sprite_interval,
-                columns: self.sprite_columns,
-                rows: self.sprite_rows,
-                width: self.sprite_width,
-            },
-            generate_dash: self.generate_dash,
             deadline: Duration::from_secs(self.deadline_seconds.max(1)),
             job_timeout: Some(JobTimeout {
                 base: Duration::from_secs(self.slice_deadline_base),
@@ -116,7 +85,7 @@ impl CoordinatorEnv {
             retry_backoff: Duration::from_millis(self.retry_backoff_ms),
             straggler_factor: self.straggler_factor,
             ..Settings::default()
-        }
+        })
     }
 }
 

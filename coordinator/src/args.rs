@@ -1,0 +1,53 @@
+//! The output settings every front end takes the same way (CLI flags, or the
+//! environment of a Lambda function), so their names cannot drift apart.
+
+use crate::Settings;
+use slicecast_assembler::SpriteSettings;
+
+/// Segment length, encoder preset, tries, DASH and sprite settings.
+#[derive(clap::Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output segment length in seconds.
+    #[arg(long, env = "SEGMENT_SECONDS", default_value_t = 4.0)]
+    pub segment_seconds: f64,
+    /// x264 preset.
+    #[arg(long, env = "X264_PRESET", default_value = "veryfast")]
+    pub preset: String,
+    /// Tries per slice before the video fails.
+    #[arg(long, env = "MAX_TRIES", default_value_t = 3)]
+    pub max_tries: u32,
+    /// Write the DASH MPD too.
+    #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
+    pub generate_dash: bool,
+    /// Seconds between sprite thumbnails.
+    #[arg(long, env = "SPRITE_INTERVAL", default_value_t = 1.0)]
+    pub sprite_interval: f64,
+    /// Thumbnails per sprite row.
+    #[arg(long, env = "SPRITE_COLUMNS", default_value_t = 10)]
+    pub sprite_columns: u32,
+    /// Rows per sprite sheet.
+    #[arg(long, env = "SPRITE_ROWS", default_value_t = 10)]
+    pub sprite_rows: u32,
+    /// Thumbnail width in pixels.
+    #[arg(long, env = "SPRITE_SCALE_W", default_value_t = 180)]
+    pub sprite_width: u32,
+}
+
+impl OutputArgs {
+    /// `settings` with these values.
+    pub fn apply(&self, settings: Settings) -> Settings {
+        Settings {
+            segment_seconds: self.segment_seconds,
+            preset: self.preset.clone(),
+            max_tries: self.max_tries.max(1),
+            sprite: SpriteSettings {
+                interval_s: self.sprite_interval,
+                columns: self.sprite_columns,
+                rows: self.sprite_rows,
+                width: self.sprite_width,
+            },
+            generate_dash: self.generate_dash,
+            ..settings
+        }
+    }
+}

@@ -30,6 +30,11 @@ pub struct ApiConfig {
     /// A video `processing` without a coordinator heartbeat for this long reads
     /// as failed (the coordinator's `Settings::heartbeat_timeout`).
     pub heartbeat_timeout: Duration,
+    /// An upload whose processing runs elsewhere (an S3 event starts the
+    /// coordinator function) and that has no manifest this long after it was
+    /// completed reads as failed: its event never reached a coordinator.
+    /// Default: Lambda's 6 h limit on queued asynchronous events, plus 15 min.
+    pub remote_start_grace: Duration,
 }
 
 impl Default for ApiConfig {
@@ -43,6 +48,7 @@ impl Default for ApiConfig {
             web_dir: None,
             public_base_url: None,
             heartbeat_timeout: slicecast_coordinator::HEARTBEAT_TIMEOUT,
+            remote_start_grace: Duration::from_secs(6 * 3600 + 15 * 60),
         }
     }
 }

@@ -311,6 +311,26 @@ pub async fn status(
                 .await?;
             Ok(Json(m).into_response())
         }
+        // Uploaded, processing runs elsewhere, and nothing has claimed it for
+        // longer than an upload event can wait: the event was lost.
+        (Some(u), None)
+            if now_ms().saturating_sub(u.uploaded_ms)
+                > s.config.remote_start_grace.as_millis() as u64 =>
+        {
+            let now = now_ms();
+            let m = Manifest::new(id.clone(), u.upload_key.clone(), now, now).failed(
+                format!(
+                    "processing never started: no coordinator picked the upload up within {} minutes; upload the file again to retry",
+                    s.config.remote_start_grace.as_secs() / 60
+                ),
+                now,
+            );
+            let json = serde_json::to_vec_pretty(&m).map_err(ApiError::internal)?;
+            s.store
+                .put_if_absent(&keys::manifest(&id), bytes::Bytes::from(json))
+                .await?;
+            Ok(Json(m).into_response())
+        }
         _ => Ok(placeholder(
             StatusCode::ACCEPTED,
             "uploaded",

@@ -673,3 +673,31 @@ async fn cors_openapi_health_and_web_page() -> anyhow::Result<()> {
     assert!(r.text().await?.contains("slicecast"));
     Ok(())
 }
+
+#[tokio::test]
+async fn an_upload_no_remote_coordinator_picks_up_ends_failed() -> anyhow::Result<()> {
+    let s = recording_server(ApiConfig {
+        remote_start_grace: std::time::Duration::ZERO,
+        ..ApiConfig::default()
+    })
+    .await?;
+    let data = b"an upload whose S3 event was lost".to_vec();
+    let done = s.upload("lost.mp4", &data, None).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let (code, body) = s
+        .get_json(&format!(
+            "/status/{}",
+            done["video_id"].as_str().unwrap_or("")
+        ))
+        .await?;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["status"], "processing_failed", "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("processing never started"),
+        "{body}"
+    );
+    Ok(())
+}

@@ -44,6 +44,9 @@ pub struct ModelArgs {
     /// Shortest slice the coordinator plans (`MIN_SLICE_SECONDS`, as on Lambda).
     #[arg(long, default_value_t = 8.0)]
     pub min_slice_seconds: f64,
+    /// Audio chunk length (`AUDIO_CHUNK_SECONDS`; 0 = the whole track in one job).
+    #[arg(long, default_value_t = 60.0)]
+    pub audio_chunk_seconds: f64,
     /// vCPUs of a worker (Lambda: 6 at 10 240 MB).
     #[arg(long, default_value_t = 6)]
     pub vcpus: u32,
@@ -163,7 +166,8 @@ pub struct Row {
     pub probe_s: f64,
     /// Slowest slice from invoke to result, including cold start and scale-out, seconds.
     pub slices_s: f64,
-    /// The audio job (reads the whole file, encodes it once), seconds.
+    /// The audio (its chunks in parallel, each with a fragment of pre- and
+    /// post-roll; or the whole track in one job), seconds.
     pub audio_s: f64,
     /// Assembly, seconds.
     pub assemble_s: f64,
@@ -180,6 +184,8 @@ pub struct Assumptions {
     pub duration_s: f64,
     /// Shortest slice.
     pub min_slice_s: f64,
+    /// Audio chunk length, 0 = whole track.
+    pub audio_chunk_s: f64,
     /// Worker vCPUs.
     pub vcpus: u32,
     /// Worker memory, MB.
@@ -216,11 +222,21 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
     // 4 ranged reads in flight, hashed as they arrive.
     let hash_s = size_mb / (4.0 * a.s3_mb_s).min(m.hash_mb_s);
     let probe_s = (size_mb / a.s3_mb_s).max(m.probe_s_per_media_s * d);
-    let audio_s = a.cold_start_s + a.invoke_s + size_mb / a.s3_mb_s + m.audio_cpu_per_media_s * d;
+    // A chunk reads and encodes its span plus 4 s of pre- and post-roll.
+    let audio_span = if a.audio_chunk_s > 0.0 && d > 1.5 * a.audio_chunk_s {
+        a.audio_chunk_s + 8.0
+    } else {
+        d
+    };
+    let audio_jobs = (d / audio_span.min(d).max(1e-3)).ceil();
+    let audio_s = a.cold_start_s
+        + a.invoke_s
+        + audio_span * m.source_bytes_per_s / 1e6 / a.s3_mb_s
+        + m.audio_cpu_per_media_s * audio_span;
     let assemble_s = a.cold_start_s + a.invoke_s + m.assemble_s_per_media_s * d;
     let total_s = hash_s + probe_s + slices_s.max(audio_s) + assemble_s;
     let gb = f64::from(a.memory_mb) / 1024.0;
-    let worker_gb_s = gb * (slices as f64 * slice_run + audio_s + assemble_s);
+    let worker_gb_s = gb * (slices as f64 * slice_run + audio_jobs * audio_s + assemble_s);
     let coordinator_gb_s = 1769.0 / 1024.0 * total_s;
     let usd = (worker_gb_s + coordinator_gb_s) * a.gb_second_usd;
     Row {
@@ -314,6 +330,7 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
     let assumptions = Assumptions {
         duration_s: args.duration,
         min_slice_s: args.min_slice_seconds,
+        audio_chunk_s: args.audio_chunk_seconds,
         vcpus: args.vcpus,
         memory_mb: args.memory_mb,
         thread_efficiency: args.thread_efficiency,
@@ -416,6 +433,7 @@ mod tests {
         Assumptions {
             duration_s: 600.0,
             min_slice_s: 4.0,
+            audio_chunk_s: 0.0,
             vcpus: 6,
             memory_mb: 10_240,
             thread_efficiency: 1.0,
@@ -450,6 +468,17 @@ mod tests {
         );
         // Audio: cold start + 600 MB at 100 MB/s + 12 s of CPU.
         assert!((r.audio_s - (1.0 + 6.0 + 12.0)).abs() < 1e-9, "{r:?}");
+        // Audio in 60 s chunks: 68 s of source read and encoded per chunk.
+        let chunked = Assumptions {
+            audio_chunk_s: 60.0,
+            ..a.clone()
+        };
+        let rc = model_row(&m, &chunked, 50);
+        assert!(
+            (rc.audio_s - (1.0 + 0.68 + 68.0 * 0.02)).abs() < 1e-9,
+            "{rc:?}"
+        );
+        assert!(rc.total_s < r.total_s, "{rc:?}");
         // More workers never make it slower here.
         assert!(model_row(&m, &a, 200).total_s <= r.total_s);
         // Past 1000 environments in flight, another 10 s of scale-out.

@@ -43,7 +43,10 @@ impl JobTimeout {
 pub(crate) fn job_name(job: &Job) -> String {
     match job {
         Job::Slice(s) => format!("slice {}", s.slice.index),
-        Job::Audio(_) => "the audio track".into(),
+        Job::Audio(a) => match a.chunk {
+            Some(c) => format!("the audio track from segment {}", c.first_fragment),
+            None => "the audio track".into(),
+        },
     }
 }
 

@@ -17,7 +17,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use slicecast_assembler::{AssembleInput, Assembled, SpriteSettings};
-use slicecast_core::job::{AudioJob, EncodeSettings, Job, JobResult, SliceJob, SourceRef};
+use slicecast_core::job::{
+    AudioChunk, AudioJob, AudioResult, EncodeSettings, Job, JobResult, SliceJob, SourceRef,
+    audio_chunks,
+};
 use slicecast_core::ladder::{Rung, ladder_for};
 use slicecast_core::manifest::{Manifest, SourceSummary, Stage, Status};
 use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_slices};
@@ -66,6 +69,9 @@ pub struct Settings {
     /// On elastic capacity, a slice still running after this many times the
     /// median slice time gets a second copy (0 = never).
     pub straggler_factor: f64,
+    /// Encode the audio in parallel chunks of about this many seconds
+    /// (`None`: the whole track in one job).
+    pub audio_chunk_seconds: Option<f64>,
 }
 
 impl Default for Settings {
@@ -87,6 +93,7 @@ impl Default for Settings {
             job_timeout: None,
             retry_backoff: Duration::from_millis(250),
             straggler_factor: 2.0,
+            audio_chunk_seconds: None,
         }
     }
 }
@@ -513,7 +520,7 @@ async fn run_claimed(
         0,
         plan.slices.len() as u32,
         0,
-        job_units(&plan, &probe),
+        job_units(&plan, &probe, settings),
         now_ms(),
     );
     write_manifest(store.as_ref(), &manifest)
@@ -530,7 +537,6 @@ async fn run_claimed(
         invoker.clone(),
         jobs,
         &plan,
-        &probe,
         manifest,
         settings,
         events.clone(),
@@ -595,9 +601,63 @@ async fn assemble_with_retries(
     }
 }
 
-/// Progress units: one per slice, plus one for the audio track.
-fn job_units(plan: &SlicePlan, probe: &Probe) -> u32 {
-    plan.slices.len() as u32 + u32::from(probe.audio.is_some())
+/// The audio jobs: none without audio, one for the whole track, or chunks.
+fn audio_parts(probe: &Probe, plan: &SlicePlan, settings: &Settings) -> Vec<Option<AudioChunk>> {
+    let Some(a) = &probe.audio else {
+        return Vec::new();
+    };
+    let sample_rate = slicecast_media::args::audio_sample_rate(a.sample_rate);
+    let duration = probe.duration_s.max(plan.duration_s());
+    match settings
+        .audio_chunk_seconds
+        .and_then(|c| audio_chunks(duration, sample_rate, settings.segment_seconds, c))
+    {
+        Some(chunks) => chunks.into_iter().map(Some).collect(),
+        None => vec![None],
+    }
+}
+
+/// Progress units: one per slice, plus one per audio job.
+fn job_units(plan: &SlicePlan, probe: &Probe, settings: &Settings) -> u32 {
+    (plan.slices.len() + audio_parts(probe, plan, settings).len()) as u32
+}
+
+/// One audio result from the chunks' results, checking that they chain:
+/// contiguous segment numbers from 0, each starting where the previous ends.
+fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioResult>, String> {
+    parts.sort_by_key(|p| p.segments.first().map_or(u32::MAX, |s| s.number));
+    let Some(first) = parts.first() else {
+        return Ok(None);
+    };
+    let mut merged = AudioResult {
+        segments: Vec::new(),
+        encode_ms: parts.iter().map(|p| p.encode_ms).max().unwrap_or(0),
+        ..first.clone()
+    };
+    for p in &parts {
+        if (&p.codecs, p.timescale, p.sample_rate)
+            != (&merged.codecs, merged.timescale, merged.sample_rate)
+        {
+            return Err("the audio chunks were encoded differently".into());
+        }
+        merged.segments.extend(p.segments.iter().cloned());
+    }
+    for (i, w) in merged.segments.windows(2).enumerate() {
+        if w[1].number != w[0].number + 1 || w[1].start != w[0].start + w[0].duration {
+            return Err(format!(
+                "the audio chunks do not fit together at audio segment {}",
+                i + 1
+            ));
+        }
+    }
+    if merged
+        .segments
+        .first()
+        .is_some_and(|s| s.number != 0 || s.start != 0)
+    {
+        return Err("the audio does not start at segment 0".into());
+    }
+    Ok(Some(merged))
 }
 
 fn make_jobs(
@@ -612,18 +672,21 @@ fn make_jobs(
     let mut jobs = Vec::with_capacity(plan.slices.len() + 1);
     let video_stream = probe.video.as_ref().map_or(0, |v| v.index);
     if let Some(a) = &probe.audio {
-        jobs.push(Job::Audio(AudioJob {
-            video_id: id.clone(),
-            source: source.clone(),
-            audio_stream: a.index,
-            origin_s: plan.origin_pts as f64 * plan.time_base.as_f64(),
-            channels: if a.channels == 1 { 1 } else { 2 },
-            sample_rate: slicecast_media::args::audio_sample_rate(a.sample_rate),
-            bitrate: settings.audio_bitrate,
-            segment_seconds: settings.segment_seconds,
-            duration_s: probe.duration_s.max(plan.duration_s()),
-            attempt: 1,
-        }));
+        for chunk in audio_parts(probe, plan, settings) {
+            jobs.push(Job::Audio(AudioJob {
+                video_id: id.clone(),
+                source: source.clone(),
+                audio_stream: a.index,
+                origin_s: plan.origin_pts as f64 * plan.time_base.as_f64(),
+                channels: if a.channels == 1 { 1 } else { 2 },
+                sample_rate: slicecast_media::args::audio_sample_rate(a.sample_rate),
+                bitrate: settings.audio_bitrate,
+                segment_seconds: settings.segment_seconds,
+                duration_s: probe.duration_s.max(plan.duration_s()),
+                attempt: 1,
+                chunk,
+            }));
+        }
     }
     let thumb_size =
         slicecast_core::thumbs::thumb_size(display.0, display.1, settings.sprite.width);
@@ -654,32 +717,30 @@ type Results = (
     Option<slicecast_core::job::AudioResult>,
 );
 
-#[expect(clippy::too_many_arguments, reason = "internal step of process_upload")]
 async fn fan_out(
     store: Arc<dyn BlobStore>,
     invoker: Arc<dyn Invoker>,
     jobs: Vec<Job>,
     plan: &SlicePlan,
-    probe: &Probe,
     manifest: Manifest,
     settings: &Settings,
     events: EventSink,
 ) -> Result<(Results, Manifest), String> {
     let total = plan.slices.len() as u32;
-    let units = job_units(plan, probe);
+    let units = jobs.len() as u32;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let runner = fanout::run_jobs(invoker, jobs, settings, tx);
     let collect = async {
         let mut manifest = manifest;
         let mut slices = Vec::with_capacity(total as usize);
-        let mut audio = None;
+        let mut audio = Vec::new();
         while let Some(r) = rx.recv().await {
             match r {
                 JobResult::Slice(s) => slices.push(s),
-                JobResult::Audio(a) => audio = Some(a),
+                JobResult::Audio(a) => audio.push(a),
             }
             let done = slices.len() as u32;
-            let units_done = done + u32::from(audio.is_some());
+            let units_done = done + audio.len() as u32;
             manifest = manifest.with_progress(done, total, units_done, units, now_ms());
             write_manifest(store.as_ref(), &manifest)
                 .await
@@ -696,5 +757,6 @@ async fn fan_out(
     if slices.len() as u32 != total {
         return Err(format!("only {} of {total} slices finished", slices.len()));
     }
+    let audio = merge_audio(audio)?;
     Ok(((slices, audio), manifest))
 }

@@ -111,6 +111,85 @@ pub struct AudioJob {
     pub duration_s: f64,
     /// 1 for the first try, then 2, 3, ...
     pub attempt: u32,
+    /// Only this part of the track (`None`: the whole track).
+    #[serde(default)]
+    pub chunk: Option<AudioChunk>,
+}
+
+/// A part of the audio track, encoded by its own job: whole fragments of the
+/// track's fragment grid (a fragment = `fragment_frames` AAC frames of 1024
+/// samples, what `-frag_duration` of one segment length cuts), plus one
+/// fragment of pre-roll before and one of post-roll after that are encoded and
+/// dropped, so the encoder state at both seams matches a whole-track encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioChunk {
+    /// Global number of the first fragment kept.
+    pub first_fragment: u32,
+    /// Fragments kept (the last chunk keeps whatever the track has left).
+    pub fragments: u32,
+    /// AAC frames per fragment.
+    pub fragment_frames: u32,
+    /// Whether this is the track's last chunk.
+    pub last: bool,
+}
+
+impl AudioChunk {
+    /// Samples per fragment.
+    pub fn fragment_samples(&self) -> u64 {
+        u64::from(self.fragment_frames) * 1024
+    }
+
+    /// Fragments of pre-roll encoded before the first kept one.
+    pub fn pre_roll(&self) -> u32 {
+        u32::from(self.first_fragment > 0)
+    }
+
+    /// Output time (seconds) where this chunk's encode starts.
+    pub fn encode_start_s(&self, sample_rate: u32) -> f64 {
+        (u64::from(self.first_fragment - self.pre_roll()) * self.fragment_samples()) as f64
+            / f64::from(sample_rate.max(1))
+    }
+
+    /// Seconds to encode (pre-roll + kept + post-roll); `None` for the last chunk (to the end).
+    pub fn encode_seconds(&self, sample_rate: u32) -> Option<f64> {
+        (!self.last).then(|| {
+            (u64::from(self.pre_roll() + self.fragments + 1) * self.fragment_samples()) as f64
+                / f64::from(sample_rate.max(1))
+        })
+    }
+}
+
+/// Splits an audio track of `duration_s` into chunks of about `chunk_seconds`
+/// on the fragment grid of `segment_seconds` at `sample_rate`. One chunk
+/// (`None`) when the track is not much longer than a chunk.
+pub fn audio_chunks(
+    duration_s: f64,
+    sample_rate: u32,
+    segment_seconds: f64,
+    chunk_seconds: f64,
+) -> Option<Vec<AudioChunk>> {
+    if chunk_seconds.is_nan() || chunk_seconds <= 0.0 {
+        return None;
+    }
+    let sr = f64::from(sample_rate.max(1));
+    let fragment_frames = (segment_seconds * sr / 1024.0).ceil().max(1.0) as u32;
+    let fragment_s = f64::from(fragment_frames) * 1024.0 / sr;
+    let total = (duration_s / fragment_s).ceil().max(1.0) as u32;
+    let per_chunk = (chunk_seconds / fragment_s).round().max(1.0) as u32;
+    if total <= per_chunk + per_chunk / 2 {
+        return None;
+    }
+    let count = total.div_ceil(per_chunk);
+    Some(
+        (0..count)
+            .map(|k| AudioChunk {
+                first_fragment: k * per_chunk,
+                fragments: per_chunk.min(total - k * per_chunk),
+                fragment_frames,
+                last: k + 1 == count,
+            })
+            .collect(),
+    )
 }
 
 /// The result of the audio job.
@@ -150,4 +229,49 @@ pub enum JobResult {
     Slice(SliceResult),
     /// The audio result.
     Audio(AudioResult),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks() {
+        // 48 kHz, 4 s segments: fragments of 188 frames = 4.0107 s.
+        assert_eq!(audio_chunks(52.2, 48_000, 4.0, 60.0), None);
+        assert_eq!(audio_chunks(52.2, 48_000, 4.0, 0.0), None);
+        let c = audio_chunks(52.2, 48_000, 4.0, 16.0).expect("chunks");
+        // 14 fragments in 4 chunks of 4, 4, 4 and 2.
+        let shape: Vec<(u32, u32, bool)> = c
+            .iter()
+            .map(|c| (c.first_fragment, c.fragments, c.last))
+            .collect();
+        assert_eq!(
+            shape,
+            [(0, 4, false), (4, 4, false), (8, 4, false), (12, 2, true)]
+        );
+        assert!(c.iter().all(|c| c.fragment_frames == 188));
+        assert_eq!(c[0].pre_roll(), 0);
+        assert_eq!(c[0].encode_start_s(48_000), 0.0);
+        assert_eq!(
+            c[0].encode_seconds(48_000),
+            Some(5.0 * 192_512.0 / 48_000.0)
+        );
+        assert_eq!(c[1].pre_roll(), 1);
+        assert_eq!(c[1].encode_start_s(48_000), 3.0 * 192_512.0 / 48_000.0);
+        assert_eq!(
+            c[1].encode_seconds(48_000),
+            Some(6.0 * 192_512.0 / 48_000.0)
+        );
+        assert_eq!(c[3].encode_seconds(48_000), None);
+        // 44.1 kHz: 173 frames per fragment; 10 minutes in 60 s chunks.
+        let c = audio_chunks(600.0, 44_100, 4.0, 60.0).expect("chunks");
+        assert!(c.iter().all(|c| c.fragment_frames == 173));
+        assert_eq!(c.len(), 10);
+        let kept: u32 = c.iter().map(|c| c.fragments).sum();
+        assert_eq!(
+            kept,
+            (600.0_f64 / (173.0 * 1024.0 / 44_100.0)).ceil() as u32
+        );
+    }
 }

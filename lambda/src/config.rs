@@ -57,6 +57,9 @@ pub struct CoordinatorEnv {
     /// A slice running past this many times the median slice time gets a second copy (0 = never).
     #[arg(long, env = "STRAGGLER_FACTOR", default_value_t = 2.0)]
     pub straggler_factor: f64,
+    /// Encode the audio in parallel chunks of about this many seconds (0 = one job).
+    #[arg(long, env = "AUDIO_CHUNK_SECONDS", default_value_t = 60.0)]
+    pub audio_chunk_seconds: f64,
     /// First retry delay in milliseconds (doubles per failure).
     #[arg(long, env = "RETRY_BACKOFF_MS", default_value_t = 500)]
     pub retry_backoff_ms: u64,
@@ -84,6 +87,8 @@ impl CoordinatorEnv {
             }),
             retry_backoff: Duration::from_millis(self.retry_backoff_ms),
             straggler_factor: self.straggler_factor,
+            audio_chunk_seconds: (self.audio_chunk_seconds > 0.0)
+                .then_some(self.audio_chunk_seconds),
             ..Settings::default()
         })
     }

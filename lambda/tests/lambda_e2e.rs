@@ -331,6 +331,8 @@ async fn uploads_are_processed_through_lambda_invokes() {
         ("WORKER_THREADS", "1".to_owned()),
         ("X264_PRESET", "ultrafast".to_owned()),
         ("RETRY_BACKOFF_MS", "100".to_owned()),
+        // The sintel audio in 4 parallel chunks (the default is 60 s).
+        ("AUDIO_CHUNK_SECONDS", "16".to_owned()),
         ("DEADLINE_SECONDS", "600".to_owned()),
         ("SLICECAST_FAIL_SLICE", fail),
     ];

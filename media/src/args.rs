@@ -224,12 +224,15 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     v
 }
 
-/// The ffmpeg command line of the audio job: the whole track once, AAC-LC, as
-/// fragmented MP4 with a fragment every segment length, on the video's timeline.
+/// The ffmpeg command line of the audio job: the whole track (or one
+/// [`AudioChunk`](slicecast_core::job::AudioChunk) of it, with its pre- and
+/// post-roll) once, AAC-LC, as fragmented MP4 with a fragment every segment
+/// length, on the video's timeline.
 pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
+    let chunk_start = job.chunk.map_or(0.0, |c| c.encode_start_s(job.sample_rate));
     let filter = format!(
         "asetpts=PTS-{}/TB,aresample={}:async=1:first_pts=0",
-        secs(job.origin_s),
+        secs(job.origin_s + chunk_start),
         job.sample_rate
     );
     let mut v: Vec<OsString> = [
@@ -240,11 +243,16 @@ pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
         "error",
         "-y",
         "-copyts",
-        "-i",
     ]
     .iter()
     .map(os)
     .collect();
+    // Read from a little before the chunk; aresample trims to its exact start.
+    let seek = job.origin_s + chunk_start - job.source.start_time_s - 2.0;
+    if job.chunk.is_some() && seek > 0.0 {
+        v.extend([os("-ss"), os(secs(seek)), os("-noaccurate_seek")]);
+    }
+    v.push(os("-i"));
     v.push(os(&job.source.location));
     v.extend(
         [
@@ -271,6 +279,9 @@ pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
         .iter()
         .map(os),
     );
+    if let Some(t) = job.chunk.and_then(|c| c.encode_seconds(job.sample_rate)) {
+        v.extend([os("-t"), os(secs(t))]);
+    }
     v.extend(reproducible_mp4("a"));
     v.push(out.as_os_str().to_owned());
     v
@@ -424,6 +435,7 @@ mod tests {
             segment_seconds: 4.0,
             duration_s: 10.0,
             attempt: 1,
+            chunk: None,
         };
         let s = joined(&audio_args(&j, Path::new("a.mp4")));
         assert!(s.contains("-map 0:1"));

@@ -295,7 +295,7 @@ async fn store_thumbs(
 }
 
 /// Encodes the whole audio track once and stores its init segment, segments and
-/// result (`work/audio.json`).
+/// result (`work/audio_<first fragment>.json`); or one chunk of the track.
 #[instrument(skip_all, fields(video.id = %job.video_id, attempt = job.attempt))]
 pub async fn encode_audio(
     job: &AudioJob,
@@ -328,11 +328,48 @@ pub async fn encode_audio(
         .map(|f| cmaf::fragment_info(f, init.default_sample_duration))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| out_err(e.to_string()))?;
-    let start = infos.first().map_or(0, |i| i.base_decode_time);
-    let segments = store_fragments(store, &split.fragments, &infos, 0, start, 0, |n| {
-        keys::audio_segment(&job.video_id, n)
-    })
-    .await?;
+    let segments = match job.chunk {
+        None => {
+            let start = infos.first().map_or(0, |i| i.base_decode_time);
+            store_fragments(store, &split.fragments, &infos, 0, start, 0, |n| {
+                keys::audio_segment(&job.video_id, n)
+            })
+            .await?
+        }
+        Some(c) => {
+            // Drop the pre-roll fragment and, unless this is the last chunk,
+            // the post-roll: keep whole fragments of the track's grid.
+            let pre = c.pre_roll() as usize;
+            let wanted = if c.last {
+                split.fragments.len()
+            } else {
+                pre + c.fragments as usize
+            };
+            // Fewer fragments than wanted: the audio ends early (the
+            // coordinator checks that the chunks still chain).
+            let end = wanted.min(split.fragments.len()).max(pre);
+            if let Some(bad) = infos[pre..end.saturating_sub(1).max(pre)]
+                .iter()
+                .find(|i| u64::from(i.samples) * 1024 != c.fragment_samples())
+            {
+                return Err(out_err(format!(
+                    "audio fragment of {} frames, the grid has {}",
+                    bad.samples, c.fragment_frames
+                )));
+            }
+            let start = u64::from(c.first_fragment) * c.fragment_samples();
+            store_fragments(
+                store,
+                &split.fragments[pre..end],
+                &infos[pre..end],
+                c.first_fragment,
+                start,
+                0,
+                |n| keys::audio_segment(&job.video_id, n),
+            )
+            .await?
+        }
+    };
     store
         .put(&keys::audio_init(&job.video_id), Bytes::from(split.init))
         .await?;
@@ -347,7 +384,13 @@ pub async fn encode_audio(
     };
     let json = serde_json::to_vec(&result).map_err(|e| out_err(e.to_string()))?;
     store
-        .put(&keys::work(&job.video_id, "audio.json"), Bytes::from(json))
+        .put(
+            &keys::work(
+                &job.video_id,
+                &format!("audio_{}.json", job.chunk.map_or(0, |c| c.first_fragment)),
+            ),
+            Bytes::from(json),
+        )
         .await?;
     info!(
         duration_ms = result.encode_ms,

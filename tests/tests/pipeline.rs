@@ -398,3 +398,79 @@ async fn interlaced_broadcast_clip_is_deinterlaced_frame_for_frame() {
     )
     .expect("frames and seams");
 }
+
+/// Decoded audio of an output's HLS audio playlist, mono 16-bit at 48 kHz.
+fn decoded_audio(video_dir: &Path) -> Vec<i16> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video_dir.join("hls/audio.m3u8"))
+        .args(["-ac", "1", "-ar", "48000", "-f", "s16le", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+/// Signal-to-difference ratio in dB of `b` against `a`.
+fn snr_db(a: &[i16], b: &[i16]) -> f64 {
+    let (mut signal, mut noise) = (0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        signal += f64::from(*x).powi(2);
+        noise += (f64::from(*x) - f64::from(*y)).powi(2);
+    }
+    10.0 * (signal / noise.max(1.0)).log10()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_in_parallel_chunks_matches_the_whole_track_encode() {
+    let src = clip("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
+    let whole_dir = tempfile::tempdir().expect("tmp");
+    let chunked_dir = tempfile::tempdir().expect("tmp");
+    let whole = transcode(&src, whole_dir.path(), &settings(None))
+        .await
+        .expect("whole");
+    let chunked_settings = Settings {
+        audio_chunk_seconds: Some(16.0),
+        ..settings(None)
+    };
+    let chunked = transcode(&src, chunked_dir.path(), &chunked_settings)
+        .await
+        .expect("chunked");
+    let id = &chunked.manifest().video_id;
+    let video_dir = chunked_dir.path().join(keys::video_prefix(id));
+    // Frame-exact video, audio duration within 50 ms, DASH: the usual checks.
+    check_output(&video_dir, &src).expect("output checks");
+    let a = decoded_audio(
+        &whole_dir
+            .path()
+            .join(keys::video_prefix(&whole.manifest().video_id)),
+    );
+    let b = decoded_audio(&video_dir);
+    assert!(
+        (a.len() as i64 - b.len() as i64).abs() <= 1024,
+        "{} vs {} samples",
+        a.len(),
+        b.len()
+    );
+    // Two encodes of the same samples differ only by coding noise, also at
+    // the chunk seams (4 fragments of 188 AAC frames = 16.043 s each): a gap,
+    // a shift or a click there would drop the ratio to about 0 dB.
+    let overall = snr_db(&a, &b);
+    eprintln!("whole vs chunked audio: {overall:.1} dB");
+    assert!(overall > 12.0, "{overall:.1} dB");
+    let fragment = 188 * 1024;
+    for k in 1..=3 {
+        let seam = k * 4 * fragment;
+        let window = seam - 2048..(seam + 2048).min(a.len().min(b.len()));
+        let local = snr_db(&a[window.clone()], &b[window]);
+        eprintln!("seam {k}: {local:.1} dB");
+        assert!(local > 6.0, "seam {k}: {local:.1} dB");
+    }
+}

@@ -255,6 +255,29 @@ fn placeholder(code: StatusCode, status: &str, id: Option<&VideoId>, message: St
     (code, Json(body)).into_response()
 }
 
+/// Why an upload nobody has claimed reads as failed, once it has waited
+/// longer than a start can take: locally (`running == Some(false)`) the
+/// heartbeat timeout, when processing runs elsewhere (`None`) the age limit of
+/// the upload's event.
+fn never_started(s: &AppState, u: &UploadRecord, running: Option<bool>) -> Option<String> {
+    let (grace, reason) = match running {
+        Some(false) => (
+            s.config.heartbeat_timeout,
+            "processing never started (the server stopped first); upload the file again to retry"
+                .to_owned(),
+        ),
+        None => (
+            s.config.remote_start_grace,
+            format!(
+                "processing never started: no coordinator picked the upload up within {} minutes; upload the file again to retry",
+                s.config.remote_start_grace.as_secs() / 60
+            ),
+        ),
+        Some(true) => return None,
+    };
+    (now_ms().saturating_sub(u.uploaded_ms) > grace.as_millis() as u64).then_some(reason)
+}
+
 /// A video's manifest, by id or by original file name.
 #[utoipa::path(
     get,
@@ -295,36 +318,11 @@ pub async fn status(
             Some(&id),
             "no video with that id or file name".into(),
         )),
-        // Uploaded, nothing runs it here, and it has waited too long: the
-        // server stopped before processing began. Record that as a failure.
-        (Some(u), Some(false))
-            if now_ms().saturating_sub(u.uploaded_ms) > hb.as_millis() as u64 =>
-        {
+        // Uploaded, nobody has claimed it, and it has waited longer than a
+        // start can take: record that as a failure.
+        (Some(u), _) if let Some(reason) = never_started(&s, u, running) => {
             let now = now_ms();
-            let m = Manifest::new(id.clone(), u.upload_key.clone(), now, now).failed(
-                "processing never started (the server stopped first); upload the file again to retry",
-                now,
-            );
-            let json = serde_json::to_vec_pretty(&m).map_err(ApiError::internal)?;
-            s.store
-                .put_if_absent(&keys::manifest(&id), bytes::Bytes::from(json))
-                .await?;
-            Ok(Json(m).into_response())
-        }
-        // Uploaded, processing runs elsewhere, and nothing has claimed it for
-        // longer than an upload event can wait: the event was lost.
-        (Some(u), None)
-            if now_ms().saturating_sub(u.uploaded_ms)
-                > s.config.remote_start_grace.as_millis() as u64 =>
-        {
-            let now = now_ms();
-            let m = Manifest::new(id.clone(), u.upload_key.clone(), now, now).failed(
-                format!(
-                    "processing never started: no coordinator picked the upload up within {} minutes; upload the file again to retry",
-                    s.config.remote_start_grace.as_secs() / 60
-                ),
-                now,
-            );
+            let m = Manifest::new(id.clone(), u.upload_key.clone(), now, now).failed(reason, now);
             let json = serde_json::to_vec_pretty(&m).map_err(ApiError::internal)?;
             s.store
                 .put_if_absent(&keys::manifest(&id), bytes::Bytes::from(json))

@@ -122,6 +122,36 @@ pub fn describe(e: &WorkerError) -> String {
     }
 }
 
+/// Runs one job in this process: the segment worker's encode, after the
+/// test-only injected failures. Shared by the local pool and the Lambda worker.
+pub async fn run_job(
+    job: Job,
+    store: &dyn BlobStore,
+    opts: &WorkerOptions,
+    fail: &[FailureRule],
+) -> Result<JobResult, String> {
+    match job {
+        Job::Slice(j) => {
+            if let Some(message) = injected_failure(fail, &j) {
+                tracing::warn!(
+                    slice = j.slice.index,
+                    attempt = j.attempt,
+                    "injected failure"
+                );
+                return Err(message);
+            }
+            encode_slice(&j, store, opts)
+                .await
+                .map(JobResult::Slice)
+                .map_err(|e| describe(&e))
+        }
+        Job::Audio(j) => encode_audio(&j, store, opts)
+            .await
+            .map(JobResult::Audio)
+            .map_err(|e| describe(&e)),
+    }
+}
+
 #[async_trait]
 impl Invoker for LocalInvoker {
     async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
@@ -130,23 +160,9 @@ impl Invoker for LocalInvoker {
             .acquire()
             .await
             .map_err(|_| InvokeError::permanent("the worker pool is shut down"))?;
-        let store = self.store.as_ref();
-        let err = |e: WorkerError| InvokeError::failed(describe(&e));
-        match job {
-            Job::Slice(j) => {
-                if let Some(message) = injected_failure(&self.fail, &j) {
-                    return Err(InvokeError::failed(message));
-                }
-                encode_slice(&j, store, &self.opts)
-                    .await
-                    .map(JobResult::Slice)
-                    .map_err(err)
-            }
-            Job::Audio(j) => encode_audio(&j, store, &self.opts)
-                .await
-                .map(JobResult::Audio)
-                .map_err(err),
-        }
+        run_job(job, self.store.as_ref(), &self.opts, &self.fail)
+            .await
+            .map_err(InvokeError::failed)
     }
 
     async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {

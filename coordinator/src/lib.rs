@@ -11,7 +11,7 @@ mod fanout;
 mod invoker;
 
 pub use fanout::JobTimeout;
-pub use invoker::{InvokeError, Invoker, LocalInvoker, describe};
+pub use invoker::{InvokeError, Invoker, LocalInvoker, describe, run_job};
 
 use bytes::Bytes;
 use futures::StreamExt;

@@ -20,6 +20,12 @@ pub fn bucket() -> Result<String, ConfigError> {
         .ok_or_else(|| ConfigError("BUCKET_NAME is not set".into()))
 }
 
+/// Settings read from the environment alone (no command line).
+fn parse_env<T: Parser>() -> Result<T, ConfigError> {
+    T::try_parse_from(std::iter::empty::<String>())
+        .map_err(|e| ConfigError(e.to_string().trim().to_owned()))
+}
+
 /// The coordinator's environment.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "coordinator", no_binary_name = true)]
@@ -68,8 +74,7 @@ pub struct CoordinatorEnv {
 impl CoordinatorEnv {
     /// Reads the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::try_parse_from(std::iter::empty::<String>())
-            .map_err(|e| ConfigError(e.to_string().trim().to_owned()))
+        parse_env()
     }
 
     /// The coordinator's settings.
@@ -109,8 +114,7 @@ pub struct WorkerEnv {
 impl WorkerEnv {
     /// Reads the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::try_parse_from(std::iter::empty::<String>())
-            .map_err(|e| ConfigError(e.to_string().trim().to_owned()))
+        parse_env()
     }
 
     /// Worker options.
@@ -150,8 +154,7 @@ pub struct ApiEnv {
 impl ApiEnv {
     /// Reads the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::try_parse_from(std::iter::empty::<String>())
-            .map_err(|e| ConfigError(e.to_string().trim().to_owned()))
+        parse_env()
     }
 
     /// The api's settings.

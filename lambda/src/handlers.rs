@@ -5,9 +5,9 @@ use crate::events::{self, Record};
 use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use slicecast_assembler::{AssembleInput, Assembled};
-use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, describe};
+use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, run_job};
 use slicecast_core::job::{Job, JobResult};
-use slicecast_segment_worker::{FailureRule, WorkerOptions, injected_failure};
+use slicecast_segment_worker::{FailureRule, WorkerOptions};
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
 use tracing::{error, info, warn};
@@ -143,26 +143,9 @@ impl Worker {
     /// Runs one slice or audio job; the result lists what it wrote under
     /// deterministic keys (a retry overwrites the same objects).
     pub async fn handle(&self, job: Job) -> Result<JobResult, HandlerError> {
-        let store = self.store.as_ref();
-        let result = match &job {
-            Job::Slice(j) => {
-                if let Some(message) = injected_failure(&self.fail, j) {
-                    warn!(
-                        slice = j.slice.index,
-                        attempt = j.attempt,
-                        "injected failure"
-                    );
-                    return Err(HandlerError(message));
-                }
-                slicecast_segment_worker::encode_slice(j, store, &self.options)
-                    .await
-                    .map(JobResult::Slice)
-            }
-            Job::Audio(j) => slicecast_segment_worker::encode_audio(j, store, &self.options)
-                .await
-                .map(JobResult::Audio),
-        };
-        result.map_err(|e| HandlerError(describe(&e)))
+        run_job(job, self.store.as_ref(), &self.options, &self.fail)
+            .await
+            .map_err(HandlerError)
     }
 }
 

@@ -172,6 +172,7 @@ pub fn presentation(input: &AssembleInput) -> Result<Presentation, AssembleError
         duration_s,
         video,
         audio,
+        subtitles: Vec::new(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! `SegmentTimeline`s over the same CMAF segments the HLS playlists use
 //! (`../video/<rung>/seg_<n>.m4s`, `../audio/seg_<n>.m4s`).
 
-use crate::presentation::{AudioTrack, Presentation, SegmentInfo, Track, VideoTrack};
+use crate::presentation::{AudioTrack, Presentation, SegmentInfo, TextTrack, Track, VideoTrack};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, Event};
 use std::io;
@@ -254,6 +254,48 @@ fn audio_set(w: &mut W, a: &AudioTrack) -> io::Result<()> {
         .map(drop)
 }
 
+/// A subtitle `AdaptationSet`: the whole WebVTT file as one sidecar
+/// `Representation` (`BaseURL` `../subtitles/<lang>.vtt`), role `subtitle`.
+fn text_set(w: &mut W, id: usize, t: &TextTrack) -> io::Result<()> {
+    let set = [
+        ("id", id.to_string()),
+        ("contentType", "text".to_owned()),
+        ("mimeType", "text/vtt".into()),
+        ("lang", t.lang.clone()),
+    ];
+    let role = [
+        ("schemeIdUri", "urn:mpeg:dash:role:2011".to_owned()),
+        ("value", "subtitle".into()),
+    ];
+    // A sidecar file has no media bitrate; a nominal one keeps validators happy.
+    let rep = [
+        ("id", format!("text_{}", t.lang)),
+        ("bandwidth", "256".into()),
+    ];
+    w.create_element("AdaptationSet")
+        .with_attributes(attrs(&set))
+        .write_inner_content(|w| {
+            // Schema order: Label (common elements) before Role.
+            w.create_element("Label")
+                .write_text_content(quick_xml::events::BytesText::new(&t.name))?;
+            w.create_element("Role")
+                .with_attributes(attrs(&role))
+                .write_empty()?;
+            w.create_element("Representation")
+                .with_attributes(attrs(&rep))
+                .write_inner_content(|w| {
+                    w.create_element("BaseURL")
+                        .write_text_content(quick_xml::events::BytesText::new(&format!(
+                            "../subtitles/{}.vtt",
+                            t.lang
+                        )))
+                        .map(drop)
+                })?;
+            Ok(())
+        })
+        .map(drop)
+}
+
 fn write_mpd(w: &mut W, p: &Presentation) -> io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let root = [
@@ -274,6 +316,9 @@ fn write_mpd(w: &mut W, p: &Presentation) -> io::Result<()> {
                     if let Some(a) = &p.audio {
                         audio_set(w, a)?;
                     }
+                    for (i, t) in p.subtitles.iter().enumerate() {
+                        text_set(w, 2 + i, t)?;
+                    }
                     Ok(())
                 })
                 .map(drop)
@@ -284,7 +329,8 @@ fn write_mpd(w: &mut W, p: &Presentation) -> io::Result<()> {
 /// The MPD (`dash/stream.mpd`): a static, single-Period presentation with a
 /// video `AdaptationSet` (one `Representation` per rung, id = rung name) and,
 /// when there is audio, an audio `AdaptationSet` (`Representation` `audio`),
-/// each addressed by `SegmentTemplate` + `SegmentTimeline` and `$Number$`.
+/// each addressed by `SegmentTemplate` + `SegmentTimeline` and `$Number$`;
+/// then one text `AdaptationSet` per subtitle track.
 pub fn mpd(p: &Presentation) -> String {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     write_mpd(&mut w, p).expect("writing into a Vec cannot fail");
@@ -337,6 +383,26 @@ mod tests {
             .filter(|(n, _)| n == name)
             .map(|(_, a)| a)
             .collect()
+    }
+
+    #[test]
+    fn mpd_with_subtitles_snapshot() {
+        let mut p = fixture();
+        p.subtitles = vec![TextTrack {
+            lang: "en".into(),
+            name: "English".into(),
+        }];
+        let xml = mpd(&p);
+        let sets: Vec<_> = elements(&xml)
+            .into_iter()
+            .filter(|(n, _)| n == "AdaptationSet")
+            .collect();
+        assert_eq!(sets.len(), 3);
+        assert_eq!(sets[2].1["contentType"], "text");
+        assert_eq!(sets[2].1["mimeType"], "text/vtt");
+        assert_eq!(sets[2].1["lang"], "en");
+        assert!(xml.contains("<BaseURL>../subtitles/en.vtt</BaseURL>"));
+        insta::assert_snapshot!(xml);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! (`../video/720p/init.mp4`); the master names its media playlists by file
 //! name alone (`720p.m3u8`, `audio.m3u8`).
 
-use crate::keys::segment_file;
-use crate::presentation::{AudioTrack, Presentation, SegmentInfo, Track, VideoTrack};
+use crate::keys::{segment_file, subtitle_segment_file};
+use crate::presentation::{AudioTrack, Presentation, SegmentInfo, TextTrack, Track, VideoTrack};
 use m3u8_rs::{
     AlternativeMedia, AlternativeMediaType, Map, MasterPlaylist, MediaPlaylist, MediaPlaylistType,
     MediaSegment, QuotedOrUnquoted, Resolution, VariantStream,
@@ -17,6 +17,9 @@ use std::sync::atomic::Ordering;
 
 /// `GROUP-ID` of the audio rendition group, and the `AUDIO` attribute of every variant.
 pub const AUDIO_GROUP: &str = "audio";
+
+/// `GROUP-ID` of the subtitle renditions, and the `SUBTITLES` attribute of every variant.
+pub const SUBTITLES_GROUP: &str = "subs";
 
 /// `EXT-X-VERSION` of every playlist (fMP4 segments with `EXT-X-MAP` need at least 6).
 const VERSION: usize = 7;
@@ -43,6 +46,10 @@ fn micros(ticks: u64, timescale: u32) -> u64 {
 /// Audio, when present, is one `EXT-X-MEDIA` rendition in group [`AUDIO_GROUP`]
 /// (`audio.m3u8`); every variant (`<rung>.m3u8`, tallest first) then carries
 /// `AUDIO="audio"`, both codecs, and bandwidths that add the audio's.
+/// Subtitle tracks are `EXT-X-MEDIA` renditions of type `SUBTITLES` in group
+/// [`SUBTITLES_GROUP`] (`subs_<lang>.m3u8`; auto-selectable, not default, so
+/// a player shows them when the viewer's language or choice asks), and every
+/// variant then carries `SUBTITLES="subs"`.
 pub fn master_playlist(p: &Presentation) -> String {
     let (audio_peak, audio_avg) = p
         .audio
@@ -61,6 +68,16 @@ pub fn master_playlist(p: &Presentation) -> String {
             channels: Some(a.channels.to_string()),
             ..AlternativeMedia::default()
         })
+        .chain(p.subtitles.iter().map(|t| AlternativeMedia {
+            media_type: AlternativeMediaType::Subtitles,
+            uri: Some(subtitle_playlist_name(t)),
+            group_id: SUBTITLES_GROUP.into(),
+            language: Some(t.lang.clone()),
+            name: t.name.clone(),
+            default: false,
+            autoselect: true,
+            ..AlternativeMedia::default()
+        }))
         .collect();
     let mut video: Vec<&VideoTrack> = p.video.iter().collect();
     // Stable: equal sizes keep the presentation's order.
@@ -91,6 +108,7 @@ pub fn master_playlist(p: &Presentation) -> String {
                 )])
             }),
             audio: p.audio.as_ref().map(|_| AUDIO_GROUP.to_owned()),
+            subtitles: (!p.subtitles.is_empty()).then(|| SUBTITLES_GROUP.to_owned()),
             ..VariantStream::default()
         })
         .collect();
@@ -129,8 +147,15 @@ fn extinf(us: u64) -> f32 {
     (us as f64 / MICROS_PER_S as f64) as f32
 }
 
-/// A VOD media playlist over `segments`, whose files live in `dir` (relative to `hls/`).
-fn media_playlist(segments: &[SegmentInfo], timescale: u32, dir: &str) -> String {
+/// A VOD media playlist over `segments`, whose files live in `dir` (relative
+/// to `hls/`), named by `file`; `init` adds the `EXT-X-MAP` of `dir/init.mp4`.
+fn media_playlist(
+    segments: &[SegmentInfo],
+    timescale: u32,
+    dir: &str,
+    file: fn(u32) -> String,
+    init: bool,
+) -> String {
     // The EXTINF precision is a process-wide setting of m3u8-rs (its only way to
     // get fixed decimals). Storing the same value every time is idempotent, and
     // this module is the only writer of playlists in slicecast.
@@ -140,10 +165,10 @@ fn media_playlist(segments: &[SegmentInfo], timescale: u32, dir: &str) -> String
         .iter()
         .enumerate()
         .map(|(i, s)| MediaSegment {
-            uri: format!("{dir}/{}", segment_file(s.number)),
+            uri: format!("{dir}/{}", file(s.number)),
             duration: extinf(micros(s.duration, timescale)),
             // One EXT-X-MAP before the first segment applies to all that follow.
-            map: (i == 0).then(|| Map {
+            map: (init && i == 0).then(|| Map {
                 uri: format!("{dir}/init.mp4"),
                 ..Map::default()
             }),
@@ -185,13 +210,34 @@ pub fn video_playlist(t: &VideoTrack) -> String {
         &t.segments,
         t.timescale,
         &format!("../video/{}", t.rung.name),
+        segment_file,
+        true,
     )
 }
 
 /// The media playlist of the audio rendition (`hls/audio.m3u8`), over
 /// `../audio/init.mp4` and `../audio/seg_<n>.m4s`.
 pub fn audio_playlist(t: &AudioTrack) -> String {
-    media_playlist(&t.segments, t.timescale, "../audio")
+    media_playlist(&t.segments, t.timescale, "../audio", segment_file, true)
+}
+
+/// File name of a subtitle track's media playlist (`subs_<lang>.m3u8`).
+pub fn subtitle_playlist_name(t: &TextTrack) -> String {
+    format!("subs_{}.m3u8", t.lang)
+}
+
+/// The media playlist of a subtitle track (`hls/subs_<lang>.m3u8`): WebVTT
+/// segments `../subtitles/<lang>/seg_<n>.vtt` on the grid of `grid` (the
+/// first video rendition's segments), so segment `n` of every rendition
+/// covers the same time (see [`crate::subtitles::segment_webvtt`]).
+pub fn subtitle_playlist(t: &TextTrack, grid: &VideoTrack) -> String {
+    media_playlist(
+        &grid.segments,
+        grid.timescale,
+        &format!("../subtitles/{}", t.lang),
+        subtitle_segment_file,
+        false,
+    )
 }
 
 #[cfg(test)]
@@ -267,6 +313,7 @@ pub(crate) mod tests {
             duration_s: 649_216.0 / 48_000.0,
             video,
             audio: Some(audio),
+            subtitles: Vec::new(),
         }
     }
 
@@ -282,6 +329,61 @@ pub(crate) mod tests {
     #[test]
     fn master_snapshot() {
         insta::assert_snapshot!(master_playlist(&fixture()));
+    }
+
+    fn with_subtitles() -> Presentation {
+        let mut p = fixture();
+        p.subtitles = vec![TextTrack {
+            lang: "en".into(),
+            name: "English".into(),
+        }];
+        p
+    }
+
+    #[test]
+    fn master_with_subtitles_snapshot() {
+        insta::assert_snapshot!(master_playlist(&with_subtitles()));
+    }
+
+    #[test]
+    fn subtitle_media_snapshot() {
+        let p = with_subtitles();
+        insta::assert_snapshot!(subtitle_playlist(&p.subtitles[0], &p.video[0]));
+    }
+
+    #[test]
+    fn subtitles_parse_back_as_a_group_every_variant_names() {
+        let p = with_subtitles();
+        let Playlist::MasterPlaylist(m) = parse(&master_playlist(&p)) else {
+            panic!("not a master playlist");
+        };
+        let subs: Vec<_> = m
+            .alternatives
+            .iter()
+            .filter(|a| a.media_type == AlternativeMediaType::Subtitles)
+            .collect();
+        assert_eq!(subs.len(), 1);
+        assert_eq!(subs[0].uri.as_deref(), Some("subs_en.m3u8"));
+        assert_eq!(subs[0].language.as_deref(), Some("en"));
+        assert_eq!(subs[0].group_id, SUBTITLES_GROUP);
+        assert!(
+            m.variants
+                .iter()
+                .all(|v| v.subtitles.as_deref() == Some(SUBTITLES_GROUP))
+        );
+        let Playlist::MediaPlaylist(media) =
+            parse(&subtitle_playlist(&p.subtitles[0], &p.video[0]))
+        else {
+            panic!("not a media playlist");
+        };
+        assert_eq!(media.segments.len(), p.video[0].segments.len());
+        assert!(media.segments.iter().all(|s| s.map.is_none()));
+        assert_eq!(media.segments[1].uri, "../subtitles/en/seg_1.vtt");
+        // Without subtitles, no variant names a group.
+        let Playlist::MasterPlaylist(m) = parse(&master_playlist(&fixture())) else {
+            panic!("not a master playlist");
+        };
+        assert!(m.variants.iter().all(|v| v.subtitles.is_none()));
     }
 
     #[test]

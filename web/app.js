@@ -869,9 +869,19 @@ function itemFromManifest(m, name) {
     uploaded_at: m.created_ms ? new Date(m.created_ms).toISOString() : null,
     width: m.source?.width,
     height: m.source?.height,
-    subtitles: m.subtitles ?? [],
+    subtitles: subtitleItems(m.subtitles),
+    transcription_status: m.transcription_status ?? 'not_requested',
+    transcription_error: m.transcription?.error ?? null,
   };
 }
+
+/** The manifest's subtitle tracks ({lang, name, vtt, srt} keys) as list items ({lang, name, url}). */
+function subtitleItems(list) {
+  return (list ?? []).map((s) => ({ lang: s.lang, name: s.name, url: s.url ?? streamUrl(s.vtt), srt_url: s.srt_url ?? streamUrl(s.srt) }));
+}
+
+/** Transcription still to come: the player keeps asking /status until it settles. */
+const SUBTITLES_COMING = new Set(['pending', 'in_progress']);
 
 const library = {
   items: [],
@@ -1233,19 +1243,39 @@ const player = {
     if (item.width && item.height) bits.push(`${item.width}×${item.height}`);
     if (item.presets?.length) bits.push(item.presets.join(' · '));
     if (item.uploaded_at) bits.push(`uploaded ${fmtAge(item.uploaded_at)}`);
+    const ts = item.transcription_status;
+    if (SUBTITLES_COMING.has(ts)) bits.push('subtitles on the way…');
+    else if (ts === 'failed') bits.push(`no subtitles: ${item.transcription_error ?? 'transcription failed'}`);
+    else if (ts === 'completed' && !(item.subtitles ?? []).length) bits.push('no speech heard for subtitles');
     $('#player-meta').textContent = bits.join('  ·  ');
   },
 
-  /** Manifest details the list lacks (subtitles listed only there, slice seams). */
+  /** Manifest details the list lacks (slice seams; subtitles that arrived since the list was read). */
   async loadDetails(item) {
     try {
       const r = await fetchStatus(item.video_id);
       if (r.code !== 200 || this.item !== item) return;
       this.manifest = r.body;
       this.el.dataset.sliceStarts = (r.body.slice_starts_s ?? []).join(',');
-      const extra = (r.body.subtitles ?? []).filter((s) => !(item.subtitles ?? []).some((t) => t.lang === s.lang));
-      if (extra.length) this.setTracks([...(item.subtitles ?? []), ...extra]);
+      this.takeSubtitles(item, r.body);
+      // Subtitles come after the video is playable: ask again until they settle.
+      if (SUBTITLES_COMING.has(item.transcription_status)) {
+        clearTimeout(this.subtitleTimer);
+        this.subtitleTimer = setTimeout(() => { if (this.item === item) this.loadDetails(item); }, 3000);
+      }
     } catch { /* optional */ }
+  },
+
+  takeSubtitles(item, m) {
+    item.transcription_status = m.transcription_status ?? item.transcription_status;
+    item.transcription_error = m.transcription?.error ?? null;
+    const extra = subtitleItems(m.subtitles).filter((s) => !(item.subtitles ?? []).some((t) => t.lang === s.lang));
+    if (extra.length) {
+      item.subtitles = [...(item.subtitles ?? []), ...extra];
+      this.setTracks(item.subtitles);
+    }
+    this.el.dataset.transcription = item.transcription_status ?? '';
+    this.drawMeta();
   },
 
   async loadThumbnails(item) {
@@ -1276,15 +1306,20 @@ const player = {
     this.subtitle = 'off';
     for (const t of [...v.querySelectorAll('track')]) t.remove();
     for (const s of subs) {
-      const src = s.url ?? streamUrl(s.key);
+      const src = s.url ?? streamUrl(s.vtt ?? s.key);
       if (!src) continue;
       v.append(h('track', { kind: 'subtitles', src, srclang: s.lang ?? '', label: s.label ?? s.name ?? languageName(s.lang) }));
     }
     this.drawSubtitles();
   },
 
+  // The player's own tracks (hls.js reads the master playlist's SUBTITLES group) when it has
+  // any; otherwise the whole-file <track>s from the video's `subtitles` (Shaka, native HLS).
   subtitleTracks() {
-    return [...this.video.textTracks].filter((t) => (t.kind === 'subtitles' || t.kind === 'captions') && !/shaka/i.test(t.label));
+    const text = [...this.video.textTracks].filter((t) => (t.kind === 'subtitles' || t.kind === 'captions') && !/shaka/i.test(t.label));
+    const sidecar = new Set([...this.video.querySelectorAll('track')].map((e) => e.track));
+    const fromPlayer = text.filter((t) => !sidecar.has(t));
+    return fromPlayer.length ? fromPlayer : text;
   },
 
   drawSubtitles() {

@@ -51,10 +51,15 @@ pub use uploads::{Assembled, LocalUploads, NewUpload, PartInfo, UploadBackend, U
 
 use axum::Router;
 use axum::routing::{delete, get, post, put};
+use slicecast_coordinator::subtitles::Transcriber;
 use slicecast_coordinator::{Invoker, Settings};
+use slicecast_core::VideoId;
 use slicecast_storage::{BlobStore, FsStore, S3Store};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
+
+/// Least time between two status-read checks of one video's transcription job.
+pub const TRANSCRIPT_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -67,6 +72,11 @@ pub struct AppState {
     pub processor: Arc<dyn Processor>,
     /// Settings.
     pub config: Arc<ApiConfig>,
+    /// The speech engine whose pending jobs status reads ask about (Amazon
+    /// Transcribe on AWS; `None` locally, where engines answer at once).
+    pub transcriber: Option<Arc<dyn Transcriber>>,
+    transcript_checks:
+        Arc<std::sync::Mutex<std::collections::HashMap<VideoId, std::time::Instant>>>,
     catalog: Arc<catalog::Catalog>,
     index: Arc<index::Index>,
 }
@@ -94,7 +104,31 @@ impl AppState {
             uploads,
             processor,
             config: Arc::new(config),
+            transcriber: None,
+            transcript_checks: Arc::default(),
         }
+    }
+
+    /// With a speech engine whose pending jobs status reads ask about.
+    pub fn with_transcriber(mut self, transcriber: Option<Arc<dyn Transcriber>>) -> Self {
+        self.transcriber = transcriber;
+        self
+    }
+
+    /// Whether a status read may ask the speech engine about `id` now: at most
+    /// once per [`TRANSCRIPT_CHECK_EVERY`] per video (the S3 event is the main
+    /// path; this is the fallback).
+    pub(crate) fn may_check_transcript(&self, id: &VideoId) -> bool {
+        let Ok(mut last) = self.transcript_checks.lock() else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        last.retain(|_, t| now.duration_since(*t) < TRANSCRIPT_CHECK_EVERY);
+        if last.contains_key(id) {
+            return false;
+        }
+        last.insert(id.clone(), now);
+        true
     }
 
     /// The local deployment: uploads and processing on a filesystem store,

@@ -121,10 +121,14 @@ pub struct UploadStateResponse {
 /// A subtitle track of a video.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubtitleItem {
-    /// Language code.
+    /// BCP 47 language tag (`en`, `en-US`).
     pub lang: String,
+    /// Name for a track menu (`English`).
+    pub name: String,
     /// WebVTT URL.
     pub url: String,
+    /// SRT URL.
+    pub srt_url: String,
 }
 
 /// One processed video in `GET /api/videos`.
@@ -156,8 +160,13 @@ pub struct VideoItem {
     pub width: Option<u32>,
     /// Height of the source as displayed.
     pub height: Option<u32>,
-    /// Subtitle tracks (none yet).
+    /// Subtitle tracks (also in the HLS master and the MPD).
     pub subtitles: Vec<SubtitleItem>,
+    /// `not_requested`, `pending`, `in_progress`, `completed`, `failed` or `no_audio`;
+    /// subtitles arrive after the video is playable.
+    pub transcription_status: String,
+    /// Why transcription failed, when it did.
+    pub transcription_error: Option<String>,
 }
 
 /// Encoding progress.
@@ -306,7 +315,21 @@ pub fn video_item(m: &Manifest, url: &dyn Fn(&str) -> String) -> VideoItem {
         uploaded_at: validate::iso8601(m.created_ms),
         width: m.source.as_ref().map(|s| s.width),
         height: m.source.as_ref().map(|s| s.height),
-        subtitles: Vec::new(),
+        subtitles: m
+            .subtitles
+            .iter()
+            .map(|t| SubtitleItem {
+                lang: t.lang.clone(),
+                name: t.name.clone(),
+                url: url(&stream_path(&t.vtt)),
+                srt_url: url(&stream_path(&t.srt)),
+            })
+            .collect(),
+        transcription_status: serde_json::to_value(m.transcription_status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        transcription_error: m.transcription.as_ref().and_then(|t| t.error.clone()),
         file_name: name,
     }
 }

@@ -12,7 +12,8 @@ use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use slicecast_core::manifest::{Manifest, Status};
+use slicecast_coordinator::subtitles;
+use slicecast_core::manifest::{Manifest, Status, TranscriptionStatus};
 use slicecast_core::{VideoId, keys};
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -304,6 +305,15 @@ pub async fn status(
     };
     let hb = s.config.heartbeat_timeout;
     if let Some(m) = slicecast_coordinator::status(s.store.as_ref(), &id, hb).await? {
+        // Fallback for a lost transcript event: ask the engine about a pending job.
+        if let Some(t) = &s.transcriber
+            && m.transcription_status == TranscriptionStatus::InProgress
+            && m.transcription.as_ref().is_some_and(|t| t.job.is_some())
+            && s.may_check_transcript(&id)
+        {
+            let checked = subtitles::check_pending(s.store.as_ref(), t.as_ref(), &id, None).await?;
+            return Ok(Json(checked.unwrap_or(m)).into_response());
+        }
         return Ok(Json(m).into_response());
     }
     let running = s.processor.is_running(&id);

@@ -200,6 +200,9 @@ pub async fn assemble(
     if let Some(a) = &p.audio {
         put_text(store, &keys::hls(id, "audio.m3u8"), hls::audio_playlist(a)).await?;
     }
+    // Kept so the playlists and MPD can be rendered again when subtitles arrive.
+    let json = serde_json::to_string(&p).map_err(|e| AssembleError::Inconsistent(e.to_string()))?;
+    put_text(store, &keys::presentation(id), json).await?;
     let master = keys::hls(id, "master.m3u8");
     put_text(store, &master, hls::master_playlist(&p)).await?;
     assets.hls_master = Some(master);

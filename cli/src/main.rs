@@ -8,7 +8,7 @@ mod transcode;
 
 use clap::{Args, Parser, Subcommand};
 use slicecast_coordinator::Settings;
-use slicecast_coordinator::args::OutputArgs;
+use slicecast_coordinator::args::{OutputArgs, SubtitleArgs};
 use std::time::Duration;
 
 /// slicecast: a chunk-parallel video transcoder to adaptive HLS and DASH.
@@ -51,14 +51,21 @@ pub struct PipelineArgs {
     /// Give up on a video after this many seconds.
     #[arg(long, env = "DEADLINE_SECONDS", default_value_t = 6 * 3600)]
     pub deadline_seconds: u64,
+    /// Subtitles: on/off and the speech engine.
+    #[command(flatten)]
+    pub subtitles: SubtitleArgs,
 }
 
 impl PipelineArgs {
-    /// Coordinator settings, with threads per worker = cores / workers.
+    /// Coordinator settings, with threads per worker = cores / workers, and
+    /// the speech engine (the choice is logged).
     pub fn settings(&self) -> Settings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = self.workers.unwrap_or(cores).max(1);
+        let (transcriber, why) = self.subtitles.local_transcriber();
+        tracing::info!("{why}");
         self.output.apply(Settings {
+            transcriber,
             workers,
             threads_per_worker: (cores / workers).max(1) as u32,
             slice_seconds: self.slice_seconds,

@@ -22,6 +22,10 @@ pub struct TranscodeArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Do not make subtitles (the same as `--subtitles false`); without it the
+    /// command waits for the subtitles before it exits.
+    #[arg(long)]
+    pub no_subtitles: bool,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -46,7 +50,15 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
         .put_file(&upload_key, &args.input)
         .await
         .with_context(|| format!("cannot copy the input into {}", args.out.display()))?;
-    let settings = args.pipeline.settings();
+    let mut pipeline = args.pipeline.clone();
+    if args.no_subtitles {
+        pipeline.subtitles.generate_subtitles = Some(false);
+    }
+    let settings = pipeline.settings();
+    if !args.quiet {
+        let (_, why) = pipeline.subtitles.local_transcriber();
+        eprintln!("{why}");
+    }
     let opts = WorkerOptions {
         crf: args.pipeline.crf,
         ..WorkerOptions::default()
@@ -101,11 +113,14 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
             let m = outcome.manifest();
             let dir = args.out.join(keys::video_prefix(&m.video_id));
             match &outcome {
-                Outcome::Completed(m) => eprintln!(
-                    "done in {:.1} s: {}",
-                    m.timings.total_ms as f64 / 1000.0,
-                    dir.join("hls/master.m3u8").display()
-                ),
+                Outcome::Completed(m) => {
+                    eprintln!(
+                        "done in {:.1} s: {}",
+                        m.timings.total_ms as f64 / 1000.0,
+                        dir.join("hls/master.m3u8").display()
+                    );
+                    report_subtitles(m, &args.out);
+                }
                 Outcome::AlreadyComplete(_) => eprintln!(
                     "already transcoded: {}",
                     dir.join("hls/master.m3u8").display()
@@ -123,6 +138,28 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
             }
             Err(e.into())
         }
+    }
+}
+
+/// Says where the subtitles went, or why there are none.
+fn report_subtitles(m: &slicecast_core::manifest::Manifest, out: &std::path::Path) {
+    use slicecast_core::manifest::TranscriptionStatus as T;
+    match m.transcription_status {
+        T::Completed if m.subtitles.is_empty() => eprintln!("subtitles: no speech was heard"),
+        T::Completed => {
+            for s in &m.subtitles {
+                eprintln!("subtitles ({}): {}", s.name, out.join(&s.vtt).display());
+            }
+        }
+        T::Failed => eprintln!(
+            "subtitles failed (the video is fine): {}",
+            m.transcription
+                .as_ref()
+                .and_then(|t| t.error.as_deref())
+                .unwrap_or("no reason recorded")
+        ),
+        T::NoAudio => eprintln!("subtitles: the video has no audio"),
+        T::NotRequested | T::Pending | T::InProgress => {}
     }
 }
 

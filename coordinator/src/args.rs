@@ -2,7 +2,9 @@
 //! environment of a Lambda function), so their names cannot drift apart.
 
 use crate::Settings;
+use crate::subtitles::{EngineChoice, Transcriber, local_engine};
 use slicecast_assembler::SpriteSettings;
+use std::sync::Arc;
 
 /// Segment length, encoder preset, tries, DASH and sprite settings.
 #[derive(clap::Args, Debug, Clone)]
@@ -49,5 +51,27 @@ impl OutputArgs {
             generate_dash: self.generate_dash,
             ..settings
         }
+    }
+}
+
+/// Whether and how to make subtitles (`GENERATE_SUBTITLES`, `SUBTITLE_ENGINE`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SubtitleArgs {
+    /// Make subtitles (true/false). Default: on when a speech engine is available.
+    #[arg(long = "subtitles", env = "GENERATE_SUBTITLES", action = clap::ArgAction::Set)]
+    pub generate_subtitles: Option<bool>,
+    /// The speech engine; `auto` picks the best one available here and logs the choice.
+    #[arg(long, env = "SUBTITLE_ENGINE", value_enum, default_value_t = EngineChoice::Auto)]
+    pub subtitle_engine: EngineChoice,
+}
+
+impl SubtitleArgs {
+    /// The local speech engine these settings ask for, or `None`, with a
+    /// sentence saying which and why (for the log).
+    pub fn local_transcriber(&self) -> (Option<Arc<dyn Transcriber>>, String) {
+        if self.generate_subtitles == Some(false) {
+            return (None, "subtitles are off (GENERATE_SUBTITLES=false)".into());
+        }
+        local_engine(self.subtitle_engine)
     }
 }

@@ -9,6 +9,7 @@
 pub mod args;
 mod fanout;
 mod invoker;
+pub mod subtitles;
 
 pub use fanout::JobTimeout;
 pub use invoker::{InvokeError, Invoker, LocalInvoker, describe, run_job};
@@ -22,7 +23,7 @@ use slicecast_core::job::{
     audio_chunks,
 };
 use slicecast_core::ladder::{Rung, ladder_for};
-use slicecast_core::manifest::{Manifest, SourceSummary, Stage, Status};
+use slicecast_core::manifest::{Manifest, SourceSummary, Stage, Status, TranscriptionStatus};
 use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_slices};
 use slicecast_core::probe::Probe;
 use slicecast_core::{VideoId, keys};
@@ -72,6 +73,9 @@ pub struct Settings {
     /// Encode the audio in parallel chunks of about this many seconds
     /// (`None`: the whole track in one job).
     pub audio_chunk_seconds: Option<f64>,
+    /// The speech engine for subtitles (`None`: no subtitles). Runs once the
+    /// video is playable; [`process_upload`] returns after it has answered.
+    pub transcriber: Option<Arc<dyn subtitles::Transcriber>>,
 }
 
 impl Default for Settings {
@@ -94,6 +98,7 @@ impl Default for Settings {
             retry_backoff: Duration::from_millis(250),
             straggler_factor: 2.0,
             audio_chunk_seconds: None,
+            transcriber: None,
         }
     }
 }
@@ -385,7 +390,15 @@ pub async fn process_hashed_upload(
     heartbeat.stop().await;
     let _ = store.delete_prefix(&keys::work(&id, "")).await;
     match result {
-        Ok(m) => {
+        Ok((m, source)) => {
+            let m = match &settings.transcriber {
+                Some(t) => {
+                    events(Event::Stage(Stage::Transcribing));
+                    subtitles::transcribe(store.as_ref(), t.as_ref(), m, &source.0, source.1)
+                        .await?
+                }
+                None => m,
+            };
             events(Event::Stage(Stage::Done));
             Ok(Outcome::Completed(m))
         }
@@ -421,7 +434,7 @@ async fn run_claimed(
     size: u64,
     settings: &Settings,
     events: EventSink,
-) -> Result<Manifest, String> {
+) -> Result<(Manifest, (String, Option<usize>)), String> {
     let id = manifest.video_id.clone();
     let store_err = |e: StoreError| format!("storage error: {e}");
     events(Event::Stage(Stage::Probing));
@@ -551,6 +564,10 @@ async fn run_claimed(
         .await
         .map_err(store_err)?;
     let (slices, audio) = results;
+    let speech_source = (
+        location.clone(),
+        probe.audio.as_ref().map(|a| a.index as usize),
+    );
     let input = AssembleInput {
         video_id: id.clone(),
         plan,
@@ -568,12 +585,15 @@ async fn run_claimed(
     manifest.rungs = assembled.rungs;
     manifest.duration_s = Some(assembled.duration_s);
     manifest.timings.assemble_ms = t.elapsed().as_millis() as u64;
-    let done = manifest.completed(now_ms());
+    let mut done = manifest.completed(now_ms());
+    if settings.transcriber.is_some() {
+        done.transcription_status = TranscriptionStatus::Pending;
+    }
     write_manifest(store.as_ref(), &done)
         .await
         .map_err(store_err)?;
     info!(video.id = %id, total_ms = done.timings.total_ms, "video complete");
-    Ok(done)
+    Ok((done, speech_source))
 }
 
 /// Runs the assembler, retrying what may succeed on another try.

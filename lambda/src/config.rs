@@ -1,11 +1,17 @@
 //! Settings of the functions, from their environment (names shared with the
 //! `slicecast` CLI and the service slicecast replaces).
 
+use crate::subtitles::AwsTranscriber;
+use crate::transcribe::{AwsTranscribe, LanguageChoice};
 use clap::Parser;
 use slicecast_coordinator::args::OutputArgs;
+use slicecast_coordinator::subtitles::{EngineChoice, Transcriber};
 use slicecast_coordinator::{JobTimeout, Settings};
 use slicecast_segment_worker::WorkerOptions;
+use slicecast_storage::BlobStore;
+use std::sync::Arc;
 use std::time::Duration;
+use tracing::{info, warn};
 
 /// A setting is missing or malformed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,9 @@ pub struct CoordinatorEnv {
     /// First retry delay in milliseconds (doubles per failure).
     #[arg(long, env = "RETRY_BACKOFF_MS", default_value_t = 500)]
     pub retry_backoff_ms: u64,
+    /// Subtitles.
+    #[command(flatten)]
+    pub subtitles: TranscribeEnv,
 }
 
 impl CoordinatorEnv {
@@ -96,6 +105,58 @@ impl CoordinatorEnv {
                 .then_some(self.audio_chunk_seconds),
             ..Settings::default()
         })
+    }
+}
+
+/// Subtitles on AWS: `GENERATE_SUBTITLES` (default true), `SUBTITLE_ENGINE`
+/// (`aws`/`auto` = Amazon Transcribe, `none`), `LANGUAGE_CODE` or `LANGUAGE_OPTIONS`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TranscribeEnv {
+    /// Make subtitles.
+    #[arg(long = "subtitles", env = "GENERATE_SUBTITLES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub generate_subtitles: bool,
+    /// The speech engine; on Lambda only Amazon Transcribe runs (`aws`, or `auto`), or `none`.
+    #[arg(long, env = "SUBTITLE_ENGINE", value_enum, default_value_t = EngineChoice::Aws)]
+    pub subtitle_engine: EngineChoice,
+    /// One fixed language (`en-GB`); else Transcribe identifies it among `LANGUAGE_OPTIONS`.
+    #[arg(long, env = "LANGUAGE_CODE")]
+    pub language_code: Option<String>,
+    /// Candidate languages, comma-separated.
+    #[arg(long, env = "LANGUAGE_OPTIONS", default_value = "en-US")]
+    pub language_options: String,
+}
+
+impl TranscribeEnv {
+    /// Amazon Transcribe over `store`'s `bucket`, or `None` when subtitles are
+    /// off (an engine that cannot run on Lambda is logged and treated as off).
+    pub async fn transcriber(
+        &self,
+        bucket: &str,
+        store: Arc<dyn BlobStore>,
+    ) -> Option<Arc<dyn Transcriber>> {
+        if !self.generate_subtitles {
+            info!("subtitles are off (GENERATE_SUBTITLES=false)");
+            return None;
+        }
+        match self.subtitle_engine {
+            EngineChoice::Aws | EngineChoice::Auto => {
+                let language = LanguageChoice::from_settings(
+                    self.language_code.as_deref(),
+                    Some(&self.language_options),
+                );
+                info!(?language, "subtitles by Amazon Transcribe");
+                let t = AwsTranscribe::from_env(bucket, language).await;
+                Some(Arc::new(AwsTranscriber::new(t, store)))
+            }
+            EngineChoice::None => {
+                info!("subtitles are off (SUBTITLE_ENGINE=none)");
+                None
+            }
+            other => {
+                warn!(engine = ?other, "only Amazon Transcribe runs on Lambda; subtitles are off");
+                None
+            }
+        }
     }
 }
 
@@ -149,6 +210,9 @@ pub struct ApiEnv {
     /// Folder of the web page in the image.
     #[arg(long, env = "WEB_DIR")]
     pub web_dir: Option<std::path::PathBuf>,
+    /// Subtitles (status reads ask Transcribe about pending jobs).
+    #[command(flatten)]
+    pub subtitles: TranscribeEnv,
 }
 
 impl ApiEnv {

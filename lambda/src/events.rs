@@ -4,10 +4,17 @@
 //! slash). Only objects under `uploads/` are sources; everything slicecast
 //! writes itself lives under `processed/` (or the api's own prefixes), so
 //! whatever prefixes a trigger is given, the coordinator never processes its
-//! own output.
+//! own output. The one exception is Amazon Transcribe's transcript
+//! (`processed/<id>/transcripts/<job>.transcript.json`), which is not
+//! processed but tells the coordinator that a video's subtitles are ready;
+//! nothing slicecast writes ends in `.transcript.json`, so that is no loop either.
 
 use aws_lambda_events::s3::S3Event;
 use percent_encoding::percent_decode_str;
+use slicecast_core::{VideoId, keys};
+
+/// How a transcription job's name ends, and so (plus `.json`) the key of its transcript.
+pub const TRANSCRIPT_JOB_SUFFIX: &str = ".transcript";
 
 /// The prefix of uploaded sources.
 pub const UPLOADS_PREFIX: &str = "uploads/";
@@ -30,11 +37,36 @@ pub fn is_source_key(key: &str) -> bool {
         && slicecast_storage::validate_key(key).is_ok()
 }
 
+/// The video and job of a transcript key
+/// (`processed/<id>/transcripts/<job>.transcript.json`, the job named for the
+/// same video); `None` for any other key.
+pub fn transcript_of(key: &str) -> Option<(VideoId, String)> {
+    let rest = key.strip_prefix(keys::PROCESSED)?;
+    let (id, rest) = rest.split_once('/')?;
+    let id = VideoId::parse(id).ok()?;
+    let file = rest.strip_prefix("transcripts/")?;
+    let job = file.strip_suffix(".json")?;
+    let ours = job.ends_with(TRANSCRIPT_JOB_SUFFIX)
+        && !job.contains('/')
+        && job.contains(id.as_str())
+        && job
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    ours.then(|| (id, job.to_owned()))
+}
+
 /// What to do with one record of an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
     /// Process this upload (decoded key).
     Source(String),
+    /// A transcription job of this video finished: its subtitles may be published.
+    Transcript {
+        /// The video.
+        video_id: VideoId,
+        /// The job name.
+        job: String,
+    },
     /// Not for the coordinator, with the reason.
     Ignored {
         /// The key as it came (decoded where possible).
@@ -63,6 +95,9 @@ pub fn records(event: &S3Event) -> Vec<Record> {
                 key,
                 reason: "not an ObjectCreated event",
             },
+            Some(key) if let Some((video_id, job)) = transcript_of(&key) => {
+                Record::Transcript { video_id, job }
+            }
             Some(key) if !is_source_key(&key) => Record::Ignored {
                 key,
                 reason: "not an upload under uploads/ (slicecast's own output or another prefix)",
@@ -110,6 +145,35 @@ mod tests {
         ];
         for (key, want) in table {
             assert_eq!(is_source_key(key), want, "{key}");
+        }
+    }
+
+    #[test]
+    fn transcripts() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let job = format!("slicecast-{id}-1764417600000.transcript");
+        let table = [
+            (format!("processed/{id}/transcripts/{job}.json"), true),
+            (format!("processed/{id}/transcripts/{job}.vtt"), false),
+            (format!("processed/{id}/transcripts/other.json"), false),
+            (format!("processed/{id}/manifest.json"), false),
+            (format!("processed/{id}/transcripts/x/{job}.json"), false),
+            (
+                format!("processed/{}/transcripts/{job}.json", "f".repeat(32)),
+                false,
+            ),
+            (format!("uploads/{id}/transcripts/{job}.json"), false),
+            (
+                format!("processed/{id}/transcripts/.write_access_check_file.temp"),
+                false,
+            ),
+        ];
+        for (key, want) in table {
+            let got = transcript_of(&key);
+            assert_eq!(got.is_some(), want, "{key}");
+            if let Some((v, j)) = got {
+                assert_eq!((v.as_str(), j.as_str()), (id, job.as_str()));
+            }
         }
     }
 

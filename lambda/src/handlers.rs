@@ -5,8 +5,10 @@ use crate::events::{self, Record};
 use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use slicecast_assembler::{AssembleInput, Assembled};
+use slicecast_coordinator::subtitles::check_pending;
 use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, run_job};
 use slicecast_core::job::{Job, JobResult};
+use slicecast_core::{VideoId, keys};
 use slicecast_segment_worker::{FailureRule, WorkerOptions};
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
@@ -50,11 +52,25 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// What the coordinator did with a finished transcription job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptOutcome {
+    /// The video.
+    pub video_id: String,
+    /// The job.
+    pub job: String,
+    /// The video's `transcription_status` afterwards (`gone`: the video was deleted).
+    pub transcription_status: String,
+}
+
 /// The coordinator's reply to an S3 event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct CoordinatorReply {
     /// Uploads handled.
     pub processed: Vec<UploadOutcome>,
+    /// Transcription jobs whose output arrived.
+    #[serde(default)]
+    pub transcripts: Vec<TranscriptOutcome>,
     /// Records not for the coordinator (its own output, other prefixes, other event kinds).
     pub ignored: Vec<Skipped>,
 }
@@ -84,6 +100,12 @@ impl Coordinator {
                         key,
                         reason: reason.to_owned(),
                     });
+                    continue;
+                }
+                Record::Transcript { video_id, job } => {
+                    reply
+                        .transcripts
+                        .push(self.transcript(video_id, job).await?);
                     continue;
                 }
                 Record::Source(key) => key,
@@ -126,6 +148,44 @@ impl Coordinator {
             });
         }
         Ok(reply)
+    }
+}
+
+impl Coordinator {
+    /// A transcription job's output arrived: publish the video's subtitles
+    /// (or record the job's failure). Output of a video deleted meanwhile is removed.
+    async fn transcript(
+        &self,
+        id: VideoId,
+        job: String,
+    ) -> Result<TranscriptOutcome, HandlerError> {
+        let Some(t) = &self.settings.transcriber else {
+            warn!(video.id = %id, job = %job, "a transcript arrived but subtitles are off here; ignored");
+            return Ok(TranscriptOutcome {
+                video_id: id.to_string(),
+                job,
+                transcription_status: "ignored".into(),
+            });
+        };
+        let status = match check_pending(self.store.as_ref(), t.as_ref(), &id, Some(&job))
+            .await
+            .map_err(|e| HandlerError(format!("recording the transcript of {id} failed: {e}")))?
+        {
+            Some(m) => serde_json::to_value(m.transcription_status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            None => {
+                info!(video.id = %id, job = %job, "transcript of a deleted video; removing it");
+                let _ = self.store.delete_prefix(&keys::transcripts(&id)).await;
+                "gone".into()
+            }
+        };
+        Ok(TranscriptOutcome {
+            video_id: id.to_string(),
+            job,
+            transcription_status: status,
+        })
     }
 }
 

@@ -13,6 +13,8 @@ pub mod config;
 pub mod events;
 pub mod handlers;
 mod invoker;
+pub mod subtitles;
+pub mod transcribe;
 
 pub use invoker::{LambdaInvoker, MAX_PAYLOAD_BYTES, error_message};
 

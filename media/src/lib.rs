@@ -7,6 +7,7 @@
 pub mod args;
 pub mod probe;
 pub mod process;
+pub mod speech;
 
 pub use process::{ProcessError, run};
 

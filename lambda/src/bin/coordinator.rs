@@ -1,22 +1,29 @@
-//! The `coordinator` function: S3 `ObjectCreated` events on `uploads/`.
+//! The `coordinator` function: S3 `ObjectCreated` events on `uploads/` (and on
+//! Amazon Transcribe's transcripts, which publish a video's subtitles).
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use slicecast_coordinator::Settings;
 use slicecast_lambda::config::{CoordinatorEnv, bucket};
 use slicecast_lambda::handlers::Coordinator;
 use slicecast_lambda::{LambdaInvoker, init_tracing};
-use slicecast_storage::S3Store;
+use slicecast_storage::{BlobStore, S3Store};
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing("info");
     let env = CoordinatorEnv::from_env()?;
-    let store = S3Store::from_env(bucket()?).await;
+    let bucket = bucket()?;
+    let store: Arc<dyn BlobStore> = Arc::new(S3Store::from_env(bucket.clone()).await);
     let invoker = LambdaInvoker::from_env(&env.worker_function, &env.assembler_function).await;
+    let settings = Settings {
+        transcriber: env.subtitles.transcriber(&bucket, store.clone()).await,
+        ..env.settings()
+    };
     let coordinator = Arc::new(Coordinator {
-        store: Arc::new(store),
+        store,
         invoker: Arc::new(invoker),
-        settings: env.settings(),
+        settings,
     });
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<aws_lambda_events::s3::S3Event>| {

@@ -35,6 +35,9 @@ pub struct ApiConfig {
     /// completed reads as failed: its event never reached a coordinator.
     /// Default: Lambda's 6 h limit on queued asynchronous events, plus 15 min.
     pub remote_start_grace: Duration,
+    /// Least time between two status-read checks of one video's transcription
+    /// job (the transcript's S3 event is the main path; this is the fallback).
+    pub transcript_check_every: Duration,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +52,7 @@ impl Default for ApiConfig {
             public_base_url: None,
             heartbeat_timeout: slicecast_coordinator::HEARTBEAT_TIMEOUT,
             remote_start_grace: Duration::from_secs(6 * 3600 + 15 * 60),
+            transcript_check_every: Duration::from_secs(10),
         }
     }
 }

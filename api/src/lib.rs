@@ -58,9 +58,6 @@ use slicecast_storage::{BlobStore, FsStore, S3Store};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
-/// Least time between two status-read checks of one video's transcription job.
-pub const TRANSCRIPT_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -116,14 +113,14 @@ impl AppState {
     }
 
     /// Whether a status read may ask the speech engine about `id` now: at most
-    /// once per [`TRANSCRIPT_CHECK_EVERY`] per video (the S3 event is the main
-    /// path; this is the fallback).
+    /// once per `ApiConfig::transcript_check_every` per video.
     pub(crate) fn may_check_transcript(&self, id: &VideoId) -> bool {
         let Ok(mut last) = self.transcript_checks.lock() else {
             return false;
         };
         let now = std::time::Instant::now();
-        last.retain(|_, t| now.duration_since(*t) < TRANSCRIPT_CHECK_EVERY);
+        let every = self.config.transcript_check_every;
+        last.retain(|_, t| now.duration_since(*t) < every);
         if last.contains_key(id) {
             return false;
         }

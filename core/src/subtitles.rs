@@ -327,9 +327,10 @@ pub fn srt(cues: &[Cue]) -> String {
     s
 }
 
-/// Lower-case words without punctuation (apostrophes kept), for scoring.
+/// Lower-case words without punctuation (apostrophes kept, hyphens split), for scoring.
 pub fn normalize(text: &str) -> Vec<String> {
-    text.split_whitespace()
+    // A hyphen joins words in writing ("ill-disposed") but is a word break when scoring.
+    text.split(|c: char| c.is_whitespace() || c == '-')
         .map(|w| {
             w.chars()
                 .filter(|c| c.is_alphanumeric() || *c == '\'')
@@ -588,6 +589,7 @@ mod tests {
             ("", "", 0.0),
             ("", "noise", 1.0),
             ("it's fine", "its fine", 0.5),
+            ("ill disposed man", "ill-disposed man", 0.0),
         ];
         for (r, h, want) in table {
             let got = word_error_rate(r, h);

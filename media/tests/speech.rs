@@ -306,9 +306,9 @@ async fn failures_are_errors_that_say_what_to_do() {
     );
 }
 
-/// Two first uses at once leave one working venv and no debris (≈1.1 GB and
-/// two pip runs, so not in every run: `cargo test -p slicecast-media --test
-/// speech -- --ignored`).
+/// Two first uses at once leave one working venv and no debris, and a venv
+/// of other versions is replaced (three pip runs, so not in every run:
+/// `cargo test -p slicecast-media --test speech -- --ignored`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "installs the Whisper venv twice"]
 async fn concurrent_first_installs_leave_one_venv() {
@@ -333,4 +333,22 @@ async fn concurrent_first_installs_leave_one_venv() {
     let jfk = media().join("speech/jfk_11s_16k.wav");
     let (_, words) = a.transcribe(&jfk, 2 * MINUTE).await.expect("works");
     assert!(words.len() > 10);
+
+    // A venv of other versions is replaced on the next first use.
+    std::fs::write(
+        venv.join("slicecast-whisper-pins.txt"),
+        "faster-whisper==1.0.0\n",
+    )
+    .expect("write marker");
+    assert!(!a.is_installed());
+    let said = Mutex::new(0);
+    let count = |_: &str| *said.lock().expect("lock") += 1;
+    a.ensure_installed(&count).await.expect("reinstalls");
+    assert!(a.is_installed());
+    assert_eq!(*said.lock().expect("lock"), 1);
+    let entries: Vec<String> = std::fs::read_dir(tmp.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries, ["whisper-venv"]);
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what slicecast needs at run time (ffmpeg) and, with --test, what its
+# Installs what slicecast needs at run time (ffmpeg; python3-venv and
+# pocketsphinx-en-us for subtitles) and, with --test, what its
 # tests need (Chromium, the npm player libraries, s3s-fs, and the deployment
 # linters in target/tools-venv). Idempotent; Debian/Ubuntu.
 set -euo pipefail
@@ -22,6 +23,19 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
   echo "installing ffmpeg (apt-get install ffmpeg)" >&2
   apt_update
   DEBIAN_FRONTEND=noninteractive apt_install ffmpeg
+fi
+
+# Subtitles: Whisper runs in its own venv, which slicecast creates on first use
+# (python3-venv); pocketsphinx (ffmpeg's asr filter) is the fallback without Python.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  echo "installing python3-venv (apt-get install python3-venv) for the Whisper subtitle engine" >&2
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt_install python3-venv
+fi
+if [ ! -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ]; then
+  echo "installing pocketsphinx-en-us (apt-get install pocketsphinx-en-us), the subtitle fallback" >&2
+  apt_update
+  DEBIAN_FRONTEND=noninteractive apt_install pocketsphinx-en-us
 fi
 
 # The web page's player libraries (hls.js, shaka-player) come from npm.

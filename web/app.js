@@ -1055,6 +1055,7 @@ function createHlsJs(video, url, startTime, events) {
     };
     hls.on(Hls.Events.MANIFEST_PARSED, () => { ready = true; resolve(engine); });
     hls.on(Hls.Events.LEVEL_SWITCHED, () => events.onLevel());
+    hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, () => events.onSubtitles());
     hls.on(Hls.Events.ERROR, (_e, d) => {
       if (!d.fatal) return;
       if (d.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries++ < 2) {
@@ -1301,29 +1302,53 @@ const player = {
     }
   },
 
+  /** The video's subtitle files (one per language); shown as <track>s unless the player has them. */
   setTracks(subs) {
+    const byLang = new Map();
+    for (const s of subs ?? []) if (!byLang.has(s.lang)) byLang.set(s.lang, s);
+    this.subs = [...byLang.values()];
+    this.syncSidecars();
+  },
+
+  // Our <track>s (data-slicecast; hls.js adds <track>s of its own) are attached only while the
+  // engine does not read the tracks from the playlist itself, so no language is offered twice.
+  syncSidecars() {
     const v = this.video;
     this.subtitle = 'off';
-    for (const t of [...v.querySelectorAll('track')]) t.remove();
-    for (const s of subs) {
-      const src = s.url ?? streamUrl(s.vtt ?? s.key);
-      if (!src) continue;
-      v.append(h('track', { kind: 'subtitles', src, srclang: s.lang ?? '', label: s.label ?? s.name ?? languageName(s.lang) }));
+    this.removeSidecars();
+    const playerHas = this.engine?.hls?.subtitleTracks?.length > 0;
+    if (this.engine && !playerHas) {
+      for (const s of this.subs ?? []) {
+        const src = s.url ?? streamUrl(s.vtt ?? s.key);
+        if (!src) continue;
+        v.append(h('track', { kind: 'subtitles', src, srclang: s.lang ?? '', label: s.label ?? s.name ?? languageName(s.lang), 'data-slicecast': '' }));
+      }
     }
     this.drawSubtitles();
   },
 
-  // The player's own tracks (hls.js reads the master playlist's SUBTITLES group) when it has
-  // any; otherwise the whole-file <track>s from the video's `subtitles` (Shaka, native HLS).
+  removeSidecars() {
+    for (const t of [...this.video.querySelectorAll('track[data-slicecast]')]) t.remove();
+  },
+
+  // hls.js's own tracks when the master playlist has a SUBTITLES group (it loads the segmented
+  // WebVTT); otherwise the whole-file <track>s from the video's `subtitles` (Shaka, native HLS,
+  // and a master read before the subtitles arrived). Tracks a destroyed hls.js left on the
+  // <video> (they cannot be removed) are never offered.
   subtitleTracks() {
     const text = [...this.video.textTracks].filter((t) => (t.kind === 'subtitles' || t.kind === 'captions') && !/shaka/i.test(t.label));
-    const sidecar = new Set([...this.video.querySelectorAll('track')].map((e) => e.track));
-    const fromPlayer = text.filter((t) => !sidecar.has(t));
-    return fromPlayer.length ? fromPlayer : text;
+    const sidecar = new Set([...this.video.querySelectorAll('track[data-slicecast]')].map((e) => e.track));
+    const fromPlayer = this.engine?.hls?.subtitleTracks?.length ? text.filter((t) => !sidecar.has(t)) : [];
+    return fromPlayer.length ? fromPlayer : text.filter((t) => sidecar.has(t));
   },
 
   drawSubtitles() {
     const tracks = this.subtitleTracks();
+    const sidecar = new Set([...this.video.querySelectorAll('track[data-slicecast]')].map((e) => e.track));
+    this.el.dataset.subtitleTracks = String(tracks.length);
+    this.el.dataset.subtitleFiles = String(sidecar.size);
+    this.el.dataset.playerSubtitles = String(this.engine?.hls?.subtitleTracks?.length ?? 0);
+    this.el.dataset.subtitleSource = tracks.length === 0 ? 'none' : (tracks.some((t) => sidecar.has(t)) ? 'file' : 'player');
     const menu = $('#subtitles-menu');
     const showing = tracks.findIndex((t) => t.mode !== 'disabled' && String(tracks.indexOf(t)) === this.subtitle);
     menu.replaceChildren(h('option', { value: 'off' }, 'Subtitles off'),
@@ -1367,6 +1392,7 @@ const player = {
     const v = this.video;
     this.hideError();
     await this.destroyEngine();
+    this.removeSidecars();
     if (token !== this.token) return;
     this.el.classList.add('loading');
     this.drawLevels([]);
@@ -1375,6 +1401,7 @@ const player = {
     const events = {
       onLevel: () => { if (token === this.token) this.drawLevel(); },
       onError: (err) => { if (token === this.token) this.showError(err.message); },
+      onSubtitles: () => { if (token === this.token) this.syncSidecars(); },
     };
     let engine;
     try {
@@ -1394,6 +1421,7 @@ const player = {
     }
     if (token !== this.token) { await engine.destroy().catch(() => {}); return; }
     this.engine = engine;
+    this.syncSidecars();
     this.el.dataset.engine = engine.name;
     this.el.dataset.protocol = this.protocol;
     $('#engine-label').textContent = `${engine.name}${engine.version ? ` ${engine.version}` : ''}`;

@@ -1,6 +1,7 @@
 //! The web page in a real browser (headless Chromium via playwright-core), from a
 //! fresh `slicecast serve`: upload through the page, watch it process, play past
-//! a slice seam, scrub, switch quality, delete; no console errors.
+//! a slice seam, scrub, switch quality, see the subtitles that arrive later (hls.js
+//! and DASH), delete; no console errors.
 //! Needs Chromium and `web/node_modules` (`scripts/install-deps.sh --test`).
 
 use std::net::TcpListener;
@@ -29,7 +30,9 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
         Command::new(env!("CARGO_BIN_EXE_slicecast"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data.path())
-            .args(["--slice-seconds", "12"])
+            .args(["--slice-seconds", "12", "--subtitle-engine", "whisper"])
+            // Whisper installs itself here on first use (shared with the other subtitle tests).
+            .env("SLICECAST_WHISPER_VENV", repo.join("target/whisper-venv"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -46,6 +49,7 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
         .arg(repo.join("web/tests/page.mjs"))
         .args(["--base", &format!("http://127.0.0.1:{port}"), "--file"])
         .arg(repo.join("../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"))
+        .arg("--subtitles")
         .arg("--screenshot")
         .arg(artifacts.join("page-player.png"))
         .output()

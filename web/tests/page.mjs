@@ -4,6 +4,7 @@
 //   node web/tests/page.mjs --base http://127.0.0.1:PORT --file CLIP.mp4 --screenshot player.png
 //        [--api-key KEY] [--library-screenshot library.png] [--out result.json]
 //        [--rate 4] [--timeout 300] [--chromium /usr/bin/chromium] [--no-dash] [--keep] [--check-resume]
+//        [--subtitles]
 //
 // Against a running `slicecast serve` (fresh data folder): uploads CLIP through the page's
 // file input and sees the upload progress reach 100 %; follows the processing view until
@@ -12,7 +13,9 @@
 // hovers the seek bar and checks the sprite preview thumbnail, then seeks by clicking the bar
 // and with the arrow keys; picks the lowest rung in the quality menu and checks that the
 // decoder actually switched (video.videoHeight and the player's own level); switches to DASH
-// (Shaka Player) and picks another rung there; takes a screenshot of the player; deletes the
+// (Shaka Player) and picks another rung there; with --subtitles, waits for the subtitles that
+// arrive after the video is playable and checks that a cue's text shows at its time, from the
+// master playlist's SUBTITLES group in hls.js and with DASH in Shaka Player; takes a screenshot of the player; deletes the
 // video through the confirmation dialog and sees it leave the library (and the server).
 // With --check-resume (needs a server whose --part-size cuts CLIP into 3+ parts), the upload is
 // first interrupted by a page reload after two parts, and the test checks that picking the
@@ -32,7 +35,7 @@ function usage(msg) {
   if (msg) console.error(`page.mjs: ${msg}`);
   console.error('usage: node web/tests/page.mjs --base http://127.0.0.1:PORT --file CLIP --screenshot OUT.png ' +
     '[--api-key KEY] [--library-screenshot PATH] [--out result.json] [--rate 4] [--timeout 300] ' +
-    '[--chromium /usr/bin/chromium] [--no-dash] [--keep] [--check-resume]');
+    '[--chromium /usr/bin/chromium] [--no-dash] [--keep] [--check-resume] [--subtitles]');
   process.exit(2);
 }
 
@@ -51,6 +54,7 @@ function options() {
         timeout: { type: 'string', default: '300' },
         chromium: { type: 'string', default: process.env.CHROMIUM ?? '/usr/bin/chromium' },
         'no-dash': { type: 'boolean' },
+        subtitles: { type: 'boolean' },
         keep: { type: 'boolean' },
         'check-resume': { type: 'boolean' },
         headed: { type: 'boolean' },
@@ -86,6 +90,7 @@ function options() {
     timeoutMs: num('timeout', values.timeout) * 1000,
     chromium: values.chromium,
     dash: !values['no-dash'],
+    subtitles: Boolean(values.subtitles),
     keep: values.keep ?? false,
     checkResume: values['check-resume'] ?? false,
     headed: values.headed ?? false,
@@ -541,6 +546,72 @@ async function main() {
       return result.quality;
     });
 
+    // ---------------------------------------------------------------- subtitles
+    // They arrive after the video is playable: the open player notices, then, opened
+    // again, hls.js reads them from the master playlist's SUBTITLES group.
+    const overlayText = () => {
+      const box = document.querySelector('#subtitle-overlay');
+      const p = document.querySelector('#player');
+      return {
+        text: box.hidden ? '' : box.textContent.replace(/\s+/g, ' ').trim(),
+        transcription: p.dataset.transcription ?? '',
+        tracks: Number(p.dataset.subtitleTracks ?? 0),
+        source: p.dataset.subtitleSource ?? '',
+        files: p.dataset.subtitleFiles ?? '',
+        playerTracks: p.dataset.playerSubtitles ?? '',
+        textTracks: [...document.querySelector('#video').textTracks].map((t) => `${t.kind}:${t.label}:${t.mode}`),
+        engine: p.dataset.engine ?? '',
+        menu: [...document.querySelector('#subtitles-menu').options].map((o) => o.textContent),
+        currentTime: document.querySelector('#video').currentTime,
+      };
+    };
+    let cue = null;
+    const showCue = async (label, source) => {
+      await page.evaluate(() => document.querySelector('#video').pause());
+      const menu = await waitFor(page, `${label}: subtitle track in the menu`, overlayText, null,
+        (o) => o.tracks > 0 && o.source === source, { timeout: 20000 });
+      if (menu.menu.length !== 2) throw new CheckError(`subtitles menu ${JSON.stringify(menu.menu)}, expected off + one track`);
+      await page.selectOption('#subtitles-menu', '0');
+      await page.evaluate((t) => { document.querySelector('#video').currentTime = t; }, cue.mid);
+      const shown = await waitFor(page, `${label}: cue text at ${round(cue.mid, 2)} s`, overlayText, null,
+        (o) => o.text === cue.text, { timeout: 20000 });
+      await page.selectOption('#subtitles-menu', 'off');
+      await page.evaluate(() => document.querySelector('#video').play());
+      await setRate();
+      return { engine: shown.engine, source: shown.source, menu: menu.menu, at: round(shown.currentTime, 2), text: shown.text };
+    };
+    if (opts.subtitles) {
+      await step('subtitles arrive after playback began', async () => {
+        const t = await waitFor(page, 'transcription settles', overlayText, null,
+          (o) => o.transcription === 'completed' || o.transcription === 'failed', { timeout: opts.timeout * 1000 });
+        if (t.transcription !== 'completed') throw new CheckError(`transcription ${t.transcription}`);
+        const status = await (await fetch(`${opts.base}/status/${result.videoId}`)).json();
+        const sub = status.subtitles?.[0];
+        if (!sub) throw new CheckError(`no subtitle track in ${JSON.stringify(status).slice(0, 300)}`);
+        const vtt = await (await fetch(`${opts.base}/stream/${sub.vtt}`)).text();
+        const cues = [...vtt.matchAll(/(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})[^\n]*\n([\s\S]*?)(?:\n\n|\n?$)/g)]
+          .map((m) => {
+            const sec = (h, mi, se, ms) => Number(h) * 3600 + Number(mi) * 60 + Number(se) + Number(ms) / 1000;
+            const start = sec(m[1], m[2], m[3], m[4]);
+            const end = sec(m[5], m[6], m[7], m[8]);
+            return { start, end, mid: (start + end) / 2, text: m[9].replace(/\s+/g, ' ').trim() };
+          });
+        // A cue past the first segments, long enough to catch, not overlapping its neighbours.
+        cue = cues.find((c, i) => c.start > 8 && c.end - c.start >= 1 && c.text && (!cues[i + 1] || cues[i + 1].start >= c.end)) ?? cues.find((c) => c.end - c.start >= 1);
+        if (!cue) throw new CheckError(`no usable cue in ${vtt.slice(0, 300)}`);
+        result.subtitles = { lang: sub.lang, cues: cues.length, cue: { start: cue.start, end: cue.end, text: cue.text } };
+        return { ...result.subtitles };
+      });
+      await step('subtitle cue shown by hls.js from the master playlist', async () => {
+        await page.click(`${itemSel} [data-testid="library-play"]`);
+        await waitFor(page, 'hls.js again', videoState, null, (s) => s.engine === 'hls.js' && s.readyState >= 1, { timeout: 30000 });
+        const r = await showCue('hls.js', 'player');
+        if (r.engine !== 'hls.js' || r.source !== 'player') throw new CheckError(`shown by ${r.engine} from ${r.source}, expected hls.js from the playlist`);
+        result.subtitles.hls = r;
+        return r;
+      });
+    }
+
     // ---------------------------------------------------------------- DASH
     if (opts.dash && manifest.assets?.dash_mpd) {
       await step('switch to DASH and change quality (Shaka Player)', async () => {
@@ -555,6 +626,14 @@ async function main() {
         result.dash = { startedAt: round(s.currentTime, 2), hlsWasAt: round(t, 2), ...q };
         return result.dash;
       });
+      if (opts.subtitles && cue) {
+        await step('subtitle cue shown with DASH (Shaka Player)', async () => {
+          const r = await showCue('DASH', 'file');
+          if (r.engine !== 'Shaka Player') throw new CheckError(`shown by ${r.engine}, expected Shaka Player`);
+          result.subtitles.dash = r;
+          return r;
+        });
+      }
     }
 
     await step('screenshot of the player', async () => {

@@ -9,6 +9,7 @@
 
 #[path = "../../storage/tests/s3s/mod.rs"]
 mod s3s;
+mod transcribe_support;
 
 use aws_sdk_lambda::primitives::Blob;
 use md5::{Digest, Md5};
@@ -320,6 +321,8 @@ fn play(video_dir: &Path, seams: &[f64]) {
 async fn uploads_are_processed_through_lambda_invokes() {
     let (_s3_server, s3) = s3s::with_bucket(BUCKET).await;
     let s3_endpoint = _s3_server.endpoint.clone();
+    // Amazon Transcribe's stand-in: the coordinator starts a job per video.
+    let moto = transcribe_support::Moto::start("lambda_e2e");
     let gradio_id = md5_hex(&clip(GRADIO));
     // Every video: slice 1 fails its first attempt (the retry must finish it).
     // The gradio clip: slice 0 always fails (the video must fail, with the reason).
@@ -335,6 +338,8 @@ async fn uploads_are_processed_through_lambda_invokes() {
         ("AUDIO_CHUNK_SECONDS", "16".to_owned()),
         ("DEADLINE_SECONDS", "600".to_owned()),
         ("SLICECAST_FAIL_SLICE", fail),
+        ("AWS_ENDPOINT_URL_TRANSCRIBE", moto.endpoint.clone()),
+        ("LANGUAGE_OPTIONS", "en-US,es-US".to_owned()),
     ];
     let lambda = Lambda::start(
         &s3_endpoint,
@@ -385,6 +390,19 @@ async fn uploads_are_processed_through_lambda_invokes() {
         .filter_map(serde_json::Value::as_f64)
         .collect();
     assert!(seams.len() >= 3, "several slices: {seams:?}");
+    // The video is playable before its subtitles: a Transcribe job is under way,
+    // reading the speech audio the coordinator put next to the output.
+    assert_eq!(
+        manifest["transcription_status"], "in_progress",
+        "{manifest}"
+    );
+    assert_eq!(manifest["transcription"]["engine"], "aws");
+    let job = manifest["transcription"]["job"]
+        .as_str()
+        .expect("a job")
+        .to_owned();
+    assert!(job.ends_with(".transcript"), "{job}");
+    assert!(dir.path().join("transcripts/speech.flac").is_file());
     eprintln!("checked {report:?}; seams {seams:?}");
     play(dir.path(), &seams[1..3]);
     let worker_logs: String = (0..4)

@@ -8,4 +8,6 @@ bash scripts/install-deps.sh --test
 bash scripts/lint-deploy.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Whisper (subtitles) installs itself on first use; the tests keep it under target/.
+export SLICECAST_WHISPER_VENV="$PWD/target/whisper-venv"
 cargo test --workspace --locked -- --test-threads=2

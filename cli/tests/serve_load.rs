@@ -55,7 +55,7 @@ fn load_eight_videos_four_at_a_time() {
         Command::new(env!("CARGO_BIN_EXE_slicecast"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data.path())
-            .args(["--preset", "ultrafast"])
+            .args(["--preset", "ultrafast", "--subtitles", "false"])
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

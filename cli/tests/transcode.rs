@@ -9,7 +9,8 @@ fn media(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
+/// Runs `slicecast transcode` (Whisper, when asked for, lives under target/).
+fn run(input: &Path, out: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_slicecast"))
         .arg("transcode")
         .arg(input)
@@ -17,8 +18,19 @@ fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
         .arg(out)
         .args(["--quiet", "--preset", "ultrafast"])
         .args(extra)
+        .env(
+            "SLICECAST_WHISPER_VENV",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/whisper-venv"),
+        )
         .output()
         .expect("run slicecast")
+}
+
+/// `transcode` without subtitles (they have tests of their own).
+fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["--no-subtitles"];
+    args.extend_from_slice(extra);
+    run(input, out, &args)
 }
 
 fn last_line(o: &Output) -> String {
@@ -203,4 +215,77 @@ fn truncated_faststart_mp4() {
     assert!(ok.success());
     let full = std::fs::read(&fast).expect("read");
     fails_cleanly("cut.mp4", &full[..full.len() * 6 / 10], "truncated");
+}
+
+/// The JFK speech over a still picture.
+fn speech_video(dir: &Path) -> PathBuf {
+    let out = dir.join("speech.mp4");
+    let ok = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=320x180:r=25",
+            "-i",
+        ])
+        .arg(media("speech/jfk_11s_16k.wav"))
+        .args([
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success());
+    out
+}
+
+#[test]
+fn waits_for_subtitles_unless_told_not_to() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = speech_video(dir.path());
+    let out = dir.path().join("with");
+    let o = run(&src, &out, &["--subtitle-engine", "whisper"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let id = last_line(&o);
+    let m = manifest(&out, &id);
+    assert_eq!(m["status"], "processing_complete");
+    assert_eq!(m["transcription_status"], "completed", "{m}");
+    assert_eq!(m["subtitles"][0]["lang"], "en");
+    let vtt = out.join(m["subtitles"][0]["vtt"].as_str().expect("vtt key"));
+    let text =
+        std::fs::read_to_string(&vtt).expect("the WebVTT is written before the command exits");
+    assert!(text.contains("country"), "{text}");
+    assert!(stderr.contains("subtitles (English):"), "{stderr}");
+
+    let out = dir.path().join("without");
+    let o = run(&src, &out, &["--no-subtitles"]);
+    assert!(o.status.success());
+    let m = manifest(&out, &last_line(&o));
+    assert_eq!(m["transcription_status"], "not_requested");
+    assert!(
+        !out.join("processed")
+            .join(last_line(&o))
+            .join("subtitles")
+            .exists()
+    );
+
+    // An engine that cannot work here fails the subtitles, not the video.
+    let out = dir.path().join("aws");
+    let o = run(&src, &out, &["--subtitle-engine", "aws"]);
+    assert!(o.status.success());
+    let m = manifest(&out, &last_line(&o));
+    assert_eq!(
+        m["transcription_status"], "not_requested",
+        "Amazon Transcribe runs only on AWS"
+    );
 }

@@ -290,7 +290,7 @@ pub async fn status(
         return Ok(None);
     };
     let now = now_ms();
-    if m.is_stale(now) {
+    if m.is_stale(now) || m.transcription_is_stale(now) {
         let settled = m.settled(now);
         write_manifest(store, &settled).await?;
         return Ok(Some(settled));

@@ -124,6 +124,10 @@ pub enum TranscriptionStatus {
     NoAudio,
 }
 
+/// How long subtitles may stay `pending` after processing ended before they
+/// count as failed (the coordinator stopped before starting the engine).
+pub const PENDING_TRANSCRIPTION_MS: u64 = 15 * 60 * 1000;
+
 /// One published subtitle track.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubtitleTrack {
@@ -300,13 +304,21 @@ impl Manifest {
         self.transcription_finished(TranscriptionStatus::Failed, Some(reason.into()), now_ms)
     }
 
-    /// True when a transcription is in progress past its deadline.
+    /// True when a transcription is in progress past its deadline, or was
+    /// promised (`pending`, which lasts only until the engine starts) but
+    /// never started within [`PENDING_TRANSCRIPTION_MS`].
     pub fn transcription_is_stale(&self, now_ms: u64) -> bool {
-        self.transcription_status == TranscriptionStatus::InProgress
-            && self
+        match self.transcription_status {
+            TranscriptionStatus::InProgress => self
                 .transcription
                 .as_ref()
-                .is_some_and(|t| now_ms > t.deadline_ms)
+                .is_some_and(|t| now_ms > t.deadline_ms),
+            TranscriptionStatus::Pending => {
+                self.status != Status::Processing
+                    && now_ms > self.updated_ms.saturating_add(PENDING_TRANSCRIPTION_MS)
+            }
+            _ => false,
+        }
     }
 
     /// Moves to `stage`.
@@ -430,6 +442,11 @@ mod tests {
             TranscriptionStatus::InProgress
         );
         assert!(!started.transcription_is_stale(3000));
+        let mut pending = m.clone();
+        pending.transcription_status = TranscriptionStatus::Pending;
+        assert!(!pending.transcription_is_stale(2000 + PENDING_TRANSCRIPTION_MS));
+        let never = pending.settled(2001 + PENDING_TRANSCRIPTION_MS);
+        assert_eq!(never.transcription_status, TranscriptionStatus::Failed);
         let stale = started.clone().settled(3001);
         assert_eq!(stale.transcription_status, TranscriptionStatus::Failed);
         assert_eq!(

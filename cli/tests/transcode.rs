@@ -217,41 +217,10 @@ fn truncated_faststart_mp4() {
     fails_cleanly("cut.mp4", &full[..full.len() * 6 / 10], "truncated");
 }
 
-/// The JFK speech over a still picture.
-fn speech_video(dir: &Path) -> PathBuf {
-    let out = dir.join("speech.mp4");
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=320x180:r=25",
-            "-i",
-        ])
-        .arg(media("speech/jfk_11s_16k.wav"))
-        .args([
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-        ])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg");
-    assert!(ok.success());
-    out
-}
-
 #[test]
 fn waits_for_subtitles_unless_told_not_to() {
     let dir = tempfile::tempdir().expect("tmp");
-    let src = speech_video(dir.path());
+    let src = slicecast_tests::speech_video(dir.path(), "gray");
     let out = dir.path().join("with");
     let o = run(&src, &out, &["--subtitle-engine", "whisper"]);
     let stderr = String::from_utf8_lossy(&o.stderr);

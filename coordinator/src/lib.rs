@@ -170,7 +170,7 @@ pub enum Event {
 /// Receives [`Event`]s.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -257,7 +257,7 @@ pub async fn hash_object(store: &dyn BlobStore, key: &str) -> Result<(VideoId, u
     Ok((VideoId::from_digest(&digest), size))
 }
 
-async fn read_manifest(
+pub(crate) async fn read_manifest(
     store: &dyn BlobStore,
     id: &VideoId,
 ) -> Result<Option<Manifest>, StoreError> {
@@ -268,7 +268,7 @@ async fn read_manifest(
     }
 }
 
-async fn write_manifest(store: &dyn BlobStore, m: &Manifest) -> Result<(), StoreError> {
+pub(crate) async fn write_manifest(store: &dyn BlobStore, m: &Manifest) -> Result<(), StoreError> {
     let json = serde_json::to_vec_pretty(m).map_err(|e| StoreError::Io {
         key: keys::manifest(&m.video_id),
         source: std::io::Error::other(e),

@@ -9,6 +9,7 @@
 //! playlist and the MPD again with the track (each a whole-object put, so a
 //! player sees the old or the new file, never half of one).
 
+use crate::{now_ms, read_manifest, write_manifest};
 use async_trait::async_trait;
 use bytes::Bytes;
 use slicecast_core::manifest::{Manifest, Status, SubtitleTrack, TranscriptionStatus};
@@ -221,33 +222,6 @@ pub fn local_engine(choice: EngineChoice) -> (Option<Arc<dyn Transcriber>>, Stri
             }
         }
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-async fn read_manifest(
-    store: &dyn BlobStore,
-    id: &VideoId,
-) -> Result<Option<Manifest>, StoreError> {
-    match store.get(&keys::manifest(id)).await {
-        Ok(b) => Ok(serde_json::from_slice(&b).ok()),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-async fn write_manifest(store: &dyn BlobStore, m: &Manifest) -> Result<(), StoreError> {
-    let json = serde_json::to_vec_pretty(m).map_err(|e| StoreError::Io {
-        key: keys::manifest(&m.video_id),
-        source: std::io::Error::other(e),
-    })?;
-    store
-        .put(&keys::manifest(&m.video_id), Bytes::from(json))
-        .await
 }
 
 /// Transcribes a complete video and records the outcome (or, for an engine

@@ -9,7 +9,7 @@
 
 #[path = "../../storage/tests/s3s/mod.rs"]
 mod s3s;
-mod transcribe_support;
+mod support;
 
 use aws_sdk_lambda::primitives::Blob;
 use md5::{Digest, Md5};
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BUCKET: &str = "videos";
+use support::BUCKET;
 const SINTEL: &str = "sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4";
 const GRADIO: &str = "gradio_outro_1920x1080_7s_h264_aac.mp4";
 
@@ -175,44 +175,6 @@ async fn invoke(
         .expect("JSON reply")
 }
 
-/// An S3 `ObjectCreated` notification as S3 sends it (the key URL-encoded).
-fn s3_event(key: &str, size: u64) -> serde_json::Value {
-    let encoded: String = key
-        .split('/')
-        .map(|part| {
-            percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC)
-                .to_string()
-                .replace("%20", "+")
-                .replace("%2E", ".")
-                .replace("%5F", "_")
-                .replace("%2D", "-")
-        })
-        .collect::<Vec<_>>()
-        .join("/");
-    serde_json::json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": "us-east-1",
-            "eventTime": "2026-11-29T12:00:00.000Z",
-            "eventName": "ObjectCreated:CompleteMultipartUpload",
-            "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-            "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8"},
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "uploads",
-                "bucket": {
-                    "name": BUCKET,
-                    "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                    "arn": format!("arn:aws:s3:::{BUCKET}")
-                },
-                "object": {"key": encoded, "size": size, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0A1B2C3D4E5F678901"}
-            }
-        }]
-    })
-}
-
 /// A Lambda Function URL request (payload format 2.0).
 fn url_event(method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
     serde_json::json!({
@@ -322,7 +284,7 @@ async fn uploads_are_processed_through_lambda_invokes() {
     let (_s3_server, s3) = s3s::with_bucket(BUCKET).await;
     let s3_endpoint = _s3_server.endpoint.clone();
     // Amazon Transcribe's stand-in: the coordinator starts a job per video.
-    let moto = transcribe_support::Moto::start("lambda_e2e");
+    let moto = support::Moto::start("lambda_e2e");
     let gradio_id = md5_hex(&clip(GRADIO));
     // Every video: slice 1 fails its first attempt (the retry must finish it).
     // The gradio clip: slice 0 always fails (the video must fail, with the reason).
@@ -358,7 +320,7 @@ async fn uploads_are_processed_through_lambda_invokes() {
     let size = upload(&s3, key, &clip(SINTEL)).await;
     let started = Instant::now();
     let reply: CoordinatorReply =
-        serde_json::from_value(invoke(&client, "coordinator", &s3_event(key, size)).await)
+        serde_json::from_value(invoke(&client, "coordinator", &support::s3_event(key, size)).await)
             .expect("coordinator reply");
     eprintln!(
         "sintel through Lambda: {:.1} s, {reply:?}",
@@ -418,14 +380,15 @@ async fn uploads_are_processed_through_lambda_invokes() {
 
     // The same event again, and the same bytes under another name: no new work.
     let again: CoordinatorReply =
-        serde_json::from_value(invoke(&client, "coordinator", &s3_event(key, size)).await)
+        serde_json::from_value(invoke(&client, "coordinator", &support::s3_event(key, size)).await)
             .expect("reply");
     assert_eq!(again.processed[0].status, "already_complete", "{again:?}");
     let copy = "uploads/tok2/copy of sintel.mp4";
     upload(&s3, copy, &clip(SINTEL)).await;
-    let dup: CoordinatorReply =
-        serde_json::from_value(invoke(&client, "coordinator", &s3_event(copy, size)).await)
-            .expect("reply");
+    let dup: CoordinatorReply = serde_json::from_value(
+        invoke(&client, "coordinator", &support::s3_event(copy, size)).await,
+    )
+    .expect("reply");
     assert_eq!(dup.processed[0].status, "already_complete", "{dup:?}");
     assert_eq!(dup.processed[0].video_id.as_deref(), Some(id.as_str()));
 
@@ -434,7 +397,7 @@ async fn uploads_are_processed_through_lambda_invokes() {
         invoke(
             &client,
             "coordinator",
-            &s3_event(&format!("{prefix}manifest.json"), 10),
+            &support::s3_event(&format!("{prefix}manifest.json"), 10),
         )
         .await,
     )
@@ -448,9 +411,10 @@ async fn uploads_are_processed_through_lambda_invokes() {
     let gkey = "uploads/tok3/gradio.mp4";
     let gsize = upload(&s3, gkey, &clip(GRADIO)).await;
     let t = Instant::now();
-    let failed: CoordinatorReply =
-        serde_json::from_value(invoke(&client, "coordinator", &s3_event(gkey, gsize)).await)
-            .expect("reply");
+    let failed: CoordinatorReply = serde_json::from_value(
+        invoke(&client, "coordinator", &support::s3_event(gkey, gsize)).await,
+    )
+    .expect("reply");
     let f = &failed.processed[0];
     assert_eq!(f.status, "processing_failed", "{failed:?}");
     let reason = f.error.clone().unwrap_or_default();

@@ -20,71 +20,21 @@ use slicecast_lambda::subtitles::{AwsTranscriber, speech_key};
 use slicecast_lambda::transcribe::{AwsTranscribe, LanguageChoice};
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, S3Store};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use slicecast_tests::speech_video;
 use std::sync::Arc;
 use std::time::Duration;
-use transcribe_support::{Moto, Reply, client, serve};
+use support::{Moto, Reply, client, serve};
 
 #[path = "../../storage/tests/s3s/mod.rs"]
 mod s3s;
-mod transcribe_support;
+mod support;
 
-const BUCKET: &str = "videos";
+use support::BUCKET;
 
 const VTT: &str = "WEBVTT\n\n1\n00:00:00.500 --> 00:00:03.000\nAnd so my fellow Americans,\n\n2\n00:00:03.500 --> 00:00:08.000\nask not what your country can do for you.\n";
 
-/// Speech over a still picture (each `color` gives other bytes, so another video id).
-fn speech_video(dir: &Path, color: &str) -> PathBuf {
-    let out = dir.join(format!("speech-{color}.mp4"));
-    let wav = transcribe_support::root().join("../shared/media/speech/jfk_11s_16k.wav");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("color=c={color}:s=320x180:r=25"))
-        .arg("-i")
-        .arg(wav)
-        .args([
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-        ])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success());
-    out
-}
-
 fn s3_event(key: &str) -> aws_lambda_events::s3::S3Event {
-    serde_json::from_value(serde_json::json!({
-        "Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": "us-east-1",
-            "eventTime": "2026-11-29T12:00:00.000Z",
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
-            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-            "responseElements": {"x-amz-request-id": "R", "x-amz-id-2": "I"},
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "c",
-                "bucket": {"name": BUCKET, "ownerIdentity": {"principalId": "A"}, "arn": "arn:aws:s3:::videos"},
-                "object": {"key": key, "size": 1, "eTag": "e", "sequencer": "0A"}
-            }
-        }]
-    }))
-    .expect("event")
+    serde_json::from_value(support::s3_event(key, 1)).expect("event")
 }
 
 /// Where a job's WebVTT lands: Transcribe's name for it, and moto's.
@@ -187,7 +137,7 @@ async fn transcribe_job_event_and_polling_publish_subtitles() {
         .await
         .expect("upload");
     let reply = coordinator
-        .handle(s3_event("uploads/speech+one.mp4"))
+        .handle(s3_event("uploads/speech one.mp4"))
         .await
         .expect("handled");
     assert_eq!(
@@ -274,7 +224,7 @@ async fn transcribe_job_event_and_polling_publish_subtitles() {
         .await
         .expect("upload");
     let reply = coordinator
-        .handle(s3_event("uploads/speech+two.mp4"))
+        .handle(s3_event("uploads/speech two.mp4"))
         .await
         .expect("handled");
     let id2 = VideoId::parse(reply.processed[0].video_id.as_deref().expect("id")).expect("id");

@@ -11,11 +11,11 @@ use aws_sdk_transcribe::types::{
 use slicecast_core::VideoId;
 use slicecast_lambda::transcribe::{AwsTranscribe, JobState, LanguageChoice, TranscribeError};
 use std::time::{SystemTime, UNIX_EPOCH};
-use transcribe_support::{Moto, Reply, client, serve};
+use support::{Moto, Reply, client, serve};
 
-mod transcribe_support;
+mod support;
 
-const BUCKET: &str = "videos";
+use support::BUCKET;
 
 fn now_ms() -> u64 {
     let since = SystemTime::now()

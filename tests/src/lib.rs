@@ -29,6 +29,38 @@ pub const CLIPS: [&str; 7] = [
     "city_720x405_oddheight_7s_mpeg2ps_noaudio.mpg",
 ];
 
+/// The JFK speech (`speech/jfk_11s_16k.wav`, 11 s) over a still picture of
+/// `color`, as H.264 + AAC in `dir/speech-<color>.mp4` (each color is other
+/// bytes, so another video id).
+pub fn speech_video(dir: &Path, color: &str) -> PathBuf {
+    let out = dir.join(format!("speech-{color}.mp4"));
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("color=c={color}:s=320x180:r=25"))
+        .arg("-i")
+        .arg(media_dir().join("speech/jfk_11s_16k.wav"))
+        .args([
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+        ])
+        .arg(&out)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "making the speech video failed");
+    out
+}
+
 /// Runs ffprobe with these arguments and returns stdout.
 pub fn ffprobe(args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("ffprobe")

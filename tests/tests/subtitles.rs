@@ -10,7 +10,7 @@ use slicecast_core::manifest::{Manifest, Status, TranscriptionStatus};
 use slicecast_core::subtitles::{parse_webvtt, word_error_rate};
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, FsStore};
-use slicecast_tests::{clip, media_dir};
+use slicecast_tests::{clip, media_dir, speech_video};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -18,43 +18,6 @@ use std::sync::Arc;
 /// The venv the tests install Whisper into (once; kept under target/).
 fn whisper_venv() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/whisper-venv")
-}
-
-/// The JFK speech (11 s) over a still picture, as H.264 + AAC in MP4.
-fn jfk_video(dir: &Path) -> PathBuf {
-    let out = dir.join("jfk.mp4");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=navy:s=640x360:r=25",
-        ])
-        .arg("-i")
-        .arg(media_dir().join("speech/jfk_11s_16k.wav"))
-        .args([
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "96k",
-        ])
-        .arg(&out)
-        .status()
-        .expect("run ffmpeg");
-    assert!(status.success(), "making the JFK video failed");
-    out
 }
 
 async fn transcode(src: &Path, out: &Path, settings: &Settings) -> Manifest {
@@ -181,7 +144,7 @@ fn check_published(root: &Path, m: &Manifest) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whisper_subtitles_for_speech_in_a_video() {
     let dir = tempfile::tempdir().expect("tmp");
-    let src = jfk_video(dir.path());
+    let src = speech_video(dir.path(), "navy");
     let out = dir.path().join("store");
     let t0 = std::time::Instant::now();
     let m = transcode(
@@ -238,7 +201,7 @@ async fn a_video_without_audio_has_no_subtitles_and_says_why() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_that_fails_leaves_the_video_playable() {
     let dir = tempfile::tempdir().expect("tmp");
-    let src = jfk_video(dir.path());
+    let src = speech_video(dir.path(), "navy");
     let out = dir.path().join("store");
     // Whisper in a venv that does not exist and cannot be made (a file is in the way).
     let blocker = dir.path().join("not-a-dir");

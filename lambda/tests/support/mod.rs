@@ -1,7 +1,7 @@
-//! Test support shared by the Transcribe tests: moto's server (a real
-//! Transcribe API stand-in), a client for it, and a tiny HTTP server that
-//! answers in Transcribe's JSON 1.1 wire format (for what moto cannot do:
-//! failed jobs, throttling).
+//! Test support shared by the Lambda crate's tests: S3 event documents,
+//! moto's server (a real Transcribe API stand-in), a client for it, and a
+//! tiny HTTP server that answers in Transcribe's JSON 1.1 wire format (for
+//! what moto cannot do: failed jobs, throttling).
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The bucket every test works in.
+pub const BUCKET: &str = "videos";
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -172,4 +175,42 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Seen {
         target: header("x-amz-target").unwrap_or_default(),
         body: serde_json::from_slice(&buf[head_end..head_end + length]).expect("JSON request"),
     }
+}
+
+/// An S3 `ObjectCreated` notification as S3 sends it (the key URL-encoded).
+pub fn s3_event(key: &str, size: u64) -> serde_json::Value {
+    let encoded: String = key
+        .split('/')
+        .map(|part| {
+            percent_encoding::utf8_percent_encode(part, percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+                .replace("%20", "+")
+                .replace("%2E", ".")
+                .replace("%5F", "_")
+                .replace("%2D", "-")
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "us-east-1",
+            "eventTime": "2026-11-29T12:00:00.000Z",
+            "eventName": "ObjectCreated:CompleteMultipartUpload",
+            "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8"},
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "uploads",
+                "bucket": {
+                    "name": BUCKET,
+                    "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                    "arn": format!("arn:aws:s3:::{BUCKET}")
+                },
+                "object": {"key": encoded, "size": size, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0A1B2C3D4E5F678901"}
+            }
+        }]
+    })
 }

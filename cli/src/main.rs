@@ -58,12 +58,11 @@ pub struct PipelineArgs {
 
 impl PipelineArgs {
     /// Coordinator settings, with threads per worker = cores / workers, and
-    /// the speech engine (the choice is logged).
+    /// the speech engine (the commands print which, and why).
     pub fn settings(&self) -> Settings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = self.workers.unwrap_or(cores).max(1);
-        let (transcriber, why) = self.subtitles.local_transcriber();
-        tracing::info!("{why}");
+        let (transcriber, _) = self.subtitles.local_transcriber();
         self.output.apply(Settings {
             transcriber,
             workers,

@@ -69,10 +69,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
     eprintln!(
-        "slicecast serving http://{} (data {}, web {}, {workers} workers)",
+        "slicecast serving http://{} (data {}, web {}, {workers} workers; {})",
         listener.local_addr()?,
         args.data.display(),
-        args.web_dir.display()
+        args.web_dir.display(),
+        args.pipeline.subtitles.local_transcriber().1
     );
     slicecast_api::serve(listener, state, async {
         let s = shutdown_signal().await;

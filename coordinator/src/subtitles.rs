@@ -28,6 +28,8 @@ use tracing::{info, warn};
 pub enum Transcript {
     /// Finished: the language and the cues (possibly none: no speech heard).
     Done {
+        /// The engine that made them (a fallback may stand in for the one asked).
+        engine: &'static str,
         /// BCP 47 language tag.
         lang: String,
         /// Cues, in order.
@@ -89,6 +91,7 @@ pub enum EngineChoice {
 #[derive(Debug)]
 pub struct WhisperTranscriber {
     whisper: Whisper,
+    fallback: Option<PocketsphinxTranscriber>,
 }
 
 impl WhisperTranscriber {
@@ -96,7 +99,15 @@ impl WhisperTranscriber {
     pub fn new(venv: std::path::PathBuf) -> Self {
         Self {
             whisper: Whisper::new(venv),
+            fallback: None,
         }
+    }
+
+    /// With pocketsphinx to fall back on when Whisper cannot be installed
+    /// (offline, no PyPI): what `auto` picks.
+    pub fn with_fallback(mut self) -> Self {
+        self.fallback = Some(PocketsphinxTranscriber);
+        self
     }
 }
 
@@ -116,17 +127,26 @@ impl Transcriber for WhisperTranscriber {
     fn engine(&self) -> &'static str {
         "whisper"
     }
-    async fn start(&self, _video: &VideoId, audio: &Path) -> Result<Transcript, TranscribeError> {
+    async fn start(&self, video: &VideoId, audio: &Path) -> Result<Transcript, TranscribeError> {
         let notify = |msg: &str| {
             info!("{msg}");
             eprintln!("slicecast: {msg}");
         };
-        self.whisper
-            .ensure_installed(&notify)
-            .await
-            .map_err(|e| TranscribeError(e.to_string()))?;
+        if let Err(e) = self.whisper.ensure_installed(&notify).await {
+            return match &self.fallback {
+                Some(p) if speech::pocketsphinx_available() => {
+                    warn!(error = %e, "Whisper is not available; falling back to pocketsphinx");
+                    eprintln!(
+                        "slicecast: Whisper is not available ({e}); using pocketsphinx instead"
+                    );
+                    p.start(video, audio).await
+                }
+                _ => Err(TranscribeError(e.to_string())),
+            };
+        }
         match self.whisper.transcribe(audio, engine_timeout(audio)).await {
             Ok((lang, words)) => Ok(Transcript::Done {
+                engine: "whisper",
                 lang,
                 cues: subtitles::cues(&words, &limits()),
             }),
@@ -154,6 +174,7 @@ impl Transcriber for PocketsphinxTranscriber {
     async fn start(&self, _video: &VideoId, audio: &Path) -> Result<Transcript, TranscribeError> {
         match speech::pocketsphinx_words(audio, engine_timeout(audio)).await {
             Ok(words) => Ok(Transcript::Done {
+                engine: "pocketsphinx",
                 lang: "en".into(),
                 cues: subtitles::cues(&words, &limits()),
             }),
@@ -174,6 +195,9 @@ impl Transcriber for PocketsphinxTranscriber {
 pub fn local_engine(choice: EngineChoice) -> (Option<Arc<dyn Transcriber>>, String) {
     let whisper =
         || -> Arc<dyn Transcriber> { Arc::new(WhisperTranscriber::new(Whisper::default_venv())) };
+    let whisper_or_pocketsphinx = || -> Arc<dyn Transcriber> {
+        Arc::new(WhisperTranscriber::new(Whisper::default_venv()).with_fallback())
+    };
     match choice {
         EngineChoice::None => (None, "subtitles are off (SUBTITLE_ENGINE=none)".into()),
         EngineChoice::Aws => (
@@ -203,9 +227,9 @@ pub fn local_engine(choice: EngineChoice) -> (Option<Arc<dyn Transcriber>>, Stri
                 )
             } else if Whisper::can_install() {
                 (
-                    Some(whisper()),
+                    Some(whisper_or_pocketsphinx()),
                     format!(
-                        "subtitles by Whisper tiny.en (installed into {} on first use)",
+                        "subtitles by Whisper tiny.en (installed into {} on first use; pocketsphinx if that fails)",
                         venv.display()
                     ),
                 )
@@ -276,8 +300,13 @@ async fn conclude(
 ) -> Result<Manifest, StoreError> {
     let id = m.video_id.clone();
     let m = match outcome {
-        Ok(Transcript::Done { lang, cues }) => match publish(store, &m, &lang, &cues).await {
+        Ok(Transcript::Done { engine, lang, cues }) => match publish(store, &m, &lang, &cues).await
+        {
             Ok(tracks) => {
+                let mut m = m;
+                if let Some(t) = m.transcription.as_mut() {
+                    t.engine = engine.to_owned();
+                }
                 info!(video.id = %id, tracks = tracks.len(), cues = cues.len(), "subtitles published");
                 m.with_subtitles(tracks, now_ms())
             }

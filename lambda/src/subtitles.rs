@@ -112,6 +112,7 @@ impl Transcriber for AwsTranscriber {
                 })?;
                 self.drop_audio(video).await;
                 Ok(Transcript::Done {
+                    engine: "aws",
                     lang: language_code,
                     cues,
                 })

@@ -223,3 +223,24 @@ async fn an_engine_that_fails_leaves_the_video_playable() {
     eprintln!("failure reason: {reason}");
     assert!(m.subtitles.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_falls_back_to_pocketsphinx_when_whisper_cannot_be_installed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = speech_video(dir.path(), "teal");
+    let out = dir.path().join("store");
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").expect("write");
+    let whisper = WhisperTranscriber::new(blocker.join("venv")).with_fallback();
+    let m = transcode(&src, &out, &settings(Arc::new(whisper))).await;
+    let text = check_published(&out, &m);
+    assert_eq!(
+        m.transcription.as_ref().map(|t| t.engine.as_str()),
+        Some("pocketsphinx")
+    );
+    let reference = std::fs::read_to_string(media_dir().join("speech/jfk.txt")).expect("jfk.txt");
+    eprintln!(
+        "pocketsphinx fallback, jfk via the pipeline: WER {:.1} % ({text:?})",
+        word_error_rate(&reference, &text) * 100.0
+    );
+}

@@ -118,6 +118,53 @@
     };
   };
 
+  // Turns the first subtitle track on through the player's own API.
+  window.__subtitles = () => {
+    const p = window.__player;
+    try {
+      if (window.Hls && p?.subtitleTracks) {
+        if (!p.subtitleTracks.length) return { ok: false, detail: 'hls.js lists no subtitle track' };
+        p.subtitleDisplay = true;
+        p.subtitleTrack = 0;
+      } else if (window.shaka && p?.getTextTracks) {
+        const tracks = p.getTextTracks();
+        if (!tracks.length) return { ok: false, detail: 'shaka lists no text track' };
+        p.selectTextTrack(tracks[0]);
+        // Shaka 4 has setTextTrackVisibility; Shaka 5 moved visibility to its text displayer.
+        if (typeof p.setTextTrackVisibility === 'function') p.setTextTrackVisibility(true);
+        else p.getTextDisplayer?.()?.setTextVisibility?.(true);
+      } else if (window.dashjs && p?.getTracksFor) {
+        const tracks = p.getTracksFor('text');
+        if (!tracks.length) return { ok: false, detail: 'dash.js lists no text track' };
+        p.enableText(true);
+        p.setTextTrack(0);
+      } else {
+        return { ok: false, detail: 'no player' };
+      }
+    } catch (err) {
+      return { ok: false, detail: short(err?.message ?? err) };
+    }
+    return { ok: true };
+  };
+
+  // Text of every active cue of every text track that is on.
+  window.__activeCues = () => [...video.textTracks]
+    .filter((t) => t.mode !== 'disabled')
+    .flatMap((t) => [...(t.activeCues ?? [])].map((c) => (c.text ?? '').replace(/\s+/g, ' ').trim()));
+
+  // Every text track with its mode and first cues (for failure reports).
+  window.__textTracks = () => [...video.textTracks].map((t) => ({
+    kind: t.kind, label: t.label, mode: t.mode,
+    cues: [...(t.cues ?? [])].slice(0, 4).map((c) => [+c.startTime.toFixed(3), +c.endTime.toFixed(3), (c.text ?? '').slice(0, 40)]),
+  }));
+
+  window.__pauseAt = (to) => {
+    video.pause();
+    video.currentTime = to;
+  };
+
+  window.__resume = () => { video.play().catch(() => {}); };
+
   window.__seek = (to) => {
     video.currentTime = to;
     if (video.paused) video.play().catch(() => {});

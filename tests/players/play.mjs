@@ -4,12 +4,15 @@
 //   node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd]
 //                 [--seams 10.5,21.0] [--seek SECONDS] [--out result.json] [--screenshot shot.png]
 //                 [--rate 4] [--timeout 60] [--max-play 120] [--chromium /usr/bin/chromium]
+//                 [--cue SECONDS:TEXT ...]
 //   node play.mjs --dir OUTPUT_DIR --serve     (only serve OUTPUT_DIR and the players; prints the URL)
 //
 // Cases (each on a fresh page): hls.js+HLS, shaka+HLS, shaka+DASH, dash.js+DASH (DASH ones
 // only with --dash). Each case plays from the start until currentTime passes the last seam
 // + 2 s (or the end, at most --max-play s of media), then seeks to --seek (default: the middle)
-// and checks that playback resumes past seek + 1 s. Prints one JSON line per case, then a
+// and checks that playback resumes past seek + 1 s. With --cue, the first subtitle track is
+// turned on through the player's own API once loaded, and at the end playback pauses at each
+// cue's time and exactly one active cue must show its text. Prints one JSON line per case, then a
 // summary line; writes the summary to --out. Exit 0 only if every case passed, 1 if one
 // failed, 2 on a usage or setup error.
 import { createServer } from 'node:http';
@@ -75,6 +78,7 @@ function options() {
         'max-play': { type: 'string', default: '120' },
         chromium: { type: 'string', default: process.env.CHROMIUM ?? '/usr/bin/chromium' },
         serve: { type: 'boolean' },
+        cue: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -103,6 +107,13 @@ function options() {
     maxPlay: num('max-play', values['max-play']),
     chromium: values.chromium,
     serve: values.serve ?? false,
+    // --cue SECONDS:TEXT (repeatable): with the first subtitle track on, at SECONDS exactly one
+    // active cue reads TEXT.
+    cues: (values.cue ?? []).map((c) => {
+      const i = c.indexOf(':');
+      if (i < 1) usage(`--cue: expected SECONDS:TEXT, got ${c}`);
+      return { at: num('cue', c.slice(0, i)), text: c.slice(i + 1) };
+    }),
   };
 }
 
@@ -258,6 +269,12 @@ async function runCase(context, base, c, opts, screenshot) {
     }
     if (!st?.duration) return failed('did not load (no duration)');
     res.duration = round(st.duration);
+    // Subtitles on from the start, as a viewer would (Shaka does not bring back cues from
+    // before the point where a text track was turned on, when seeking backwards into HLS).
+    if (opts.cues.length) {
+      const on = await page.evaluate(() => window.__subtitles());
+      if (!on.ok) return failed(`no subtitle track: ${on.detail}`);
+    }
 
     // 2. Play from the start past the last seam + 2 s, or to the end (at most maxPlay s).
     const end = st.duration - 0.3;
@@ -292,6 +309,35 @@ async function runCase(context, base, c, opts, screenshot) {
       await sleep(200);
     }
     if (!res.seek.ok) return failed(`seek to ${to} s: seeked at ${res.seek.seekedAt}, now at ${st.currentTime} s`);
+
+    // 4. Subtitles: the player's first text track, one cue at each given time.
+    if (opts.cues.length) {
+      res.cues = [];
+      for (const cue of opts.cues) {
+        await page.evaluate((x) => window.__pauseAt(x), cue.at);
+        let shown = [];
+        const until = Date.now() + 15000;
+        while (Date.now() < until && !over()) {
+          shown = await page.evaluate(() => window.__activeCues());
+          if (shown.some((t) => t === cue.text)) break;
+          await sleep(150);
+        }
+        const count = shown.filter((t) => t === cue.text).length;
+        res.cues.push({ at: cue.at, shown });
+        if (count !== 1) {
+          const tracks = await page.evaluate(() => window.__textTracks());
+          return failed(`at ${cue.at} s the active cues are ${JSON.stringify(shown)}, expected ${JSON.stringify(cue.text)} once; text tracks: ${JSON.stringify(tracks)}`);
+        }
+      }
+      // Playing again, with a decoded frame, as the final checks expect.
+      await page.evaluate(() => window.__resume());
+      const until = Date.now() + 15000;
+      while (Date.now() < until && !over()) {
+        await poll();
+        if (st.readyState >= 2 && !st.paused) break;
+        await sleep(150);
+      }
+    }
 
     if (screenshot.path && !screenshot.taken) {
       await page.locator('#v').screenshot({ path: screenshot.path });

@@ -1,9 +1,13 @@
 //! Real players in headless Chromium (hls.js, shaka-player, dash.js) play the
-//! sintel clip's output from the start past two slice seams, seek, and report
-//! no errors. Needs Chromium and the npm players (`scripts/install-deps.sh --test`).
+//! sintel clip's output from the start past two slice seams, seek, report no
+//! errors, and show subtitle cues at their times: the segmented WebVTT of the
+//! HLS SUBTITLES group (hls.js, shaka) and the MPD's text set (shaka, dash.js).
+//! Needs Chromium and the npm players (`scripts/install-deps.sh --test`).
 
+use slicecast_coordinator::subtitles::publish;
 use slicecast_coordinator::{LocalInvoker, Settings, process_upload};
 use slicecast_core::keys;
+use slicecast_core::subtitles::Cue;
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, FsStore};
 use slicecast_tests::clip;
@@ -40,6 +44,21 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
     .await
     .expect("transcode");
     let m = outcome.manifest();
+    // Subtitles as a speech engine would deliver them (the engines have tests of
+    // their own): one cue inside a segment, one across a segment boundary.
+    let cue = |start_s: f64, end_s: f64, text: &str| Cue {
+        start_s,
+        end_s,
+        lines: vec![text.to_owned()],
+    };
+    let cues = [
+        cue(10.5, 13.5, "A cue inside one segment"),
+        cue(22.5, 25.5, "A cue across a segment boundary"),
+    ];
+    let tracks = publish(&FsStore::new(dir.path()).expect("store"), m, "en", &cues)
+        .await
+        .expect("subtitles published");
+    assert_eq!(tracks.len(), 1);
     assert!(
         m.slice_starts_s.len() >= 3,
         "several slices: {:?}",
@@ -65,6 +84,12 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
             "dash/stream.mpd",
             "--seams",
             &seams.join(","),
+            "--cue",
+            "12:A cue inside one segment",
+            "--cue",
+            "23.2:A cue across a segment boundary",
+            "--cue",
+            "25:A cue across a segment boundary",
         ])
         .arg("--out")
         .arg(artifacts.join("players.json"))

@@ -251,6 +251,14 @@ pub struct ManifestDoc {
     /// Renditions.
     #[schema(value_type = Vec<Object>)]
     pub rungs: Vec<serde_json::Value>,
+    /// `not_requested`, `pending`, `in_progress`, `completed`, `failed` or `no_audio`.
+    pub transcription_status: String,
+    /// Engine, job name, times and `error` of the transcription.
+    #[schema(value_type = Object)]
+    pub transcription: Option<serde_json::Value>,
+    /// Subtitle tracks: `[{lang, name, vtt, srt, playlist}]` (keys; serve them as `/stream/<key>`).
+    #[schema(value_type = Vec<Object>)]
+    pub subtitles: Vec<serde_json::Value>,
 }
 
 /// The file name of a manifest's source.

@@ -116,7 +116,10 @@ fn check_published(root: &Path, m: &Manifest) -> String {
     for s in segments {
         let key = keys::hls(&m.video_id, s).replace("hls/../", "");
         let text = read(root, &key);
-        assert!(text.contains("X-TIMESTAMP-MAP=MPEGTS:"), "{text}");
+        assert!(
+            text.contains("X-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000"),
+            "{text}"
+        );
         texts.extend(parse_webvtt(&text).expect("segment parses"));
     }
     assert!(

@@ -1327,6 +1327,11 @@ const player = {
     this.drawSubtitles();
   },
 
+  /** The TextTracks of our own <track>s. */
+  sidecarTracks() {
+    return new Set([...this.video.querySelectorAll('track[data-slicecast]')].map((e) => e.track));
+  },
+
   removeSidecars() {
     for (const t of [...this.video.querySelectorAll('track[data-slicecast]')]) t.remove();
   },
@@ -1337,14 +1342,14 @@ const player = {
   // <video> (they cannot be removed) are never offered.
   subtitleTracks() {
     const text = [...this.video.textTracks].filter((t) => (t.kind === 'subtitles' || t.kind === 'captions') && !/shaka/i.test(t.label));
-    const sidecar = new Set([...this.video.querySelectorAll('track[data-slicecast]')].map((e) => e.track));
+    const sidecar = this.sidecarTracks();
     const fromPlayer = this.engine?.hls?.subtitleTracks?.length ? text.filter((t) => !sidecar.has(t)) : [];
     return fromPlayer.length ? fromPlayer : text.filter((t) => sidecar.has(t));
   },
 
   drawSubtitles() {
     const tracks = this.subtitleTracks();
-    const sidecar = new Set([...this.video.querySelectorAll('track[data-slicecast]')].map((e) => e.track));
+    const sidecar = this.sidecarTracks();
     this.el.dataset.subtitleTracks = String(tracks.length);
     this.el.dataset.subtitleFiles = String(sidecar.size);
     this.el.dataset.playerSubtitles = String(this.engine?.hls?.subtitleTracks?.length ?? 0);

@@ -57,20 +57,22 @@ pub struct PipelineArgs {
 }
 
 impl PipelineArgs {
-    /// Coordinator settings, with threads per worker = cores / workers, and
-    /// the speech engine (the commands print which, and why).
-    pub fn settings(&self) -> Settings {
+    /// Coordinator settings, with threads per worker = cores / workers and
+    /// the speech engine, and a sentence saying which engine and why (the
+    /// commands print it).
+    pub fn settings(&self) -> (Settings, String) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let workers = self.workers.unwrap_or(cores).max(1);
-        let (transcriber, _) = self.subtitles.local_transcriber();
-        self.output.apply(Settings {
+        let (transcriber, why) = self.subtitles.local_transcriber();
+        let settings = self.output.apply(Settings {
             transcriber,
             workers,
             threads_per_worker: (cores / workers).max(1) as u32,
             slice_seconds: self.slice_seconds,
             deadline: Duration::from_secs(self.deadline_seconds.max(1)),
             ..Settings::default()
-        })
+        });
+        (settings, why)
     }
 }
 

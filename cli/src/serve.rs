@@ -47,7 +47,7 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = FsStore::new(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
-    let settings = args.pipeline.settings();
+    let (settings, subtitles) = args.pipeline.settings();
     let opts = WorkerOptions {
         crf: args.pipeline.crf,
         ..WorkerOptions::default()
@@ -73,7 +73,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listener.local_addr()?,
         args.data.display(),
         args.web_dir.display(),
-        args.pipeline.subtitles.local_transcriber().1
+        subtitles
     );
     slicecast_api::serve(listener, state, async {
         let s = shutdown_signal().await;

@@ -54,9 +54,8 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
     if args.no_subtitles {
         pipeline.subtitles.generate_subtitles = Some(false);
     }
-    let settings = pipeline.settings();
+    let (settings, why) = pipeline.settings();
     if !args.quiet {
-        let (_, why) = pipeline.subtitles.local_transcriber();
         eprintln!("{why}");
     }
     let opts = WorkerOptions {

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use slicecast_core::manifest::{Manifest, Status, SubtitleTrack, TranscriptionStatus};
 use slicecast_core::presentation::{Presentation, TextTrack};
-use slicecast_core::subtitles::{self, Cue, CueLimits};
+use slicecast_core::subtitles::{self, Cue, CueLimits, Word};
 use slicecast_core::{VideoId, dash, hls, keys};
 use slicecast_media::speech::{self, Whisper};
 use slicecast_storage::{BlobStore, StoreError};
@@ -59,8 +59,14 @@ pub trait Transcriber: Send + Sync + std::fmt::Debug {
     fn engine(&self) -> &'static str;
     /// Starts on a video's speech audio: a 16 kHz mono file at `audio`.
     async fn start(&self, video: &VideoId, audio: &Path) -> Result<Transcript, TranscribeError>;
-    /// Asks about a job [`Transcriber::start`] left pending.
-    async fn check(&self, video: &VideoId, job: &str) -> Result<Transcript, TranscribeError>;
+    /// Asks about a job [`Transcriber::start`] left pending. Engines that
+    /// finish inside `start` leave no jobs, which is what this default says.
+    async fn check(&self, _video: &VideoId, job: &str) -> Result<Transcript, TranscribeError> {
+        Err(TranscribeError(format!(
+            "{} finishes when it starts and has no job {job} to check",
+            self.engine()
+        )))
+    }
     /// Longest a transcription of `duration_s` seconds may take before it counts as failed.
     fn deadline(&self, duration_s: f64) -> Duration {
         Duration::from_secs_f64(300.0 + 3.0 * duration_s.max(0.0))
@@ -111,15 +117,20 @@ impl WhisperTranscriber {
     }
 }
 
-fn limits() -> CueLimits {
-    CueLimits::default()
-}
-
-/// A local engine's time limit for the 16 kHz mono 16-bit WAV at `audio`
-/// (32 000 bytes a second): 2 minutes plus twice the audio's length.
+/// A local engine's time limit for the 16 kHz mono 16-bit WAV at `audio`,
+/// whose length is its size at 32 000 bytes a second.
 fn engine_timeout(audio: &Path) -> Duration {
     let bytes = std::fs::metadata(audio).map_or(0, |m| m.len());
-    Duration::from_secs(120 + 2 * bytes / 32_000)
+    speech::transcribe_timeout(bytes as f64 / 32_000.0)
+}
+
+/// A local engine's finished transcript: its words as cues.
+fn done(engine: &'static str, lang: String, words: &[Word]) -> Transcript {
+    Transcript::Done {
+        engine,
+        lang,
+        cues: subtitles::cues(words, &CueLimits::default()),
+    }
 }
 
 #[async_trait]
@@ -145,20 +156,11 @@ impl Transcriber for WhisperTranscriber {
             };
         }
         match self.whisper.transcribe(audio, engine_timeout(audio)).await {
-            Ok((lang, words)) => Ok(Transcript::Done {
-                engine: "whisper",
-                lang,
-                cues: subtitles::cues(&words, &limits()),
-            }),
+            Ok((lang, words)) => Ok(done("whisper", lang, &words)),
             Err(e) => Ok(Transcript::Failed {
                 reason: format!("Whisper could not transcribe the audio: {e}"),
             }),
         }
-    }
-    async fn check(&self, _video: &VideoId, job: &str) -> Result<Transcript, TranscribeError> {
-        Err(TranscribeError(format!(
-            "Whisper runs in-process and has no job {job} to check"
-        )))
     }
 }
 
@@ -173,20 +175,11 @@ impl Transcriber for PocketsphinxTranscriber {
     }
     async fn start(&self, _video: &VideoId, audio: &Path) -> Result<Transcript, TranscribeError> {
         match speech::pocketsphinx_words(audio, engine_timeout(audio)).await {
-            Ok(words) => Ok(Transcript::Done {
-                engine: "pocketsphinx",
-                lang: "en".into(),
-                cues: subtitles::cues(&words, &limits()),
-            }),
+            Ok(words) => Ok(done("pocketsphinx", "en".into(), &words)),
             Err(e) => Ok(Transcript::Failed {
                 reason: format!("pocketsphinx could not transcribe the audio: {e}"),
             }),
         }
-    }
-    async fn check(&self, _video: &VideoId, job: &str) -> Result<Transcript, TranscribeError> {
-        Err(TranscribeError(format!(
-            "pocketsphinx runs in-process and has no job {job} to check"
-        )))
     }
 }
 

@@ -9,12 +9,10 @@
 //! processed but tells the coordinator that a video's subtitles are ready;
 //! nothing slicecast writes ends in `.transcript.json`, so that is no loop either.
 
+use crate::transcribe::AwsTranscribe;
 use aws_lambda_events::s3::S3Event;
 use percent_encoding::percent_decode_str;
 use slicecast_core::{VideoId, keys};
-
-/// How a transcription job's name ends, and so (plus `.json`) the key of its transcript.
-pub const TRANSCRIPT_JOB_SUFFIX: &str = ".transcript";
 
 /// The prefix of uploaded sources.
 pub const UPLOADS_PREFIX: &str = "uploads/";
@@ -42,17 +40,11 @@ pub fn is_source_key(key: &str) -> bool {
 /// same video); `None` for any other key.
 pub fn transcript_of(key: &str) -> Option<(VideoId, String)> {
     let rest = key.strip_prefix(keys::PROCESSED)?;
-    let (id, rest) = rest.split_once('/')?;
-    let id = VideoId::parse(id).ok()?;
-    let file = rest.strip_prefix("transcripts/")?;
-    let job = file.strip_suffix(".json")?;
-    let ours = job.ends_with(TRANSCRIPT_JOB_SUFFIX)
-        && !job.contains('/')
-        && job.contains(id.as_str())
-        && job
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    ours.then(|| (id, job.to_owned()))
+    let id = VideoId::parse(rest.split_once('/')?.0).ok()?;
+    let job = key
+        .strip_prefix(&keys::transcripts(&id))?
+        .strip_suffix(".json")?;
+    (AwsTranscribe::video_of_job(job).as_ref() == Some(&id)).then(|| (id, job.to_owned()))
 }
 
 /// What to do with one record of an event.

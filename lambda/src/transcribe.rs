@@ -167,7 +167,7 @@ impl AwsTranscribe {
 
     /// `processed/<id>/transcripts/`: where a video's jobs write.
     pub fn output_prefix(video_id: &VideoId) -> String {
-        format!("{}transcripts/", keys::video_prefix(video_id))
+        keys::transcripts(video_id)
     }
 
     /// Starts transcribing `s3://<bucket>/<media_key>` (FLAC or WAV, by its

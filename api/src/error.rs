@@ -112,7 +112,7 @@ impl IntoResponse for ApiError {
             }
             Self::Store(StoreError::NotFound(_)) => "no such object".to_owned(),
             Self::Store(StoreError::InvalidKey(_)) => "invalid object key".to_owned(),
-            other => other.to_string(),
+            other => slicecast_core::public::public_text(&other.to_string()),
         };
         let body = ErrorBody {
             error: self.code().to_owned(),

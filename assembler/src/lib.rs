@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use slicecast_core::job::{AudioResult, SliceResult};
+use slicecast_core::job::{AudioResult, SliceResult, SourceRef};
 use slicecast_core::ladder::Rung;
 use slicecast_core::manifest::{Assets, RungSummary};
 use slicecast_core::plan::SlicePlan;
@@ -57,8 +57,8 @@ pub struct AssembleInput {
     pub slices: Vec<SliceResult>,
     /// The audio result, if the source had audio.
     pub audio: Option<AudioResult>,
-    /// Where ffmpeg can read the source (for the poster).
-    pub source_location: String,
+    /// Where ffmpeg can read the source, and its probed format (for the poster).
+    pub source: SourceRef,
     /// Displayed size of the source.
     pub display_size: (u32, u32),
     /// Sprite settings.
@@ -355,7 +355,11 @@ async fn poster(
     .iter()
     .map(os)
     .collect();
-    args.extend([os(format!("{at:.3}")), os("-i"), os(&input.source_location)]);
+    args.push(os(format!("{at:.3}")));
+    args.extend(slicecast_media::input::input_args(
+        &input.source.location,
+        Some(&input.source.format_name),
+    ));
     args.extend([
         os("-map"),
         os("0:V:0"),

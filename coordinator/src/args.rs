@@ -4,6 +4,7 @@
 use crate::Settings;
 use crate::subtitles::{EngineChoice, Transcriber, local_engine};
 use slicecast_assembler::SpriteSettings;
+use slicecast_media::limits::{self, Limits};
 use std::sync::Arc;
 
 /// Segment length, encoder preset, tries, DASH and sprite settings.
@@ -33,6 +34,15 @@ pub struct OutputArgs {
     /// Thumbnail width in pixels.
     #[arg(long, env = "SPRITE_SCALE_W", default_value_t = 180)]
     pub sprite_width: u32,
+    /// Longest source accepted, seconds (checked at probe time).
+    #[arg(long, env = "MAX_DURATION_SECONDS", default_value_t = limits::DEFAULT_MAX_DURATION_SECONDS)]
+    pub max_duration_seconds: f64,
+    /// Most pixels per frame accepted (checked at probe time).
+    #[arg(long, env = "MAX_PIXELS", default_value_t = limits::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+    /// Highest average frame rate accepted (checked at probe time).
+    #[arg(long, env = "MAX_FPS", default_value_t = limits::DEFAULT_MAX_FPS)]
+    pub max_fps: f64,
 }
 
 impl OutputArgs {
@@ -49,6 +59,11 @@ impl OutputArgs {
                 width: self.sprite_width,
             },
             generate_dash: self.generate_dash,
+            limits: Limits {
+                max_duration_s: self.max_duration_seconds,
+                max_pixels: self.max_pixels,
+                max_fps: self.max_fps,
+            },
             ..settings
         }
     }

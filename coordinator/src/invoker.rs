@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult};
+use slicecast_core::public::redact_queries;
 use slicecast_segment_worker::{
     FailureRule, WorkerError, WorkerOptions, encode_audio, encode_slice, injected_failure,
     rules_from_env,
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 /// A job failed in the worker, or could not reach one.
+/// Every message is stored with the query strings of its URLs removed: it is
+/// logged, and a worker's ffmpeg may name the presigned URL it read.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct InvokeError {
@@ -28,7 +31,7 @@ impl InvokeError {
     /// The job ran and failed; another try may succeed.
     pub fn failed(message: impl Into<String>) -> Self {
         Self {
-            message: message.into(),
+            message: redact_queries(&message.into()),
             retryable: true,
             throttled: false,
         }
@@ -37,7 +40,7 @@ impl InvokeError {
     /// Trying again cannot help.
     pub fn permanent(message: impl Into<String>) -> Self {
         Self {
-            message: message.into(),
+            message: redact_queries(&message.into()),
             retryable: false,
             throttled: false,
         }
@@ -46,7 +49,7 @@ impl InvokeError {
     /// No capacity right now; try again later.
     pub fn throttled(message: impl Into<String>) -> Self {
         Self {
-            message: message.into(),
+            message: redact_queries(&message.into()),
             retryable: true,
             throttled: true,
         }

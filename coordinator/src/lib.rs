@@ -27,6 +27,7 @@ use slicecast_core::manifest::{Manifest, SourceSummary, Stage, Status, Transcrip
 use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_slices};
 use slicecast_core::probe::Probe;
 use slicecast_core::{VideoId, keys};
+use slicecast_media::limits::Limits;
 use slicecast_media::probe::{self as ffprobe, ProbeError};
 use slicecast_storage::{BlobStore, StoreError};
 use std::sync::Arc;
@@ -76,6 +77,9 @@ pub struct Settings {
     /// The speech engine for subtitles (`None`: no subtitles). Runs once the
     /// video is playable; [`process_upload`] returns after it has answered.
     pub transcriber: Option<Arc<dyn subtitles::Transcriber>>,
+    /// What one source may be at most (duration, pixels, frame rate),
+    /// checked at probe time before anything fans out.
+    pub limits: Limits,
 }
 
 impl Default for Settings {
@@ -99,6 +103,7 @@ impl Default for Settings {
             straggler_factor: 2.0,
             audio_chunk_seconds: None,
             transcriber: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -434,7 +439,7 @@ async fn run_claimed(
     size: u64,
     settings: &Settings,
     events: EventSink,
-) -> Result<(Manifest, (String, Option<usize>)), String> {
+) -> Result<(Manifest, (SourceRef, Option<usize>)), String> {
     let id = manifest.video_id.clone();
     let store_err = |e: StoreError| format!("storage error: {e}");
     events(Event::Stage(Stage::Probing));
@@ -452,12 +457,25 @@ async fn run_claimed(
     let video = ffprobe::require_video(&probe)
         .map_err(|e| probe_reason(&e))?
         .clone();
-    let index = ffprobe::frame_index(&location, &video, Duration::from_secs(900))
-        .await
+    settings
+        .limits
+        .check_header(&probe)
         .map_err(|e| probe_reason(&e))?;
+    let index = ffprobe::frame_index(
+        &location,
+        &probe.format_name,
+        &video,
+        Duration::from_secs(900),
+    )
+    .await
+    .map_err(|e| probe_reason(&e))?;
     if index.is_empty() {
         return Err(probe_reason(&ProbeError::NoFrames));
     }
+    settings
+        .limits
+        .check_frames(&index)
+        .map_err(|e| probe_reason(&e))?;
     ffprobe::check_complete(&probe, &index).map_err(|e| probe_reason(&e))?;
     let approx_duration = (index.end_pts() - index.pts[0]) as f64 * index.time_base.as_f64();
     let params = PlanParams {
@@ -565,7 +583,7 @@ async fn run_claimed(
         .map_err(store_err)?;
     let (slices, audio) = results;
     let speech_source = (
-        location.clone(),
+        source.clone(),
         probe.audio.as_ref().map(|a| a.index as usize),
     );
     let input = AssembleInput {
@@ -575,7 +593,7 @@ async fn run_claimed(
         frame_rate: fps,
         slices,
         audio,
-        source_location: location,
+        source,
         display_size: (dw, dh),
         sprite: settings.sprite.clone(),
         generate_dash: settings.generate_dash,

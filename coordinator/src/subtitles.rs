@@ -12,6 +12,7 @@
 use crate::{now_ms, read_manifest, write_manifest};
 use async_trait::async_trait;
 use bytes::Bytes;
+use slicecast_core::job::SourceRef;
 use slicecast_core::manifest::{Manifest, Status, SubtitleTrack, TranscriptionStatus};
 use slicecast_core::presentation::{Presentation, TextTrack};
 use slicecast_core::subtitles::{self, Cue, CueLimits, Word};
@@ -249,7 +250,7 @@ pub async fn transcribe(
     store: &dyn BlobStore,
     transcriber: &dyn Transcriber,
     manifest: Manifest,
-    source_location: &str,
+    source: &SourceRef,
     audio_stream: Option<usize>,
 ) -> Result<Manifest, StoreError> {
     let id = manifest.video_id.clone();
@@ -275,9 +276,15 @@ pub async fn transcribe(
             .path()
             .join(format!("speech.{}", transcriber.audio_extension()));
         let timeout = Duration::from_secs_f64(120.0 + duration.max(0.0));
-        speech::extract_speech_audio(source_location, audio_stream, &audio, timeout)
-            .await
-            .map_err(|e| TranscribeError(format!("extracting the speech audio failed: {e}")))?;
+        speech::extract_speech_audio(
+            &source.location,
+            Some(&source.format_name),
+            audio_stream,
+            &audio,
+            timeout,
+        )
+        .await
+        .map_err(|e| TranscribeError(format!("extracting the speech audio failed: {e}")))?;
         transcriber.start(&id, &audio).await
     }
     .await;

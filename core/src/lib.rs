@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod plan;
 pub mod presentation;
 pub mod probe;
+pub mod public;
 pub mod subtitles;
 pub mod thumbs;
 

@@ -288,7 +288,7 @@ impl Manifest {
             error: None,
         });
         t.finished_ms = Some(now_ms);
-        t.error = error;
+        t.error = error.as_deref().map(crate::public::public_text);
         self.updated_ms = now_ms;
         self
     }
@@ -350,11 +350,12 @@ impl Manifest {
         self
     }
 
-    /// Fails the video with a reason.
+    /// Fails the video with a reason, made fit for the public first
+    /// ([`public_text`](crate::public::public_text): no paths, URLs or secrets).
     pub fn failed(mut self, reason: impl Into<String>, now_ms: u64) -> Self {
         self.status = Status::ProcessingFailed;
         self.stage = Stage::Done;
-        self.error = Some(reason.into());
+        self.error = Some(crate::public::public_text(&reason.into()));
         self.updated_ms = now_ms;
         self.timings.total_ms = now_ms.saturating_sub(self.created_ms);
         self

@@ -14,6 +14,7 @@ mod support;
 use aws_sdk_lambda::primitives::Blob;
 use md5::{Digest, Md5};
 use slicecast_lambda::handlers::CoordinatorReply;
+use slicecast_tests::hostile::{self, Tripwire};
 use slicecast_tests::{check_output, clip};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -444,6 +445,43 @@ async fn uploads_are_processed_through_lambda_invokes() {
     .expect("json");
     assert_eq!(gm["status"], "processing_failed");
     assert!(gm["error"].as_str().unwrap_or("").contains("slice 0"));
+    // The worker's error named the presigned URL it read (as ffmpeg does):
+    // nothing of it reaches the public manifest or /status.
+    let gerror = gm["error"].as_str().unwrap_or("");
+    hostile::assert_public(gerror);
+    assert!(gerror.contains("<url>"), "{gerror}");
+    let status = invoke(
+        &client,
+        "api",
+        &url_event("GET", &format!("/status/{gradio_id}"), None),
+    )
+    .await;
+    hostile::assert_public(status["body"].as_str().unwrap_or(""));
+
+    // Hostile uploads (playlists, manifests, concat lists naming other objects,
+    // local files or URLs) fail with a sentence and make no request.
+    let tripwire = Tripwire::start().expect("listener");
+    let decoy_dir = tempfile::tempdir().expect("tmp");
+    let decoy = hostile::decoy(decoy_dir.path());
+    for (i, h) in hostile::corpus(&decoy, tripwire.port, "../tok1/Sintel Trailer (1).mp4")
+        .iter()
+        .enumerate()
+    {
+        let hkey = format!("uploads/hostile{i}/{}", h.name);
+        let path = decoy_dir.path().join(format!("upload{i}"));
+        std::fs::write(&path, &h.bytes).expect("write");
+        let hsize = upload(&s3, &hkey, &path).await;
+        let reply: CoordinatorReply = serde_json::from_value(
+            invoke(&client, "coordinator", &support::s3_event(&hkey, hsize)).await,
+        )
+        .expect("reply");
+        let p = &reply.processed[0];
+        assert_eq!(p.status, "processing_failed", "{}: {reply:?}", h.name);
+        let reason = p.error.clone().unwrap_or_default();
+        assert!(reason.contains(h.says), "{}: {reason}", h.name);
+        hostile::assert_public(&reason);
+    }
+    assert_eq!(tripwire.hits(), 0, "a hostile upload made a request");
 
     // The api function answers Function URL events.
     let videos = invoke(&client, "api", &url_event("GET", "/api/videos", None)).await;

@@ -161,7 +161,11 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     if let Some(ss) = slice_seek_s(job) {
         v.extend([os("-ss"), os(secs(ss)), os("-noaccurate_seek")]);
     }
-    v.extend([os("-copyts"), os("-i"), os(&job.source.location)]);
+    v.push(os("-copyts"));
+    v.extend(crate::input::input_args(
+        &job.source.location,
+        Some(&job.source.format_name),
+    ));
     v.extend([os("-filter_complex"), os(slice_filter(job))]);
     let keyframes: Vec<String> = s.force_keyframes_s.iter().map(|k| secs(*k)).collect();
     let gop = (s.frame_count() + 1).to_string();
@@ -252,8 +256,10 @@ pub fn audio_args(job: &AudioJob, out: &Path) -> Vec<OsString> {
     if job.chunk.is_some() && seek > 0.0 {
         v.extend([os("-ss"), os(secs(seek)), os("-noaccurate_seek")]);
     }
-    v.push(os("-i"));
-    v.push(os(&job.source.location));
+    v.extend(crate::input::input_args(
+        &job.source.location,
+        Some(&job.source.format_name),
+    ));
     v.extend(
         [
             "-map",
@@ -385,11 +391,12 @@ mod tests {
         let v = slice_args(&j, &x, Path::new("/w"));
         let s = joined(&v);
         assert!(
-            s.contains("-ss 9.999000 -noaccurate_seek -copyts -i /in/src file.mp4"),
+            s.contains("-ss 9.999000 -noaccurate_seek -copyts -protocol_whitelist file -format_whitelist mov,"),
             "{s}"
         );
+        assert!(s.contains(" -f mov -i file:/in/src file.mp4 "), "{s}");
         assert!(
-            v.iter().any(|a| a == "/in/src file.mp4"),
+            v.iter().any(|a| a == "file:/in/src file.mp4"),
             "the path is one argument"
         );
         assert!(
@@ -438,7 +445,11 @@ mod tests {
             chunk: None,
         };
         let s = joined(&audio_args(&j, Path::new("a.mp4")));
-        assert!(s.contains("-map 0:1"));
+        assert!(
+            s.contains("-protocol_whitelist file -format_whitelist mov,"),
+            "{s}"
+        );
+        assert!(s.contains(" -f mov -i file:in.mp4 -map 0:1"), "{s}");
         assert!(
             s.contains("asetpts=PTS-0.083417/TB,aresample=48000:async=1:first_pts=0"),
             "{s}"

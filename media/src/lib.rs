@@ -2,9 +2,13 @@
 //!
 //! [`process`] runs a child with a timeout, `kill_on_drop` and a bounded stderr
 //! tail; [`probe`] parses ffprobe's output (pure functions, tested on real
-//! JSON) and runs it; [`args`] builds argument lists (pure, unit-tested).
+//! JSON) and runs it; [`args`] builds argument lists (pure, unit-tested);
+//! [`input`] is the one policy for opening an upload (allowed protocols and
+//! demuxers), used by every command that reads one.
 
 pub mod args;
+pub mod input;
+pub mod limits;
 pub mod probe;
 pub mod process;
 pub mod speech;

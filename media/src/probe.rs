@@ -1,5 +1,6 @@
 //! ffprobe: run it, and parse what it says (pure functions, tested on real output).
 
+use crate::input;
 use crate::process::{self, ProcessError, last_lines};
 use serde_json::Value;
 use slicecast_core::probe::{AudioStream, FrameIndex, Probe, Rational, VideoStream};
@@ -24,6 +25,13 @@ pub enum ProbeError {
     /// The source is outside what slicecast accepts.
     #[error("{0}")]
     Unsupported(String),
+    /// The file is of a kind slicecast never opens (a playlist, a concat list,
+    /// an image, text …): the input policy refused it before reading it.
+    #[error("{0}")]
+    NotAccepted(String),
+    /// The source is valid but larger than this deployment's limits.
+    #[error("{0}")]
+    OverLimit(String),
     /// The video stream has no decodable frames.
     #[error("the video stream has no frames (the file may be truncated or empty)")]
     NoFrames,
@@ -235,7 +243,13 @@ fn unreadable(location: &str, e: ProcessError) -> ProbeError {
         ProcessError::Failed {
             ref stderr_tail, ..
         } => {
-            let detail = last_lines(stderr_tail, 1).replace(&format!("{location}: "), "");
+            if let Some(demuxer) = input::refused_demuxer(stderr_tail) {
+                return ProbeError::NotAccepted(input::refusal(demuxer));
+            }
+            let (_, given) = input::protocols_for(location);
+            let detail = last_lines(stderr_tail, 1)
+                .replace(&format!("{given}: "), "")
+                .replace(&format!("{location}: "), "");
             ProbeError::Unreadable {
                 detail: if detail.is_empty() {
                     "ffprobe found no streams".into()
@@ -248,17 +262,18 @@ fn unreadable(location: &str, e: ProcessError) -> ProbeError {
     }
 }
 
-/// Runs ffprobe on a path or URL.
+/// Runs ffprobe on a path or URL, under the [input policy](crate::input):
+/// a file of a kind slicecast does not open is refused before it is read.
 pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeError> {
-    let args = a(&[
+    let mut args = a(&[
         "-v",
         "error",
         "-show_format",
         "-show_streams",
         "-of",
         "json",
-        location,
     ]);
+    args.extend(input::input_args(location, None));
     let out = process::run(&crate::ffprobe_bin(), &args, timeout)
         .await
         .map_err(|e| unreadable(location, e))?;
@@ -269,12 +284,13 @@ pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeErro
 /// parsed index, the packets without timestamps, and ffprobe's stderr tail.
 async fn scan(
     location: &str,
+    format_name: &str,
     stream: &VideoStream,
     entries: &str,
     timeout: Duration,
 ) -> Result<(FrameIndex, usize, String), ProbeError> {
     let sel = stream.index.to_string();
-    let args = a(&[
+    let mut args = a(&[
         "-v",
         "error",
         "-select_streams",
@@ -283,8 +299,8 @@ async fn scan(
         entries,
         "-of",
         "csv=p=0",
-        location,
     ]);
+    args.extend(input::input_args(location, Some(format_name)));
     let out = process::run(&crate::ffprobe_bin(), &args, timeout)
         .await
         .map_err(|e| unreadable(location, e))?;
@@ -294,12 +310,21 @@ async fn scan(
 
 /// Lists every frame of a video stream from its packets (no decoding). Falls
 /// back to decoding when packets lack timestamps (some raw or broken streams).
+/// `format_name` is the probe's, pinned for the read.
 pub async fn frame_index(
     location: &str,
+    format_name: &str,
     stream: &VideoStream,
     timeout: Duration,
 ) -> Result<FrameIndex, ProbeError> {
-    let (index, missing, stderr) = scan(location, stream, "packet=pts,dts,flags", timeout).await?;
+    let (index, missing, stderr) = scan(
+        location,
+        format_name,
+        stream,
+        "packet=pts,dts,flags",
+        timeout,
+    )
+    .await?;
     if stderr.contains("partial file") {
         let span = (index.end_pts() - index.pts.first().copied().unwrap_or(0)) as f64
             * stream.time_base.as_f64();
@@ -317,6 +342,7 @@ pub async fn frame_index(
     );
     let (index, _, _) = scan(
         location,
+        format_name,
         stream,
         "frame=best_effort_timestamp,key_frame",
         timeout,

@@ -101,9 +101,11 @@ async fn read_tail<R: tokio::io::AsyncRead + Unpin>(
     }
 }
 
+/// The kept stderr tail, with the query strings of URLs removed: the tail
+/// goes to logs, and presigned URLs carry credentials there.
 fn tail_string(bytes: &[u8]) -> String {
     let start = bytes.len().saturating_sub(STDERR_TAIL_BYTES);
-    String::from_utf8_lossy(&bytes[start..]).into_owned()
+    slicecast_core::public::redact_queries(&String::from_utf8_lossy(&bytes[start..]))
 }
 
 /// Runs `program args…` with no stdin, capturing stdout and a bounded stderr

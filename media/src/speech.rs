@@ -223,9 +223,16 @@ fn part_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// ffmpeg's arguments to write the speech audio of `location` to `out` as
-/// 16 kHz mono 16-bit `format` (`flac` or `wav`).
-fn extract_args(location: &str, stream: Option<usize>, format: &str, out: &Path) -> Vec<OsString> {
+/// ffmpeg's arguments to write the speech audio of `location` (read under the
+/// [input policy](crate::input), its probed `source_format` pinned when known)
+/// to `out` as 16 kHz mono 16-bit `format` (`flac` or `wav`).
+fn extract_args(
+    location: &str,
+    source_format: Option<&str>,
+    stream: Option<usize>,
+    format: &str,
+    out: &Path,
+) -> Vec<OsString> {
     let map = stream.map_or_else(|| "0:a:0".to_owned(), |i| format!("0:{i}"));
     let codec = if format == "flac" {
         "flac"
@@ -233,7 +240,8 @@ fn extract_args(location: &str, stream: Option<usize>, format: &str, out: &Path)
         "pcm_s16le"
     };
     let mut args = crate::args::ffmpeg_prelude();
-    args.extend(os(&["-i", location, "-map", &map, "-vn", "-sn", "-dn"]));
+    args.extend(crate::input::input_args(location, source_format));
+    args.extend(os(&["-map", &map, "-vn", "-sn", "-dn"]));
     args.extend(os(&["-map_metadata", "-1"]));
     // Audio that starts late is padded, so word times stay on the source's timeline.
     args.extend(os(&["-af", "aresample=async=1:first_pts=0"]));
@@ -244,11 +252,14 @@ fn extract_args(location: &str, stream: Option<usize>, format: &str, out: &Path)
 }
 
 /// Writes 16 kHz mono 16-bit audio for speech engines to `out`, from any
-/// ffmpeg-readable location (path or URL). `stream` is an absolute stream
-/// index, or `None` for the first audio stream. FLAC or WAV is chosen by
-/// `out`'s extension; `out` appears only once complete.
+/// ffmpeg-readable location (path or URL), read under the [input
+/// policy](crate::input) with `source_format` (the probe's format name)
+/// pinned when given. `stream` is an absolute stream index, or `None` for the
+/// first audio stream. FLAC or WAV is chosen by `out`'s extension; `out`
+/// appears only once complete.
 pub async fn extract_speech_audio(
     location: &str,
+    source_format: Option<&str>,
     stream: Option<usize>,
     out: &Path,
     timeout: Duration,
@@ -272,7 +283,7 @@ pub async fn extract_speech_audio(
         });
     }
     let part = part_path(out);
-    let args = extract_args(location, stream, format, &part);
+    let args = extract_args(location, source_format, stream, format, &part);
     let started = Instant::now();
     if let Err(source) = process::run(&crate::ffmpeg_bin(), &args, timeout).await {
         let _ = tokio::fs::remove_file(&part).await;
@@ -300,15 +311,15 @@ pub async fn extract_speech_audio(
 
 /// The duration of a media file, seconds, from ffprobe's format section.
 pub async fn audio_duration_s(location: &str, timeout: Duration) -> Result<f64, SpeechError> {
-    let args = os(&[
+    let mut args = os(&[
         "-v",
         "error",
         "-show_entries",
         "format=duration",
         "-of",
         "csv=p=0",
-        location,
     ]);
+    args.extend(crate::input::input_args(location, None));
     let out = process::run(&crate::ffprobe_bin(), &args, timeout)
         .await
         .map_err(|source| SpeechError::Engine {
@@ -1015,12 +1026,15 @@ mod tests {
     fn argument_lists() {
         let a = extract_args(
             "https://h/v.mp4?X-Amz-Signature=s",
+            Some("mov,mp4"),
             Some(2),
             "flac",
             Path::new("/t/a.flac.part"),
         );
         let a: Vec<&str> = a.iter().map(|s| s.to_str().expect("utf-8")).collect();
         let tail = [
+            "-f",
+            "mov",
             "-i",
             "https://h/v.mp4?X-Amz-Signature=s",
             "-map",
@@ -1045,7 +1059,7 @@ mod tests {
             "/t/a.flac.part",
         ];
         assert!(a.ends_with(&tail), "{a:?}");
-        let w = extract_args("in.mkv", None, "wav", Path::new("o.wav"));
+        let w = extract_args("in.mkv", None, None, "wav", Path::new("o.wav"));
         assert!(w.iter().any(|s| s == "0:a:0") && w.iter().any(|s| s == "pcm_s16le"));
         let p = pocketsphinx_args(Path::new("/t/a.flac"));
         assert!(p.iter().any(|s| {

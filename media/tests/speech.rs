@@ -120,7 +120,7 @@ async fn whisper_transcribes_real_speech() {
     let mut clips = speech_clips();
     // The first clip goes through extract_speech_audio (WAV → FLAC) first.
     let flac = tmp.path().join("jfk.flac");
-    speech::extract_speech_audio(&clips[0].0.to_string_lossy(), None, &flac, MINUTE)
+    speech::extract_speech_audio(&clips[0].0.to_string_lossy(), None, None, &flac, MINUTE)
         .await
         .expect("extracts");
     clips[0].0 = flac;
@@ -189,7 +189,7 @@ async fn pocketsphinx_transcribes_and_sintel_gets_valid_webvtt() {
     let sintel = sintel.to_string_lossy();
     let wav = tmp.path().join("sintel.wav");
     // Stream 1 is its audio; the same as the default (first audio stream).
-    speech::extract_speech_audio(&sintel, Some(1), &wav, MINUTE)
+    speech::extract_speech_audio(&sintel, None, Some(1), &wav, MINUTE)
         .await
         .expect("extracts");
     let duration_s = speech::audio_duration_s(&wav.to_string_lossy(), MINUTE)
@@ -254,7 +254,7 @@ async fn failures_are_errors_that_say_what_to_do() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("speech.flac");
 
-    let err = speech::extract_speech_audio("/nonexistent/clip.mp4", None, &out, MINUTE)
+    let err = speech::extract_speech_audio("/nonexistent/clip.mp4", None, None, &out, MINUTE)
         .await
         .expect_err("missing input");
     assert!(matches!(err, SpeechError::InputMissing { .. }), "{err}");
@@ -263,6 +263,7 @@ async fn failures_are_errors_that_say_what_to_do() {
     let jfk = media().join("speech/jfk_11s_16k.wav");
     let err = speech::extract_speech_audio(
         &jfk.to_string_lossy(),
+        None,
         None,
         &tmp.path().join("a.mp3"),
         MINUTE,
@@ -275,7 +276,7 @@ async fn failures_are_errors_that_say_what_to_do() {
     );
 
     let silent = media().join("highway_960x540_5994fps_30s_h264_noaudio.mp4");
-    let err = speech::extract_speech_audio(&silent.to_string_lossy(), None, &out, MINUTE)
+    let err = speech::extract_speech_audio(&silent.to_string_lossy(), None, None, &out, MINUTE)
         .await
         .expect_err("no audio stream");
     eprintln!("no audio: {err}");

@@ -63,12 +63,14 @@ pub fn rules_from_env() -> Vec<FailureRule> {
         .unwrap_or_default()
 }
 
-/// The message of an injected failure of `job`, if a rule applies.
+/// The message of an injected failure of `job`, if a rule applies. It reads
+/// like ffmpeg's failure to read the source (naming its location, as
+/// ffmpeg does), so tests see that such a message reaches no public text.
 pub fn injected_failure(rules: &[FailureRule], job: &SliceJob) -> Option<String> {
     rules.iter().any(|r| r.fails(job)).then(|| {
         format!(
-            "injected failure of slice {} (attempt {})",
-            job.slice.index, job.attempt
+            "injected failure of slice {} (attempt {}): {}: Server returned 403 Forbidden (access denied)",
+            job.slice.index, job.attempt, job.source.location
         )
     })
 }

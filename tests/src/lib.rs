@@ -1,6 +1,8 @@
 //! Helpers for slicecast's end-to-end tests: where the shared media is, and
 //! independent checks of an output directory with ffprobe.
 
+pub mod hostile;
+
 use anyhow::{Context, bail, ensure};
 use std::path::{Path, PathBuf};
 use std::process::Command;

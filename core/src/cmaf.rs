@@ -53,10 +53,11 @@ fn boxes(data: &[u8], range: std::ops::Range<usize>) -> Result<Vec<BoxRef>, Cmaf
             }
             n => (u64::from(n), 8),
         };
-        let end = pos as u64 + size;
-        if size < header as u64 || end > range.end as u64 {
+        // A 64-bit size may be anything: checked, so it cannot wrap past the end.
+        let end = (pos as u64).checked_add(size);
+        let Some(end) = end.filter(|&e| size >= header as u64 && e <= range.end as u64) else {
             return Err(CmafError::Truncated(name(kind)));
-        }
+        };
         out.push(BoxRef {
             kind,
             start: pos,
@@ -84,6 +85,13 @@ fn read_u32(d: &[u8], at: usize, limit: usize) -> Result<u32, CmafError> {
         return Err(CmafError::Truncated("field".into()));
     }
     Ok(u32::from_be_bytes(be4(d, at)))
+}
+
+/// A full box's version and flags (its first 4 body bytes).
+fn version_flags(d: &[u8], b: &BoxRef) -> Result<(u8, u32), CmafError> {
+    let body = b.body();
+    let word = read_u32(d, body.start, body.end)?;
+    Ok(((word >> 24) as u8, word & 0x00ff_ffff))
 }
 
 fn child(data: &[u8], parent: &BoxRef, kind: &[u8; 4]) -> Result<Option<BoxRef>, CmafError> {
@@ -172,7 +180,7 @@ pub fn init_info(init: &[u8]) -> Result<InitInfo, CmafError> {
     let trak = child(init, &moov, b"trak")?.ok_or(CmafError::Missing("trak"))?;
     let mdhd = path(init, trak, &[b"mdia", b"mdhd"])?.ok_or(CmafError::Missing("mdhd"))?;
     let body = mdhd.body();
-    let version = init[body.start];
+    let (version, _) = version_flags(init, &mdhd)?;
     let ts_at = body.start + if version == 1 { 4 + 16 } else { 4 + 8 };
     let timescale = read_u32(init, ts_at, body.end)?;
     let default_sample_duration = match path(init, moov, &[b"mvex", b"trex"])? {
@@ -278,8 +286,7 @@ struct TrunLayout {
 
 fn trun_layout(data: &[u8], trun: &BoxRef) -> Result<TrunLayout, CmafError> {
     let b = trun.body();
-    let version = data[b.start];
-    let flags = read_u32(data, b.start, b.end)? & 0x00ff_ffff;
+    let (version, flags) = version_flags(data, trun)?;
     let count = read_u32(data, b.start + 4, b.end)?;
     let mut first = b.start + 8;
     if flags & 0x1 != 0 {
@@ -305,7 +312,10 @@ fn trun_layout(data: &[u8], trun: &BoxRef) -> Result<TrunLayout, CmafError> {
         cto_at = Some(record);
         record += 4;
     }
-    if first + record * count as usize > b.end {
+    let records_end = (count as usize)
+        .checked_mul(record)
+        .and_then(|n| n.checked_add(first));
+    if records_end.is_none_or(|e| e > b.end) {
         return Err(CmafError::Truncated("trun".into()));
     }
     Ok(TrunLayout {
@@ -320,7 +330,7 @@ fn trun_layout(data: &[u8], trun: &BoxRef) -> Result<TrunLayout, CmafError> {
 
 fn tfhd_default_duration(data: &[u8], tfhd: &BoxRef) -> Result<Option<u32>, CmafError> {
     let b = tfhd.body();
-    let flags = read_u32(data, b.start, b.end)? & 0x00ff_ffff;
+    let (_, flags) = version_flags(data, tfhd)?;
     let mut at = b.start + 8;
     if flags & 0x1 != 0 {
         at += 8;
@@ -341,7 +351,7 @@ pub fn fragment_info(data: &[u8], trex_duration: u32) -> Result<FragmentInfo, Cm
     let base_decode_time = match traf.tfdt {
         Some(t) => {
             let b = t.body();
-            if data[b.start] == 1 {
+            if version_flags(data, &t)?.0 == 1 {
                 if b.start + 12 > b.end {
                     return Err(CmafError::Truncated("tfdt".into()));
                 }
@@ -358,27 +368,33 @@ pub fn fragment_info(data: &[u8], trex_duration: u32) -> Result<FragmentInfo, Cm
     let mut first_cto = None;
     for trun in &traf.truns {
         let l = trun_layout(data, trun)?;
-        for i in 0..l.count as usize {
-            let rec = l.first + i * l.record;
-            duration += u64::from(match l.duration_at {
-                Some(o) => u32::from_be_bytes(be4(data, rec + o)),
-                None => default,
-            });
-            if first_cto.is_none() {
-                first_cto = Some(match l.cto_at {
-                    Some(o) => {
-                        let raw = u32::from_be_bytes(be4(data, rec + o));
-                        if l.version == 0 {
-                            i64::from(raw)
-                        } else {
-                            i64::from(raw as i32)
-                        }
+        // Without per-sample fields a record is 0 bytes, so `count` is not
+        // bounded by the data: multiply, do not loop.
+        let trun_duration = match l.duration_at {
+            Some(o) => (0..l.count as usize)
+                .map(|i| u64::from(u32::from_be_bytes(be4(data, l.first + i * l.record + o))))
+                .fold(0u64, u64::saturating_add),
+            None => u64::from(default) * u64::from(l.count),
+        };
+        if first_cto.is_none() && l.count > 0 {
+            first_cto = Some(match l.cto_at {
+                Some(o) => {
+                    let raw = u32::from_be_bytes(be4(data, l.first + o));
+                    if l.version == 0 {
+                        i64::from(raw)
+                    } else {
+                        i64::from(raw as i32)
                     }
-                    None => 0,
-                });
-            }
+                }
+                None => 0,
+            });
         }
-        samples += l.count;
+        samples = samples
+            .checked_add(l.count)
+            .ok_or(CmafError::OutOfRange("sample count"))?;
+        duration = duration
+            .checked_add(trun_duration)
+            .ok_or(CmafError::OutOfRange("fragment duration"))?;
     }
     Ok(FragmentInfo {
         sequence,
@@ -400,12 +416,17 @@ pub fn rewrite_fragment(
 ) -> Result<(), CmafError> {
     let (mfhd, traf) = traf_of(data)?;
     let at = mfhd.body().start + 4;
+    read_u32(data, at, mfhd.end)?;
     data[at..at + 4].copy_from_slice(&sequence.to_be_bytes());
     let tfdt = traf.tfdt.ok_or(CmafError::Missing("tfdt"))?;
     let b = tfdt.body();
-    if data[b.start] == 1 {
+    if version_flags(data, &tfdt)?.0 == 1 {
+        if b.start + 12 > b.end {
+            return Err(CmafError::Truncated("tfdt".into()));
+        }
         data[b.start + 4..b.start + 12].copy_from_slice(&base_decode_time.to_be_bytes());
     } else {
+        read_u32(data, b.start + 4, b.end)?;
         let v = u32::try_from(base_decode_time).map_err(|_| CmafError::OutOfRange("tfdt v0"))?;
         data[b.start + 4..b.start + 8].copy_from_slice(&v.to_be_bytes());
     }
@@ -421,8 +442,10 @@ pub fn rewrite_fragment(
                 } else {
                     i64::from(raw as i32)
                 };
-                let new = i32::try_from(old - cto_shift)
-                    .map_err(|_| CmafError::OutOfRange("composition offset"))?;
+                let new = old
+                    .checked_sub(cto_shift)
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or(CmafError::OutOfRange("composition offset"))?;
                 data[at..at + 4].copy_from_slice(&new.to_be_bytes());
             }
             data[trun.body().start] = 1;
@@ -544,5 +567,61 @@ mod tests {
     fn rejects_garbage() {
         assert!(split(b"not an mp4 at all").is_err());
         assert!(split(&[0, 0, 0, 100, b'f', b't', b'y', b'p']).is_err());
+    }
+
+    /// Inputs found by fuzzing (`core/tests/fuzz.rs`) that panicked.
+    #[test]
+    fn hostile_boxes_are_errors_not_panics() {
+        // A 64-bit size that wraps the offset past u64::MAX.
+        let wrap = [
+            bx(b"ftyp", b"iso6"),
+            [0, 0, 0, 1].to_vec(),
+            b"ftyp".to_vec(),
+            vec![0xff; 8],
+        ]
+        .concat();
+        assert_eq!(split(&wrap), Err(CmafError::Truncated("ftyp".into())));
+        // An mdhd, tfdt or mfhd too short for its fields.
+        let moov = bx(b"moov", &bx(b"trak", &bx(b"mdia", &bx(b"mdhd", &[]))));
+        assert!(init_info(&moov).is_err());
+        let tfhd = bx(b"tfhd", &full(0, 0, &[0; 4]));
+        let short = |mfhd: &[u8], tfdt: &[u8]| {
+            bx(
+                b"moof",
+                &[
+                    bx(b"mfhd", mfhd),
+                    bx(b"traf", &[tfhd.clone(), bx(b"tfdt", tfdt)].concat()),
+                ]
+                .concat(),
+            )
+        };
+        assert!(fragment_info(&short(&[0; 8], &[]), 0).is_err());
+        assert!(rewrite_fragment(&mut short(&[0; 4], &full(0, 0, &[0; 4])), 1, 0, 0).is_err());
+        assert!(rewrite_fragment(&mut short(&[0; 8], &full(1, 0, &[0; 4])), 1, 0, 0).is_err());
+        assert!(rewrite_fragment(&mut short(&[0; 8], &[1]), 1, 0, 0).is_err());
+        // Two truns of 2^32 - 1 samples without per-sample fields: no loop of
+        // four billion, and the sample count does not wrap.
+        let trun = bx(b"trun", &full(0, 0, &u32::MAX.to_be_bytes()));
+        let many = bx(
+            b"moof",
+            &[
+                bx(b"mfhd", &[0; 8]),
+                bx(
+                    b"traf",
+                    &[tfhd.clone(), trun.clone(), trun.clone()].concat(),
+                ),
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            fragment_info(&many, u32::MAX),
+            Err(CmafError::OutOfRange("sample count"))
+        );
+        // A shift that cannot be subtracted.
+        let mut f = fragment(1, 0);
+        assert_eq!(
+            rewrite_fragment(&mut f, 1, 0, i64::MIN),
+            Err(CmafError::OutOfRange("composition offset"))
+        );
     }
 }

@@ -160,7 +160,11 @@ impl FrameIndex {
 
     /// The typical frame duration (median of deltas), in `time_base` units; at least 1.
     pub fn frame_duration(&self) -> i64 {
-        let mut d: Vec<i64> = self.pts.windows(2).map(|w| w[1] - w[0]).collect();
+        let mut d: Vec<i64> = self
+            .pts
+            .windows(2)
+            .map(|w| w[1].saturating_sub(w[0]))
+            .collect();
         if d.is_empty() {
             return (self.time_base.den / self.time_base.num.max(1) / 25).max(1);
         }
@@ -170,13 +174,28 @@ impl FrameIndex {
 
     /// The timestamp just past the last frame (last pts + one frame duration).
     pub fn end_pts(&self) -> i64 {
-        self.pts.last().map_or(0, |p| p + self.frame_duration())
+        self.pts
+            .last()
+            .map_or(0, |p| p.saturating_add(self.frame_duration()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_index_at_the_ends_of_i64() {
+        // Found by fuzzing: timestamps come from the file, and the delta and
+        // the end overflowed.
+        let tb = Rational::new(1, 90_000);
+        let idx = FrameIndex::from_packets(tb, vec![(i64::MIN, true), (i64::MAX, false)]);
+        assert_eq!(idx.frame_duration(), i64::MAX);
+        assert_eq!(idx.end_pts(), i64::MAX);
+        let idx =
+            FrameIndex::from_packets(Rational::new(i64::MIN, i64::MIN), vec![(i64::MAX, true)]);
+        assert_eq!(idx.end_pts(), i64::MAX);
+    }
 
     #[test]
     fn rescale_rounds_to_nearest() {

@@ -210,7 +210,9 @@ fn parse_timestamp(t: &str) -> Option<f64> {
         return None;
     }
     let ms: u64 = ms.parse().ok()?;
-    Some((h * 3600 + m * 60 + sec) as f64 + ms as f64 / 1000.0)
+    // Hours have any number of digits: checked, so a huge one is refused, not wrapped.
+    let secs = h.checked_mul(3600)?.checked_add(m * 60 + sec)?;
+    Some(secs as f64 + ms as f64 / 1000.0)
 }
 
 fn unescape(line: &str) -> String {
@@ -529,6 +531,8 @@ mod tests {
             "WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nbackwards",
             "WEBVTT\n\n00:00:61.000 --> 00:01:02.000\nbad seconds",
             "WEBVTT\n\n0:00:01.000 --> 00:00:02.000\nshort field",
+            // Found by fuzzing: the hours overflowed when turned into seconds.
+            "WEBVTT\n\n00.000-->18446744073709551615:00:00.000",
         ] {
             assert!(parse_webvtt(bad).is_err(), "{bad:?}");
         }

@@ -67,7 +67,8 @@ impl Limits {
         let Some(first) = index.pts.first() else {
             return Ok(());
         };
-        let span = (index.end_pts() - first) as f64 * index.time_base.as_f64();
+        // Timestamps come from the file: they may be any i64, so saturate.
+        let span = index.end_pts().saturating_sub(*first) as f64 * index.time_base.as_f64();
         self.check_duration(span)?;
         // A single frame, or frames a tick apart, say nothing about a rate.
         if index.pts.len() >= 2 && span >= 1.0 {
@@ -177,5 +178,16 @@ mod tests {
             "the video is 12 min long; this service accepts at most 10 min"
         );
         assert!(matches!(long, ProbeError::OverLimit(_)));
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_over_the_limit() {
+        // Found by fuzzing (tests/fuzz_probe.rs): the span overflowed.
+        let index =
+            FrameIndex::from_packets(Rational::new(1, 1), vec![(i64::MIN, true), (0, false)]);
+        assert!(matches!(
+            Limits::default().check_frames(&index),
+            Err(ProbeError::OverLimit(_))
+        ));
     }
 }

@@ -135,12 +135,12 @@ class ApiError extends Error {
 
 const getApiKey = () => localStorage.getItem(LS.apiKey) ?? '';
 
-/** JSON request to the API. Mutating requests carry the API key when one is set. */
+/** JSON request to the API. Requests carry the API key when one is set (mutating routes and the resume route need it). */
 async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const key = getApiKey();
-  if (key && method !== 'GET') headers.Authorization = `Bearer ${key}`;
+  if (key) headers.Authorization = `Bearer ${key}`;
   let res;
   try {
     res = await fetch(path, {

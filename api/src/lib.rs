@@ -14,7 +14,7 @@
 //! | --- | --- |
 //! | `POST /create_multipart_upload` | `{fileName, fileSize}` → `{uploadId, key, partSize, urls[]}` |
 //! | `PUT /uploads/parts/<uploadId>/<n>?expires&signature` | one part; answers `ETag` |
-//! | `GET /multipart_upload/<uploadId>` | parts received + fresh URLs (resume) |
+//! | `GET /multipart_upload/<uploadId>` | parts received + fresh URLs (resume; needs the key when `API_KEY` is set) |
 //! | `POST /complete_multipart_upload` | `{fileName, uploadId, parts[{PartNumber, ETag}]}` → `{status, video_id}` |
 //! | `POST /abort_multipart_upload` | `{uploadId}` |
 //! | `GET /status/<id or file name>` | the manifest; 202 `uploaded`; 404 `not_found` |
@@ -23,7 +23,11 @@
 //! | `DELETE /api/video/<id>` | removes every object of a video |
 //! | `GET /stream/<key>` | objects under `processed/`, with Range |
 //! | `GET /api/openapi.json`, `GET /healthz` | description, liveness |
-//! | `GET /`, `GET /web/*` | the web page |
+//! | `GET /`, `GET /web/*` | the web page (only its own assets) |
+//!
+//! [`serve_with`] runs the router over hyper with a header-read timeout, a
+//! body idle timeout and a connection limit; [`sweep`] removes abandoned
+//! multipart uploads and the uploads of failed videos.
 
 mod auth;
 mod catalog;
@@ -34,8 +38,10 @@ pub mod model;
 mod processor;
 mod routes;
 mod s3_uploads;
+mod server;
 mod sign;
 mod stream;
+mod sweep;
 mod uploads;
 pub mod validate;
 mod web;
@@ -46,8 +52,14 @@ pub use error::{ApiError, ErrorBody};
 pub use index::{IdEntry, NameEntry, UploadRecord, id_key, name_key};
 pub use processor::{EventProcessor, LocalProcessor, Processor, StartRequest};
 pub use s3_uploads::S3Uploads;
+pub use server::{
+    BodyIdleTimeout, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    ServeOptions, is_body_idle_timeout, serve, serve_with,
+};
 pub use sign::{PartSigner, SignatureError};
+pub use sweep::{SweepReport, sweep};
 pub use uploads::{Assembled, LocalUploads, NewUpload, PartInfo, UploadBackend, UploadInfo};
+pub use web::ASSETS as WEB_ASSETS;
 
 use axum::Router;
 use axum::routing::{delete, get, post, put};
@@ -152,7 +164,8 @@ impl AppState {
     /// presigned S3 URLs ([`S3Uploads`]), and the upload's S3 event starts
     /// the coordinator function ([`EventProcessor`]).
     pub fn aws(store: S3Store, config: ApiConfig) -> Self {
-        let uploads = Arc::new(S3Uploads::new(store.clone()));
+        let uploads =
+            Arc::new(S3Uploads::new(store.clone()).with_max_upload_bytes(config.max_upload_bytes));
         Self::new(Arc::new(store), uploads, Arc::new(EventProcessor), config)
     }
 }
@@ -225,36 +238,41 @@ async fn openapi_json() -> axum::response::Response {
         .into_response()
 }
 
+/// Largest JSON request body (a completion listing 10 000 parts fits); larger
+/// ones are answered 413.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+
 /// The router: every route of the API plus the web page.
 pub fn app(state: AppState) -> Router {
-    let mutating = Router::new()
+    // Routes that change state, and the resume route (it hands out fresh
+    // part URLs: a write capability).
+    let keyed = Router::new()
         .route("/create_multipart_upload", post(routes::create_upload))
         .route("/complete_multipart_upload", post(routes::complete_upload))
         .route("/abort_multipart_upload", post(routes::abort_upload))
+        .route("/multipart_upload/{upload_id}", get(routes::upload_state))
         .route("/api/video/{video_id}", delete(routes::delete_video))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,
         ));
-    let mut router = Router::new()
-        .merge(mutating)
+    let router = Router::new()
+        .merge(keyed)
         .route(
             "/uploads/parts/{upload_id}/{part_number}",
             put(routes::put_part),
         )
-        .route("/multipart_upload/{upload_id}", get(routes::upload_state))
         .route("/status/{video_id}", get(routes::status))
         .route("/api/videos", get(routes::videos))
         .route("/api/transcoding_status", get(routes::transcoding_status))
         .route("/stream/{*key}", get(stream::stream))
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(routes::healthz))
-        .route("/", get(web::index));
-    if let Some(dir) = &state.config.web_dir {
-        router = router.nest_service("/web", tower_http::services::ServeDir::new(dir));
-    }
+        .route("/", get(web::index))
+        .route("/web/{*path}", get(web::asset));
     let cors = auth::cors(&state.config.cors_origins);
     let router = router
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_JSON_BYTES))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state);
@@ -262,16 +280,4 @@ pub fn app(state: AppState) -> Router {
         Some(layer) => router.layer(layer),
         None => router,
     }
-}
-
-/// Serves [`app`] on `listener` until `shutdown` resolves (then finishes the
-/// requests in flight).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -18,10 +18,30 @@ use slicecast_core::{VideoId, keys};
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// `axum::Json` whose rejections answer `{error, message}`.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejections answer `{error, message}`; a body over
+/// [`crate::MAX_JSON_BYTES`] is 413.
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(format!(
+                    "the JSON body is larger than this server accepts ({} bytes)",
+                    crate::MAX_JSON_BYTES
+                )))
+            }
+            Err(r) => Err(r.into()),
+        }
+    }
+}
 
 /// `axum::extract::Path` whose rejections answer `{error, message}`.
 #[derive(FromRequestParts)]
@@ -43,8 +63,9 @@ fn now_ms() -> u64 {
     security((), ("bearer" = [])),
     responses(
         (status = 200, body = CreateUploadResponse),
-        (status = 400, description = "bad JSON, missing fields, bad name, size below 1 or over MAX_UPLOAD_BYTES", body = ErrorBody),
+        (status = 400, description = "bad JSON, missing fields, bad name (path separators, leading dot, invisible control or format characters), size below 1 or over MAX_UPLOAD_BYTES", body = ErrorBody),
         (status = 401, description = "API_KEY set and no matching bearer token", body = ErrorBody),
+        (status = 413, description = "JSON body over 1 MiB", body = ErrorBody),
     )
 )]
 pub async fn create_upload(
@@ -80,7 +101,7 @@ pub async fn create_upload(
         (status = 400, body = ErrorBody),
         (status = 403, description = "signature missing, wrong or expired", body = ErrorBody),
         (status = 404, description = "no such upload", body = ErrorBody),
-        (status = 413, description = "larger than the part size", body = ErrorBody),
+        (status = 413, description = "larger than the part's planned size", body = ErrorBody),
     )
 )]
 pub async fn put_part(
@@ -109,9 +130,11 @@ pub async fn put_part(
     path = "/multipart_upload/{upload_id}",
     tag = "upload",
     params(("upload_id" = String, Path, description = "the upload")),
+    security((), ("bearer" = [])),
     responses(
         (status = 200, body = UploadStateResponse),
         (status = 400, body = ErrorBody),
+        (status = 401, description = "API_KEY set and no matching bearer token (fresh part URLs are a write capability)", body = ErrorBody),
         (status = 404, body = ErrorBody),
     )
 )]
@@ -148,10 +171,11 @@ pub async fn upload_state(
     security((), ("bearer" = [])),
     responses(
         (status = 200, body = CompleteUploadResponse),
-        (status = 400, description = "bad JSON, missing or mismatching parts/ETags", body = ErrorBody),
+        (status = 400, description = "bad JSON, missing or mismatching parts/ETags, parts not adding up to fileSize", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "no such upload", body = ErrorBody),
         (status = 409, description = "already being completed", body = ErrorBody),
+        (status = 413, description = "the assembled object is larger than MAX_UPLOAD_BYTES (S3; it is deleted)", body = ErrorBody),
     )
 )]
 pub async fn complete_upload(

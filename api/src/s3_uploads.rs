@@ -3,6 +3,11 @@
 //!
 //! Our upload id is a random token; `multipart/<token>.json` in the bucket maps
 //! it to the object key (`uploads/<token>/<fileName>`) and S3's own upload id.
+//!
+//! `MAX_UPLOAD_BYTES` holds on S3 too: every part URL signs the part's
+//! planned `Content-Length` (S3 refuses a PUT of any other length), and
+//! `complete` HEADs the assembled object and deletes it (413) when it is over
+//! the limit or not the declared size, before it is read to be hashed.
 
 use crate::error::ApiError;
 use crate::uploads::{Assembled, NewUpload, PartInfo, UploadBackend, UploadInfo};
@@ -35,6 +40,7 @@ struct S3UploadMeta {
 /// Multipart uploads into an S3 bucket with presigned part URLs.
 pub struct S3Uploads {
     store: S3Store,
+    max_upload_bytes: u64,
 }
 
 fn meta_key(token: &str) -> String {
@@ -52,9 +58,29 @@ fn new_token() -> Result<String, ApiError> {
 }
 
 impl S3Uploads {
-    /// Uploads into `store`'s bucket.
+    /// Uploads into `store`'s bucket, at most
+    /// [`crate::DEFAULT_MAX_UPLOAD_BYTES`] each.
     pub fn new(store: S3Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            max_upload_bytes: crate::DEFAULT_MAX_UPLOAD_BYTES,
+        }
+    }
+
+    /// With another largest upload (`MAX_UPLOAD_BYTES`).
+    pub fn with_max_upload_bytes(mut self, max: u64) -> Self {
+        self.max_upload_bytes = max;
+        self
+    }
+
+    /// Removes an upload's object and its record after a refused completion.
+    async fn discard(&self, upload_id: &str, m: &S3UploadMeta) {
+        if let Err(e) = self.store.delete(&m.key).await {
+            tracing::warn!(upload.id = upload_id, error = %e, "cannot delete a refused upload");
+        }
+        if let Err(e) = self.store.delete(&meta_key(upload_id)).await {
+            tracing::warn!(upload.id = upload_id, error = %e, "cannot delete an upload record");
+        }
     }
 
     async fn meta(&self, token: &str) -> Result<S3UploadMeta, ApiError> {
@@ -72,9 +98,15 @@ impl S3Uploads {
     }
 
     async fn part_urls(&self, m: &S3UploadMeta) -> Result<Vec<String>, ApiError> {
+        let plan = PartPlan {
+            part_size: m.part_size,
+            parts: m.parts,
+        };
         let mut urls = Vec::with_capacity(m.parts as usize);
         for n in 1..=m.parts {
             let conf = PresigningConfig::expires_in(PART_URL_FOR).map_err(internal)?;
+            let len = i64::try_from(plan.size_of(n, m.file_size)).map_err(internal)?;
+            // The signature covers `content-length`: a PUT of any other length fails.
             let req = self
                 .store
                 .client()
@@ -83,6 +115,7 @@ impl S3Uploads {
                 .key(&m.key)
                 .upload_id(&m.s3_upload_id)
                 .part_number(n as i32)
+                .content_length(len)
                 .presigned(conf)
                 .await
                 .map_err(internal)?;
@@ -243,6 +276,22 @@ impl UploadBackend for S3Uploads {
                 )),
                 _ => internal(aws_sdk_s3::error::DisplayErrorContext(e)),
             })?;
+        // Checked before a byte is read: the object's real size.
+        let size = self.store.head(&m.key).await?.size;
+        if size > self.max_upload_bytes {
+            self.discard(upload_id, &m).await;
+            return Err(ApiError::TooLarge(format!(
+                "the upload is {size} bytes, more than this server accepts ({} bytes); it was deleted",
+                self.max_upload_bytes
+            )));
+        }
+        if size != m.file_size {
+            self.discard(upload_id, &m).await;
+            return Err(ApiError::Invalid(format!(
+                "the upload is {size} bytes, not the fileSize {} declared at creation; it was deleted, upload the file again",
+                m.file_size
+            )));
+        }
         // S3 does not give the MD5 of a multipart object: read it once, in ranges.
         let (video_id, size) = slicecast_coordinator::hash_object(&self.store, &m.key).await?;
         self.store.delete(&meta_key(upload_id)).await?;

@@ -126,13 +126,26 @@ pub trait UploadBackend: Send + Sync + 'static {
 /// What `upload.json` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct UploadMeta {
-    upload_id: String,
-    file_name: String,
-    file_size: u64,
-    part_size: u64,
-    parts: u32,
-    created_ms: u64,
+pub(crate) struct UploadMeta {
+    pub(crate) upload_id: String,
+    pub(crate) file_name: String,
+    pub(crate) file_size: u64,
+    pub(crate) part_size: u64,
+    pub(crate) parts: u32,
+    pub(crate) created_ms: u64,
+    /// When the newest part URLs handed out expire (Unix ms); 0 in uploads
+    /// made before this was recorded (then `created_ms` + the URL lifetime).
+    #[serde(default)]
+    pub(crate) urls_until_ms: u64,
+}
+
+impl UploadMeta {
+    fn plan(&self) -> PartPlan {
+        PartPlan {
+            part_size: self.part_size,
+            parts: self.parts,
+        }
+    }
 }
 
 /// Multipart uploads on the local filesystem store; part URLs are this API's
@@ -317,12 +330,16 @@ impl LocalUploads {
         }
     }
 
-    fn urls(&self, meta: &UploadMeta) -> Vec<String> {
-        let expires = SystemTime::now()
+    /// When URLs handed out now expire, in Unix seconds.
+    fn expiry(&self) -> u64 {
+        SystemTime::now()
             .checked_add(self.config.part_url_ttl)
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .unwrap_or(Duration::ZERO)
-            .as_secs();
+            .as_secs()
+    }
+
+    fn urls(&self, meta: &UploadMeta, expires: u64) -> Vec<String> {
         (1..=meta.parts)
             .map(|n| {
                 let sig = self.signer.sign(&meta.upload_id, n, expires);
@@ -386,6 +403,7 @@ impl UploadBackend for LocalUploads {
         plan: PartPlan,
     ) -> Result<NewUpload, ApiError> {
         let upload_id = random_hex(16)?;
+        let expires = self.expiry();
         let meta = UploadMeta {
             upload_id: upload_id.clone(),
             file_name: file_name.to_owned(),
@@ -393,6 +411,7 @@ impl UploadBackend for LocalUploads {
             part_size: plan.part_size,
             parts: plan.parts,
             created_ms: now_ms(),
+            urls_until_ms: expires.saturating_mul(1000),
         };
         let json = serde_json::to_vec_pretty(&meta).map_err(ApiError::internal)?;
         self.store
@@ -400,16 +419,33 @@ impl UploadBackend for LocalUploads {
             .await?;
         Ok(NewUpload {
             key: Self::upload_key(&upload_id, file_name),
-            urls: self.urls(&meta),
+            urls: self.urls(&meta, expires),
             upload_id,
         })
     }
 
     async fn describe(&self, upload_id: &str) -> Result<UploadInfo, ApiError> {
-        let meta = self.meta(upload_id).await?;
+        let mut meta = self.meta(upload_id).await?;
+        let expires = self.expiry();
+        {
+            // Record the new expiry (the sweep keeps the upload until then),
+            // unless it was completed or aborted meanwhile.
+            let _g = self.finalize.lock().await;
+            if tokio::fs::metadata(self.dir(&meta.upload_id).join("upload.json"))
+                .await
+                .is_err()
+            {
+                return Err(no_upload(&meta.upload_id));
+            }
+            meta.urls_until_ms = meta.urls_until_ms.max(expires.saturating_mul(1000));
+            let json = serde_json::to_vec_pretty(&meta).map_err(ApiError::internal)?;
+            self.store
+                .put(&Self::meta_key(&meta.upload_id), Bytes::from(json))
+                .await?;
+        }
         let parts = self.list_parts(&meta.upload_id).await?;
         Ok(UploadInfo {
-            urls: self.urls(&meta),
+            urls: self.urls(&meta, expires),
             upload_id: meta.upload_id,
             file_name: meta.file_name,
             file_size: meta.file_size,
@@ -472,11 +508,19 @@ impl UploadBackend for LocalUploads {
         let assembled = tmp_dir.join(format!("assembled-{}", random_hex(8)?));
         let mut tmp = TempFile(Some(assembled.clone()));
         let out = assembled.clone();
-        let max = self.config.max_upload_bytes;
+        // Parts are bounded by their planned sizes, so this only guards
+        // against a changed limit; never more than declared at creation.
+        let max = self.config.max_upload_bytes.min(meta.file_size);
         let (digest, size) =
             tokio::task::spawn_blocking(move || assemble_blocking(&files, &out, max))
                 .await
                 .map_err(ApiError::internal)??;
+        if size != meta.file_size {
+            return Err(ApiError::Invalid(format!(
+                "the parts add up to {size} bytes, not the fileSize {} declared at creation; upload the missing bytes",
+                meta.file_size
+            )));
+        }
         let key = Self::upload_key(&id, &meta.file_name);
         let dest = self.store.local_path(&key).ok_or_else(|| {
             ApiError::Invalid(format!("fileName {:?} cannot be stored", meta.file_name))
@@ -552,10 +596,13 @@ impl UploadBackend for LocalUploads {
                 meta.parts
             )));
         }
-        let limit = meta.part_size;
+        // The planned size of this part: the parts can never add up to more
+        // than the declared file size (itself at most MAX_UPLOAD_BYTES).
+        let limit = meta.plan().size_of(part, meta.file_size);
         let too_large = || {
             ApiError::TooLarge(format!(
-                "part {part} is larger than the part size ({limit} bytes)"
+                "part {part} is larger than its planned size ({limit} bytes of a {}-byte file in parts of {})",
+                meta.file_size, meta.part_size
             ))
         };
         if content_length.is_some_and(|n| n > limit) {
@@ -577,7 +624,12 @@ impl UploadBackend for LocalUploads {
         let mut stream = body.into_data_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| {
-                ApiError::Invalid(format!("the part's body could not be read to its end: {e}"))
+                if crate::server::is_body_idle_timeout(&e) {
+                    tracing::info!(upload.id = %id, part, "part body stalled; dropped");
+                    ApiError::Invalid(format!("part {part} stopped arriving ({e}); send it again"))
+                } else {
+                    ApiError::Invalid(format!("the part's body could not be read to its end: {e}"))
+                }
             })?;
             size += chunk.len() as u64;
             if size > limit {

@@ -301,3 +301,100 @@ async fn the_router_on_s3_uploads_through_presigned_parts_and_redirects_streams(
         .expect("missing");
     assert_eq!(r.status().as_u16(), 404);
 }
+
+/// A part URL for `n` bytes: its signature covers `content-length`.
+fn signs_content_length(url: &str) -> bool {
+    url.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("X-Amz-SignedHeaders="))
+        .is_some_and(|h| h.split("%3B").any(|h| h == "content-length"))
+}
+
+#[tokio::test]
+async fn a_part_longer_than_its_signed_length_is_refused() {
+    let (_server, store) = s3().await;
+    let uploads = S3Uploads::new(store.clone());
+    let up = uploads
+        .create(
+            "a.mp4",
+            10,
+            PartPlan {
+                part_size: 10,
+                parts: 1,
+            },
+        )
+        .await
+        .expect("create");
+    assert!(signs_content_length(&up.urls[0]), "{}", up.urls[0]);
+    let http = reqwest::Client::new();
+    for wrong in [vec![7u8; 11], vec![7u8; 9]] {
+        let r = http.put(&up.urls[0]).body(wrong).send().await.expect("put");
+        assert_eq!(
+            r.status().as_u16(),
+            403,
+            "a part of another length was accepted"
+        );
+    }
+    let info = uploads.describe(&up.upload_id).await.expect("describe");
+    assert!(info.parts.is_empty(), "{:?}", info.parts);
+    assert!(
+        signs_content_length(&info.urls[0]),
+        "fresh URLs sign it too"
+    );
+    let r = http
+        .put(&info.urls[0])
+        .body(vec![7u8; 10])
+        .send()
+        .await
+        .expect("put");
+    assert!(r.status().is_success(), "{}", r.status());
+    uploads.abort(&up.upload_id).await.expect("abort");
+}
+
+#[tokio::test]
+async fn an_oversize_upload_is_refused_at_completion_and_deleted() {
+    let (_server, store) = s3().await;
+    // The limit is lower than the upload (as after MAX_UPLOAD_BYTES was lowered
+    // while it was on its way): complete checks the object's real size.
+    let uploads = S3Uploads::new(store.clone()).with_max_upload_bytes(15);
+    let up = uploads
+        .create(
+            "big.mp4",
+            20,
+            PartPlan {
+                part_size: 20,
+                parts: 1,
+            },
+        )
+        .await
+        .expect("create");
+    let r = reqwest::Client::new()
+        .put(&up.urls[0])
+        .body(vec![1u8; 20])
+        .send()
+        .await
+        .expect("put");
+    assert!(r.status().is_success(), "{}", r.status());
+    let etag = r
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .trim_matches('"')
+        .to_owned();
+    let err = uploads
+        .complete(&up.upload_id, "big.mp4", &[PartRef { number: 1, etag }])
+        .await
+        .expect_err("oversize");
+    assert!(
+        matches!(err, slicecast_api::ApiError::TooLarge(_)),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("more than this server accepts"),
+        "{err}"
+    );
+    assert!(store.head(&up.key).await.is_err(), "the object is deleted");
+    assert!(store.list("uploads/").await.expect("list").is_empty());
+    assert!(store.list("multipart/").await.expect("list").is_empty());
+    assert!(uploads.describe(&up.upload_id).await.is_err());
+}

@@ -4,13 +4,20 @@
 use crate::PipelineArgs;
 use anyhow::Context;
 use clap::Args;
-use slicecast_api::{ApiConfig, AppState, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PART_SIZE};
+use slicecast_api::{
+    ApiConfig, AppState, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PART_SIZE, ServeOptions,
+};
 use slicecast_coordinator::LocalInvoker;
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, FsStore};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long past their URLs' expiry abandoned multipart uploads (and past
+/// the failure the uploads of failed videos) are kept before a sweep removes them.
+const SWEEP_GRACE: Duration = Duration::from_secs(15 * 60);
 
 /// Arguments of `serve`.
 #[derive(Args, Debug)]
@@ -39,6 +46,20 @@ pub struct ServeArgs {
     /// Prefix for the URLs handed out (e.g. `https://videos.example.com`); default: relative URLs.
     #[arg(long, env = "PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
+    /// Seconds a connection may take to send a request's header (also how
+    /// long an idle keep-alive connection stays open).
+    #[arg(long, env = "HEADER_TIMEOUT_SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_seconds: u64,
+    /// Seconds a request body (an upload part) may pause before the request fails.
+    #[arg(long, env = "BODY_IDLE_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_idle_timeout_seconds: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Seconds between sweeps that remove abandoned multipart uploads and the
+    /// uploads of failed videos (0 = never).
+    #[arg(long, env = "SWEEP_INTERVAL_SECONDS", default_value_t = 600)]
+    pub sweep_interval_seconds: u64,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 }
@@ -64,7 +85,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ..ApiConfig::default()
     };
     let workers = settings.workers;
-    let state = AppState::local(store, invoker, settings, config)?;
+    let state = AppState::local(store.clone(), invoker, settings, config)?;
+    let opts = ServeOptions {
+        header_read_timeout: Duration::from_secs(args.header_timeout_seconds),
+        body_idle_timeout: Duration::from_secs(args.body_idle_timeout_seconds),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
+    if args.sweep_interval_seconds > 0 {
+        tokio::spawn(sweep_every(
+            Arc::new(store),
+            Duration::from_secs(args.sweep_interval_seconds),
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -75,12 +107,33 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.web_dir.display(),
         subtitles
     );
-    slicecast_api::serve(listener, state, async {
+    slicecast_api::serve_with(listener, state, opts, async {
         let s = shutdown_signal().await;
         eprintln!("{s}: shutting down");
     })
     .await
     .context("server error")
+}
+
+/// Runs [`slicecast_api::sweep`] every `interval`, forever.
+async fn sweep_every(store: Arc<dyn BlobStore>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        match slicecast_api::sweep(store.as_ref(), SWEEP_GRACE, now_ms).await {
+            Ok(r) if r.multipart_uploads.is_empty() && r.failed_uploads.is_empty() => {}
+            Ok(r) => tracing::info!(
+                multipart_uploads = r.multipart_uploads.len(),
+                failed_uploads = r.failed_uploads.len(),
+                "sweep removed stale uploads"
+            ),
+            Err(e) => tracing::warn!(error = %e, "sweep failed"),
+        }
+    }
 }
 
 /// Resolves with the name of the first termination signal received.

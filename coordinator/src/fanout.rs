@@ -284,6 +284,7 @@ mod tests {
                 segment_starts: vec![i64::from(index) * 1000],
                 force_keyframes_s: vec![],
                 thumbs: vec![],
+                thumb_every_pts: 1000,
             },
             rungs: vec![],
             settings: EncodeSettings {

@@ -136,7 +136,7 @@ pub enum CoordinatorError {
     Failed {
         /// The video.
         video_id: VideoId,
-        /// Why, for a person.
+        /// Why, for a person (the same public text as the manifest's `error`).
         reason: String,
     },
     /// The upload could not even be read (so no video id exists).
@@ -414,12 +414,12 @@ pub async fn process_hashed_upload(
                 .ok()
                 .flatten()
                 .unwrap_or(manifest);
-            let failed = current.failed(reason.clone(), now_ms());
+            let failed = current.failed(reason, now_ms());
             write_manifest(store.as_ref(), &failed).await?;
             events(Event::Stage(Stage::Done));
             Err(CoordinatorError::Failed {
                 video_id: id,
-                reason,
+                reason: failed.error.unwrap_or_default(),
             })
         }
     }

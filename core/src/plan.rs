@@ -73,6 +73,10 @@ pub struct Slice {
     pub force_keyframes_s: Vec<f64>,
     /// Thumbnails this slice produces.
     pub thumbs: Vec<ThumbPick>,
+    /// Pts between thumbnails: thumbnail `k` shows the first frame at or
+    /// after `origin_pts + k × thumb_every_pts`, so a worker can pick them
+    /// with a rule of constant size, whatever the slice's length.
+    pub thumb_every_pts: i64,
 }
 
 /// A thumbnail: global number and the frame (counted from the slice's first) it shows.
@@ -255,6 +259,7 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
             segment_starts,
             force_keyframes_s,
             thumbs,
+            thumb_every_pts: thumb_len,
         });
         next_segment += seg_frames.len() as u32;
     }

@@ -112,17 +112,30 @@ pub fn slice_filter(job: &SliceJob) -> String {
         g.push_str(&format!(";[s{i}]{}[v{i}]", scale_filter(r)));
     }
     if !s.thumbs.is_empty() {
-        let mut frames: Vec<u64> = s.thumbs.iter().map(|t| t.frame).collect();
-        frames.dedup();
-        let expr: Vec<String> = frames.iter().map(|f| format!("eq(n\\,{f})")).collect();
         let (tw, th) = job.settings.thumb_size;
         g.push_str(&format!(
             ";[s{}]select='{}',scale={tw}:{th}:flags=bicubic,setsar=1[th]",
             n - 1,
-            expr.join("+")
+            thumb_select(job)
         ));
     }
     g
+}
+
+/// The `select` expression that picks a slice's thumbnails, of constant size
+/// whatever the slice's length: a frame is picked when a thumbnail time
+/// (`origin + k × every`) falls in `(previous frame's pts, its pts]`, i.e. it
+/// is the first frame at or after that time, as the plan chose. `pts` counts
+/// from the slice's start here (after `setpts=PTS-STARTPTS`); the slice's first
+/// frame has no previous one, so the plan says whether it is picked.
+pub fn thumb_select(job: &SliceJob) -> String {
+    let s = &job.slice;
+    let shift = s.start_pts - job.origin_pts;
+    let every = s.thumb_every_pts.max(1);
+    let first = u8::from(s.thumbs.first().is_some_and(|t| t.frame == 0));
+    format!(
+        "if(eq(n\\,0)\\,{first}\\,gt(floor((pts+{shift})/{every})\\,floor((prev_pts+{shift})/{every})))"
+    )
 }
 
 /// Where ffmpeg should start reading for a slice, in seconds relative to the container start.
@@ -405,7 +418,9 @@ mod tests {
         );
         assert!(s.contains("scale=1280:720"));
         assert!(
-            s.contains("select='eq(n\\,0)+eq(n\\,48)+eq(n\\,96)+eq(n\\,144)+eq(n\\,192)'"),
+            s.contains(
+                "select='if(eq(n\\,0)\\,1\\,gt(floor((pts+240)/48)\\,floor((prev_pts+240)/48)))'"
+            ),
             "{s}"
         );
         assert!(s.contains("-force_key_frames 3.979167,7.979167"), "{s}");

@@ -1,0 +1,82 @@
+//! Long sources at the default settings: nothing in a slice's command line may
+//! grow with its length. A 12-minute clip runs in CI; the 60-minute one only
+//! with `SLICECAST_SLOW_TESTS=1`.
+
+use slicecast_tests::check_output;
+use std::path::Path;
+use std::process::Command;
+
+/// A `minutes`-long 192×108 24 fps clip with a tone, made quickly.
+fn make_clip(dir: &Path, minutes: u32) -> std::path::PathBuf {
+    let path = dir.join(format!("long-{minutes}min.mp4"));
+    let seconds = (minutes * 60).to_string();
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=s=192x108:r=24:d={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=330:sample_rate=48000:duration={seconds}"
+        ))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "48",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+        ])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success(), "making the long clip");
+    path
+}
+
+fn transcode_at_defaults(minutes: u32) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = make_clip(dir.path(), minutes);
+    let out = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_slicecast"))
+        .arg("transcode")
+        .arg(&src)
+        .arg("--out")
+        .arg(&out)
+        .args(["--quiet", "--no-subtitles", "--workers", "2"])
+        .output()
+        .expect("run slicecast");
+    assert!(
+        o.status.success(),
+        "{minutes} min: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let id = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let video = out.join("processed").join(&id);
+    let report = check_output(&video, &src).unwrap_or_else(|e| panic!("{minutes} min: {e:#}"));
+    eprintln!("{minutes} min: {report:?}");
+    // One thumbnail a second, every one on a sprite.
+    let vtt = std::fs::read_to_string(video.join("thumbnail/thumbnails.vtt")).expect("vtt");
+    let cues = vtt.lines().filter(|l| l.contains("#xywh=")).count();
+    assert_eq!(cues as u32, minutes * 60, "a thumbnail every second");
+}
+
+#[test]
+fn twelve_minutes_at_the_default_settings() {
+    transcode_at_defaults(12);
+}
+
+#[test]
+fn an_hour_at_the_default_settings() {
+    if std::env::var("SLICECAST_SLOW_TESTS").as_deref() != Ok("1") {
+        eprintln!("skipped: set SLICECAST_SLOW_TESTS=1 to run the 60-minute clip");
+        return;
+    }
+    transcode_at_defaults(60);
+}

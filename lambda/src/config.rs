@@ -1,6 +1,7 @@
 //! Settings of the functions, from their environment (names shared with the
 //! `slicecast` CLI and the service slicecast replaces).
 
+use crate::api_key::{ApiKey, ApiKeyError, KeySource};
 use crate::subtitles::AwsTranscriber;
 use crate::transcribe::{AwsTranscribe, LanguageChoice};
 use clap::Parser;
@@ -192,7 +193,11 @@ impl WorkerEnv {
 #[derive(Parser, Debug, Clone)]
 #[command(name = "api", no_binary_name = true)]
 pub struct ApiEnv {
-    /// When set, mutating routes need `Authorization: Bearer <key>`.
+    /// Name (or ARN) of the SSM SecureString parameter holding the key that
+    /// mutating routes need as `Authorization: Bearer <key>`; read at start.
+    #[arg(long, env = "API_KEY_PARAMETER")]
+    pub api_key_parameter: Option<String>,
+    /// The key itself, for runs outside AWS (ignored when `API_KEY_PARAMETER` is set).
     #[arg(long, env = "API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// CORS origins, comma-separated (`*` = any); empty = same origin only.
@@ -221,12 +226,34 @@ impl ApiEnv {
         parse_env()
     }
 
-    /// The api's settings.
-    pub fn config(&self) -> slicecast_api::ApiConfig {
+    /// Where the api key comes from: the parameter store when
+    /// `API_KEY_PARAMETER` is set, else `API_KEY`; neither is an error (the
+    /// api never runs open).
+    pub fn key_source(&self) -> Result<KeySource, ApiKeyError> {
+        fn set(v: Option<&str>) -> Option<&str> {
+            v.map(str::trim).filter(|v| !v.is_empty())
+        }
+        match (
+            set(self.api_key_parameter.as_deref()),
+            set(self.api_key.as_deref()),
+        ) {
+            (Some(name), plain) => {
+                if plain.is_some() {
+                    warn!("API_KEY is ignored: the key is read from API_KEY_PARAMETER");
+                }
+                Ok(KeySource::Parameter(name.to_owned()))
+            }
+            (None, Some(key)) => Ok(KeySource::Plain(ApiKey::new(key))),
+            (None, None) => Err(ApiKeyError::NotConfigured),
+        }
+    }
+
+    /// The api's settings, with its key.
+    pub fn config(&self, key: &ApiKey) -> slicecast_api::ApiConfig {
         slicecast_api::ApiConfig {
             part_size: self.part_size.max(1),
             max_upload_bytes: self.max_upload_bytes,
-            api_key: self.api_key.clone().filter(|k| !k.is_empty()),
+            api_key: Some(key.expose().to_owned()),
             cors_origins: slicecast_api::ApiConfig::parse_origins(&self.cors_origins),
             web_dir: self.web_dir.clone(),
             public_base_url: self.function_url.clone().filter(|u| !u.is_empty()),
@@ -249,5 +276,45 @@ mod tests {
         assert!(t.max <= Duration::from_secs(900));
         let bad = CoordinatorEnv::try_parse_from(["--workers", "many"]);
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn the_api_needs_a_key() {
+        let env = || ApiEnv::try_parse_from(std::iter::empty::<String>()).expect("api env");
+        // Run where the test's own environment sets neither variable.
+        let none = ApiEnv {
+            api_key_parameter: None,
+            api_key: None,
+            ..env()
+        };
+        assert!(matches!(none.key_source(), Err(ApiKeyError::NotConfigured)));
+        let empty = ApiEnv {
+            api_key_parameter: Some(" ".into()),
+            api_key: Some(String::new()),
+            ..env()
+        };
+        assert!(matches!(
+            empty.key_source(),
+            Err(ApiKeyError::NotConfigured)
+        ));
+        let plain = ApiEnv {
+            api_key_parameter: None,
+            api_key: Some("k".into()),
+            ..env()
+        };
+        assert_eq!(
+            plain.key_source().expect("plain"),
+            KeySource::Plain(ApiKey::new("k"))
+        );
+        let both = ApiEnv {
+            api_key_parameter: Some("/slicecast/api-key".into()),
+            ..plain.clone()
+        };
+        assert_eq!(
+            both.key_source().expect("parameter"),
+            KeySource::Parameter("/slicecast/api-key".into())
+        );
+        let config = plain.config(&ApiKey::new("k"));
+        assert_eq!(config.api_key.as_deref(), Some("k"));
     }
 }

@@ -4,11 +4,13 @@
 //! (S3 `ObjectCreated` events on `uploads/`), `segment-worker` (one slice or
 //! the audio track), `assembler` (playlists, MPD, sprites) and `api` (the
 //! axum router behind a Function URL). This library holds what they share:
-//! settings from the environment ([`config`]), the [`LambdaInvoker`] that fans
+//! settings from the environment ([`config`]), the api key from the parameter
+//! store ([`api_key`]), the [`LambdaInvoker`] that fans
 //! jobs out through aws-sdk-lambda `Invoke`, S3 event parsing ([`events`])
 //! and the handlers themselves ([`handlers`]), so they are testable without
 //! the Lambda runtime.
 
+pub mod api_key;
 pub mod config;
 pub mod events;
 pub mod handlers;

@@ -7,7 +7,8 @@ use anyhow::{Context, ensure};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use slicecast_api::{
-    ApiConfig, AppState, LocalUploads, PartSigner, Processor, StartRequest, UploadBackend,
+    ApiConfig, AppState, LocalUploads, PartSigner, Processor, ServeOptions, StartRequest,
+    UploadBackend,
 };
 use slicecast_core::VideoId;
 use slicecast_storage::{BlobStore, FsStore};
@@ -63,12 +64,13 @@ pub struct Server {
     pub recorder: Option<Arc<Recorder>>,
 }
 
-async fn listen(state: AppState) -> anyhow::Result<(String, String)> {
+async fn listen(state: AppState, opts: ServeOptions) -> anyhow::Result<(String, String)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?.to_string();
-    tokio::spawn(slicecast_api::serve(
+    tokio::spawn(slicecast_api::serve_with(
         listener,
         state,
+        opts,
         std::future::pending(),
     ));
     Ok((format!("http://{addr}"), addr))
@@ -82,6 +84,14 @@ fn new_store() -> anyhow::Result<(tempfile::TempDir, FsStore)> {
 
 /// A server whose processor only records (no ffmpeg).
 pub async fn recording_server(config: ApiConfig) -> anyhow::Result<Server> {
+    recording_server_with(config, ServeOptions::default()).await
+}
+
+/// A recording server with these connection limits and timeouts.
+pub async fn recording_server_with(
+    config: ApiConfig,
+    opts: ServeOptions,
+) -> anyhow::Result<Server> {
     let (dir, store) = new_store()?;
     let shared: Arc<dyn BlobStore> = Arc::new(store.clone());
     let uploads: Arc<dyn UploadBackend> = Arc::new(LocalUploads::new(
@@ -91,7 +101,7 @@ pub async fn recording_server(config: ApiConfig) -> anyhow::Result<Server> {
     ));
     let recorder = Arc::new(Recorder::default());
     let state = AppState::new(shared, uploads, recorder.clone(), config);
-    let (base, addr) = listen(state).await?;
+    let (base, addr) = listen(state, opts).await?;
     Ok(Server {
         base,
         addr,
@@ -117,7 +127,7 @@ pub async fn processing_server(config: ApiConfig) -> anyhow::Result<Server> {
         slicecast_segment_worker::WorkerOptions::default(),
     ));
     let state = AppState::local(store.clone(), invoker, settings, config)?;
-    let (base, addr) = listen(state).await?;
+    let (base, addr) = listen(state, ServeOptions::default()).await?;
     Ok(Server {
         base,
         addr,

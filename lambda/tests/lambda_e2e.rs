@@ -176,6 +176,12 @@ async fn invoke(
         .expect("JSON reply")
 }
 
+/// `event` with `Authorization: Bearer <key>`.
+fn with_key(mut event: serde_json::Value, key: &str) -> serde_json::Value {
+    event["headers"]["authorization"] = format!("Bearer {key}").into();
+    event
+}
+
 /// A Lambda Function URL request (payload format 2.0).
 fn url_event(method: &str, path: &str, body: Option<&serde_json::Value>) -> serde_json::Value {
     serde_json::json!({
@@ -285,7 +291,10 @@ async fn uploads_are_processed_through_lambda_invokes() {
     let (_s3_server, s3) = s3s::with_bucket(BUCKET).await;
     let s3_endpoint = _s3_server.endpoint.clone();
     // Amazon Transcribe's stand-in: the coordinator starts a job per video.
+    // It is also the api's parameter store: the key is a SecureString read at start.
     let moto = support::Moto::start("lambda_e2e");
+    let api_key = "e2e-key-0123456789abcdef";
+    support::put_secure_string(&moto.endpoint, "/slicecast/e2e/api-key", api_key).await;
     let gradio_id = md5_hex(&clip(GRADIO));
     // Every video: slice 1 fails its first attempt (the retry must finish it).
     // The gradio clip: slice 0 always fails (the video must fail, with the reason).
@@ -303,6 +312,8 @@ async fn uploads_are_processed_through_lambda_invokes() {
         ("SLICECAST_FAIL_SLICE", fail),
         ("AWS_ENDPOINT_URL_TRANSCRIBE", moto.endpoint.clone()),
         ("LANGUAGE_OPTIONS", "en-US,es-US".to_owned()),
+        ("API_KEY_PARAMETER", "/slicecast/e2e/api-key".to_owned()),
+        ("AWS_ENDPOINT_URL_SSM", moto.endpoint.clone()),
     ];
     let lambda = Lambda::start(
         &s3_endpoint,
@@ -496,16 +507,14 @@ async fn uploads_are_processed_through_lambda_invokes() {
         .collect();
     assert_eq!(listed, [id.as_str()], "{body}");
 
-    let create = invoke(
-        &client,
-        "api",
-        &url_event(
-            "POST",
-            "/create_multipart_upload",
-            Some(&serde_json::json!({"fileName": "new clip.mp4", "fileSize": 12 * 1024 * 1024})),
-        ),
-    )
-    .await;
+    let create_event = url_event(
+        "POST",
+        "/create_multipart_upload",
+        Some(&serde_json::json!({"fileName": "new clip.mp4", "fileSize": 12 * 1024 * 1024})),
+    );
+    let refused = invoke(&client, "api", &create_event).await;
+    assert_eq!(refused["statusCode"], 401, "no bearer: {refused}");
+    let create = invoke(&client, "api", &with_key(create_event, api_key)).await;
     assert_eq!(create["statusCode"], 200, "{create}");
     let created: serde_json::Value =
         serde_json::from_str(create["body"].as_str().expect("body")).expect("JSON body");

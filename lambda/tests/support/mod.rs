@@ -1,5 +1,5 @@
 //! Test support shared by the Lambda crate's tests: S3 event documents,
-//! moto's server (a real Transcribe API stand-in), a client for it, and a
+//! moto's server (a real Transcribe and SSM API stand-in), clients for it, and a
 //! tiny HTTP server that answers in Transcribe's JSON 1.1 wire format (for
 //! what moto cannot do: failed jobs, throttling).
 #![allow(dead_code)]
@@ -91,6 +91,36 @@ pub fn client(endpoint: &str) -> aws_sdk_transcribe::Client {
         .retry_config(aws_sdk_transcribe::config::retry::RetryConfig::disabled())
         .build();
     aws_sdk_transcribe::Client::from_conf(conf)
+}
+
+/// Stores `value` as an SSM SecureString parameter `name` in moto at `endpoint`.
+pub async fn put_secure_string(endpoint: &str, name: &str, value: &str) {
+    let conf = aws_sdk_ssm::config::Builder::new()
+        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "test",
+            "testsecret",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_ssm::Client::from_conf(conf)
+        .put_parameter()
+        .name(name)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .value(value)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PutParameter {name}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(e)
+            )
+        });
 }
 
 /// One canned reply of the stand-in server: HTTP status and JSON body.

@@ -170,3 +170,101 @@ fn odd_but_valid_files_transcode() {
     assert!(made >= CASES.len() - 2, "only {made} cases could be made");
     assert!(failures.is_empty(), "refused:\n{}", failures.join("\n"));
 }
+
+/// Streams that start or end at different times are valid files, not
+/// truncated ones: a picture that starts 2 s after its sound (MP4, MKV), sound
+/// that outlasts its picture by 4 s, a picture that outlasts its sound.
+#[test]
+fn staggered_streams_are_not_called_truncated() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let video = |d: u32| format!("testsrc2=s=128x96:r=25:d={d}");
+    let tone = |d: u32| format!("sine=frequency=440:sample_rate=48000:duration={d}");
+    let cases: [(&str, Vec<String>); 4] = [
+        (
+            "late-picture.mp4",
+            vec![
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                tone(6),
+                "-itsoffset".into(),
+                "2".into(),
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                video(4),
+            ],
+        ),
+        (
+            "late-picture.mkv",
+            vec![
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                tone(6),
+                "-itsoffset".into(),
+                "2".into(),
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                video(4),
+            ],
+        ),
+        (
+            "long-sound.mp4",
+            vec![
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                tone(5),
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                video(1),
+            ],
+        ),
+        (
+            "long-picture.mp4",
+            vec![
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                tone(2),
+                "-f".into(),
+                "lavfi".into(),
+                "-i".into(),
+                video(6),
+            ],
+        ),
+    ];
+    let out = dir.path().join("out");
+    let mut refused = Vec::new();
+    for (name, inputs) in cases {
+        let path = dir.path().join(name);
+        let ok = Command::new("ffmpeg")
+            .args(["-v", "error", "-y"])
+            .args(&inputs)
+            .args([
+                "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-c:a", "aac",
+            ])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg");
+        assert!(ok.success(), "making {name}");
+        let o = Command::new(env!("CARGO_BIN_EXE_slicecast"))
+            .arg("transcode")
+            .arg(&path)
+            .arg("--out")
+            .arg(&out)
+            .args(["--quiet", "--preset", "ultrafast", "--no-subtitles"])
+            .output()
+            .expect("run slicecast");
+        if !o.status.success() {
+            refused.push(format!(
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+    }
+    assert!(refused.is_empty(), "refused:\n{}", refused.join("\n"));
+}

@@ -258,3 +258,21 @@ fn waits_for_subtitles_unless_told_not_to() {
         "Amazon Transcribe runs only on AWS"
     );
 }
+
+#[test]
+fn truncated_mkv() {
+    // Matroska declares its duration up front: an upload cut at 40 % loses the
+    // end of every stream at once, and is refused.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mkv = dir.path().join("whole.mkv");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(media("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"))
+        .args(["-c", "copy"])
+        .arg(&mkv)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success());
+    let full = std::fs::read(&mkv).expect("read");
+    fails_cleanly("cut.mkv", &full[..full.len() * 4 / 10], "truncated");
+}

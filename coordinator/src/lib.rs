@@ -476,8 +476,10 @@ async fn run_claimed(
         .limits
         .check_frames(&index)
         .map_err(|e| probe_reason(&e))?;
-    ffprobe::check_complete(&probe, &index).map_err(|e| probe_reason(&e))?;
-    let approx_duration = (index.end_pts() - index.pts[0]) as f64 * index.time_base.as_f64();
+    ffprobe::complete_or_truncated(&location, &probe, &index, Duration::from_secs(900))
+        .await
+        .map_err(|e| probe_reason(&e))?;
+    let approx_duration = index.span_s();
     let params = PlanParams {
         slice_seconds: settings.slice_seconds.unwrap_or_else(|| {
             default_slice_seconds(

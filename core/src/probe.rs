@@ -172,6 +172,14 @@ impl FrameIndex {
         d[d.len() / 2].max(1)
     }
 
+    /// Seconds from the first frame to the end of the last (0 when empty).
+    /// Timestamps come from the file, so the difference saturates.
+    pub fn span_s(&self) -> f64 {
+        self.pts.first().map_or(0.0, |p| {
+            self.end_pts().saturating_sub(*p) as f64 * self.time_base.as_f64()
+        })
+    }
+
     /// The timestamp just past the last frame (last pts + one frame duration).
     pub fn end_pts(&self) -> i64 {
         self.pts

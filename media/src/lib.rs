@@ -12,6 +12,7 @@ pub mod limits;
 pub mod probe;
 pub mod process;
 pub mod speech;
+pub mod truncation;
 
 pub use process::{ProcessError, run};
 

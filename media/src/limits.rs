@@ -64,11 +64,7 @@ impl Limits {
 
     /// Checks what the frames say: their span and their average rate.
     pub fn check_frames(&self, index: &FrameIndex) -> Result<(), ProbeError> {
-        let Some(first) = index.pts.first() else {
-            return Ok(());
-        };
-        // Timestamps come from the file: they may be any i64, so saturate.
-        let span = index.end_pts().saturating_sub(*first) as f64 * index.time_base.as_f64();
+        let span = index.span_s();
         self.check_duration(span)?;
         // A single frame, or frames a tick apart, say nothing about a rate.
         if index.pts.len() >= 2 && span >= 1.0 {

@@ -157,30 +157,7 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
     })
 }
 
-/// Containers whose declared duration comes from an index, so a shortfall of
-/// frames means the data is missing rather than the duration being a guess.
-fn declares_exact_duration(format_name: &str) -> bool {
-    ["mov", "mp4", "matroska", "webm"]
-        .iter()
-        .any(|f| format_name.split(',').any(|n| n == *f))
-}
-
-/// Detects a file cut short: the frames found end well before the duration
-/// the container declares (more than 2 s and 5 % short).
-pub fn check_complete(probe: &Probe, index: &FrameIndex) -> Result<(), ProbeError> {
-    let span = index.pts.first().map_or(0.0, |p| {
-        (index.end_pts() - p) as f64 * index.time_base.as_f64()
-    });
-    let declared = probe.duration_s;
-    if declares_exact_duration(&probe.format_name) && declared - span > 2.0_f64.max(0.05 * declared)
-    {
-        return Err(ProbeError::Truncated {
-            data_ends_s: span,
-            declared_s: Some(declared),
-        });
-    }
-    Ok(())
-}
+pub use crate::truncation::{check_complete, complete_or_truncated};
 
 /// Largest picture side slicecast accepts (the H.264 encoder's limit).
 pub const MAX_SIDE: u32 = 16_384;
@@ -326,10 +303,8 @@ pub async fn frame_index(
     )
     .await?;
     if stderr.contains("partial file") {
-        let span = (index.end_pts() - index.pts.first().copied().unwrap_or(0)) as f64
-            * stream.time_base.as_f64();
         return Err(ProbeError::Truncated {
-            data_ends_s: span,
+            data_ends_s: index.span_s(),
             declared_s: None,
         });
     }
@@ -450,29 +425,6 @@ mod tests {
             "the file has no video stream (it looks like an audio-only file)"
         );
         assert!(err.is_input_error());
-    }
-
-    #[test]
-    fn short_data_in_an_indexed_container_is_truncation() {
-        let p = fixture("sintel_trailer_1280x720_52s_h264_aac_dialogue");
-        let full = FrameIndex::from_packets(
-            Rational::new(1, 24),
-            (0..1253).map(|i| (i, i % 48 == 0)).collect(),
-        );
-        assert!(check_complete(&p, &full).is_ok());
-        let half = FrameIndex::from_packets(
-            Rational::new(1, 24),
-            (0..634).map(|i| (i, i % 48 == 0)).collect(),
-        );
-        let err = check_complete(&p, &half).expect_err("truncated");
-        assert_eq!(
-            err.to_string(),
-            "the file is truncated: its video data stops at 26.4 s of 52.2 s (was the upload interrupted?)"
-        );
-        // AVI durations are estimates: no verdict.
-        let mut avi = p.clone();
-        avi.format_name = "avi".into();
-        assert!(check_complete(&avi, &half).is_ok());
     }
 
     #[test]

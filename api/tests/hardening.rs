@@ -304,3 +304,71 @@ async fn connections_past_the_limit_wait_for_a_free_slot() -> anyhow::Result<()>
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn shutdown_finishes_requests_in_flight_and_closes_idle_connections() -> anyhow::Result<()> {
+    use slicecast_api::{AppState, LocalUploads, PartSigner};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir()?;
+    let store = slicecast_storage::FsStore::new(dir.path())?;
+    let uploads = Arc::new(LocalUploads::new(
+        store.clone(),
+        PartSigner::with_key(common::KEY),
+        small(),
+    ));
+    let state = AppState::new(
+        Arc::new(store),
+        uploads,
+        Arc::new(common::Recorder::default()),
+        small(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let opts = ServeOptions {
+        header_read_timeout: Duration::from_secs(60),
+        body_idle_timeout: Duration::from_secs(60),
+        max_connections: 8,
+    };
+    let server = tokio::spawn(slicecast_api::serve_with(listener, state, opts, async {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("http://{addr}/create_multipart_upload"))
+        .json(&json!({"fileName": "a.mp4", "fileSize": 10}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let url = created["urls"][0].as_str().context("url")?.to_owned();
+    // An idle keep-alive connection, and a part half sent.
+    let mut idle = TcpStream::connect(addr).await?;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await?;
+    assert_eq!(read_response(&mut idle).await?, 200);
+    let mut part = TcpStream::connect(addr).await?;
+    part.write_all(
+        format!("PUT {url} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234").as_bytes(),
+    )
+    .await?;
+    // Shut down once the part is being received (its temp file exists).
+    let id = created["uploadId"].as_str().context("id")?;
+    let tmp = dir.path().join("multipart").join(id).join("tmp");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::fs::read_dir(&tmp).map(|d| d.count()).unwrap_or(0) == 0 {
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "the part never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = stop.send(());
+    // The idle connection is closed; the part still completes.
+    read_until_closed(&mut idle).await?;
+    part.write_all(b"56789").await?;
+    assert_eq!(read_response(&mut part).await?, 200);
+    tokio::time::timeout(PATIENCE, server).await???;
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+    Ok(())
+}

@@ -351,6 +351,8 @@ fn check_file_name(name: &str) -> Result<(), TestCaseError> {
             !n.contains(['/', '\\']) && !n.contains(char::is_control),
             "{n:?}"
         );
+        // Format characters (U+202E and the like) would spoof names in the page.
+        prop_assert!(!n.contains(validate::is_format_char), "{n:?}");
     }
     Ok(())
 }

@@ -7,7 +7,9 @@
 //!   `upload.json`;
 //! - the uploaded objects (`uploads/<uploadId>/<name>`) of videos whose
 //!   processing failed more than `grace` ago. Uploads completed after the
-//!   failure (a retry of the same bytes) are kept.
+//!   failure (a retry of the same bytes) are kept, and so are those of videos
+//!   whose failure was an interruption (`"interrupted": true`: the coordinator
+//!   stopped, the video may be resumed).
 
 use crate::index::IdEntry;
 use crate::uploads::{UploadMeta, remove_upload_object};
@@ -116,15 +118,18 @@ async fn sweep_failed(
         else {
             continue;
         };
-        let manifest: Manifest = match store.get(&keys::manifest(&id)).await {
-            Ok(b) => match serde_json::from_slice(&b) {
-                Ok(m) => m,
-                Err(_) => continue,
-            },
+        let bytes = match store.get(&keys::manifest(&id)).await {
+            Ok(b) => b,
             Err(e) if e.is_not_found() => continue,
             Err(e) => return Err(e),
         };
-        if manifest.status != Status::ProcessingFailed || manifest.updated_ms > cutoff {
+        let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
+            continue;
+        };
+        if manifest.status != Status::ProcessingFailed
+            || manifest.updated_ms > cutoff
+            || interrupted(&bytes)
+        {
             continue;
         }
         let entry: Option<IdEntry> = match store.get(&obj.key).await {
@@ -159,4 +164,14 @@ async fn sweep_failed(
         }
     }
     Ok(())
+}
+
+/// Whether a failed manifest says its coordinator stopped (`"interrupted":
+/// true`) rather than the file being bad: such a video may be resumed, so its
+/// upload is kept. Read from the JSON so manifests of any version answer.
+fn interrupted(manifest_json: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(manifest_json)
+        .ok()
+        .and_then(|v| v.get("interrupted")?.as_bool())
+        .unwrap_or(false)
 }

@@ -222,6 +222,20 @@ async fn the_sweep_removes_stale_uploads_and_failed_videos_uploads() -> anyhow::
             fail(&retry_id, first_key.clone())?.into(),
         )
         .await?;
+    // A video whose coordinator stopped (interrupted): it may be resumed.
+    let resumable = s
+        .upload("resumable.mp4", b"bytes of an interrupted video", None)
+        .await?;
+    let resumable_id = id_of(&resumable)?;
+    let resumable_key = upload_keys(&resumable_id).await?.remove(0);
+    let mut m: Value = serde_json::from_slice(&fail(&resumable_id, resumable_key.clone())?)?;
+    m["interrupted"] = json!(true);
+    store
+        .put(
+            &format!("processed/{resumable_id}/manifest.json"),
+            serde_json::to_vec(&m)?.into(),
+        )
+        .await?;
     tokio::time::sleep(Duration::from_millis(5)).await;
     s.upload("retry again.mp4", retried_bytes, None).await?;
     let keys = upload_keys(&retry_id).await?;
@@ -249,6 +263,10 @@ async fn the_sweep_removes_stale_uploads_and_failed_videos_uploads() -> anyhow::
     assert!(store.head(&failed_key).await.is_err());
     assert!(store.head(&first_key).await.is_err());
     assert!(store.head(&kept_key).await.is_ok());
+    assert!(
+        store.head(&resumable_key).await.is_ok(),
+        "an interrupted video's upload is kept"
+    );
     assert!(
         store.head(&second_key).await.is_ok(),
         "a retry's upload is kept"

@@ -36,6 +36,7 @@ mod error;
 mod index;
 pub mod model;
 mod processor;
+mod resume;
 mod routes;
 mod s3_uploads;
 mod server;
@@ -51,6 +52,7 @@ pub use config::{ApiConfig, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_PART_SIZE};
 pub use error::{ApiError, ErrorBody};
 pub use index::{IdEntry, NameEntry, UploadRecord, id_key, name_key};
 pub use processor::{EventProcessor, LocalProcessor, Processor, StartRequest};
+pub use resume::resume_interrupted;
 pub use s3_uploads::S3Uploads;
 pub use server::{
     BodyIdleTimeout, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,

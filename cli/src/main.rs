@@ -51,6 +51,10 @@ pub struct PipelineArgs {
     /// Give up on a video after this many seconds.
     #[arg(long, env = "DEADLINE_SECONDS", default_value_t = 6 * 3600)]
     pub deadline_seconds: u64,
+    /// A processing video whose coordinator has been silent this long counts
+    /// as interrupted (`serve` then resumes it).
+    #[arg(long, env = "HEARTBEAT_TIMEOUT_SECONDS", default_value_t = 120)]
+    pub heartbeat_timeout_seconds: u64,
     /// Subtitles: on/off and the speech engine.
     #[command(flatten)]
     pub subtitles: SubtitleArgs,
@@ -70,6 +74,7 @@ impl PipelineArgs {
             threads_per_worker: (cores / workers).max(1) as u32,
             slice_seconds: self.slice_seconds,
             deadline: Duration::from_secs(self.deadline_seconds.max(1)),
+            heartbeat_timeout: Duration::from_secs(self.heartbeat_timeout_seconds.max(2)),
             ..Settings::default()
         });
         (settings, why)

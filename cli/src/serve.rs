@@ -85,7 +85,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ..ApiConfig::default()
     };
     let workers = settings.workers;
+    let heartbeat_timeout = settings.heartbeat_timeout;
     let state = AppState::local(store.clone(), invoker, settings, config)?;
+    tokio::spawn(resume_every(state.clone(), heartbeat_timeout / 2));
     let opts = ServeOptions {
         header_read_timeout: Duration::from_secs(args.header_timeout_seconds),
         body_idle_timeout: Duration::from_secs(args.body_idle_timeout_seconds),
@@ -113,6 +115,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await
     .context("server error")
+}
+
+/// Resumes interrupted videos (a previous `serve` killed mid-encode) now and
+/// every `interval`, forever: a video counts as interrupted once its
+/// coordinator has been silent for the heartbeat timeout.
+async fn resume_every(state: slicecast_api::AppState, interval: Duration) {
+    loop {
+        match slicecast_api::resume_interrupted(&state).await {
+            Ok(ids) if !ids.is_empty() => {
+                eprintln!("resuming {} interrupted video(s)", ids.len());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "looking for interrupted videos failed"),
+        }
+        tokio::time::sleep(interval.max(Duration::from_secs(1))).await;
+    }
 }
 
 /// Runs [`slicecast_api::sweep`] every `interval`, forever.

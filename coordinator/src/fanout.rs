@@ -328,6 +328,7 @@ mod tests {
                     frames: 1,
                     encode_ms: 0,
                     attempt: s.attempt,
+                    job_digest: String::new(),
                 })
             })
         }

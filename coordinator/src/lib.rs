@@ -9,6 +9,7 @@
 pub mod args;
 mod fanout;
 mod invoker;
+mod resume;
 pub mod subtitles;
 
 pub use fanout::JobTimeout;
@@ -194,20 +195,26 @@ fn heartbeat_key(id: &VideoId) -> String {
     keys::work(id, "heartbeat")
 }
 
-/// Writes the heartbeat every [`HEARTBEAT_EVERY`] until dropped.
+/// Writes the heartbeat every `every` until dropped.
 struct Heartbeat(tokio::task::JoinHandle<()>);
 
 impl Heartbeat {
-    fn start(store: Arc<dyn BlobStore>, id: VideoId) -> Self {
+    fn start(store: Arc<dyn BlobStore>, id: VideoId, every: Duration) -> Self {
         Self(tokio::spawn(async move {
             loop {
                 let _ = store
                     .put(&heartbeat_key(&id), Bytes::from(now_ms().to_string()))
                     .await;
-                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                tokio::time::sleep(every).await;
             }
         }))
     }
+}
+
+/// How often to beat so that a live coordinator never looks dead: four
+/// beats per `timeout`, at most every [`HEARTBEAT_EVERY`], at least every second.
+fn beat_every(timeout: Duration) -> Duration {
+    (timeout / 4).clamp(Duration::from_secs(1), HEARTBEAT_EVERY)
 }
 
 impl Heartbeat {
@@ -303,10 +310,11 @@ pub async fn status(
     if m.status == Status::Processing
         && now.saturating_sub(last_beat(store, &m).await) > heartbeat_timeout.as_millis() as u64
     {
-        let failed = m.failed(
+        let mut failed = m.failed(
             "processing stopped unexpectedly (the transcoder was interrupted); upload the file again to retry",
             now,
         );
+        failed.interrupted = true;
         write_manifest(store, &failed).await?;
         return Ok(Some(failed));
     }
@@ -369,14 +377,20 @@ pub async fn process_hashed_upload(
                 return Ok(Outcome::InProgress(m));
             }
             _ => {
-                info!(video.id = %id, "reclaiming a failed or unreadable earlier attempt");
-                store.delete_prefix(&keys::work(&id, "")).await?;
+                // An interrupted run leaves its finished jobs' results in
+                // work/: they are reused (see `resume`). A run that ended,
+                // failed or not, removed its work/ already.
+                info!(video.id = %id, "reclaiming a failed, interrupted or unreadable earlier attempt");
                 write_manifest(store.as_ref(), &manifest).await?;
             }
         }
     }
 
-    let heartbeat = Heartbeat::start(store.clone(), id.clone());
+    let heartbeat = Heartbeat::start(
+        store.clone(),
+        id.clone(),
+        beat_every(settings.heartbeat_timeout),
+    );
     let run = run_claimed(
         store.clone(),
         invoker,
@@ -565,10 +579,15 @@ async fn run_claimed(
         start_time_s: probe.start_time_s,
     };
     let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
+    let (jobs, done) = resume::split_done(store.as_ref(), jobs).await;
+    if !done.is_empty() {
+        info!(video.id = %id, resumed = done.len(), "resuming: results of an interrupted run reused");
+        manifest.resumed = done.len() as u32;
+    }
     let (results, mut manifest) = fan_out(
         store.clone(),
         invoker.clone(),
-        jobs,
+        (jobs, done),
         &plan,
         manifest,
         settings,
@@ -760,15 +779,18 @@ type Results = (
 async fn fan_out(
     store: Arc<dyn BlobStore>,
     invoker: Arc<dyn Invoker>,
-    jobs: Vec<Job>,
+    (jobs, done): (Vec<Job>, Vec<JobResult>),
     plan: &SlicePlan,
     manifest: Manifest,
     settings: &Settings,
     events: EventSink,
 ) -> Result<(Results, Manifest), String> {
     let total = plan.slices.len() as u32;
-    let units = jobs.len() as u32;
+    let units = (jobs.len() + done.len()) as u32;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for r in done {
+        let _ = tx.send(r);
+    }
     let runner = fanout::run_jobs(invoker, jobs, settings, tx);
     let collect = async {
         let mut manifest = manifest;

@@ -86,6 +86,10 @@ pub struct SliceResult {
     pub encode_ms: u64,
     /// Which attempt produced it.
     pub attempt: u32,
+    /// Digest of the job that produced it (see `segment-worker`'s
+    /// `job_digest`): a stored result is reused only for the same job.
+    #[serde(default)]
+    pub job_digest: String,
 }
 
 /// Encode the whole audio track once.
@@ -209,6 +213,9 @@ pub struct AudioResult {
     pub segments: Vec<SegmentInfo>,
     /// Wall time of the encode.
     pub encode_ms: u64,
+    /// Digest of the job that produced it, as for [`SliceResult::job_digest`].
+    #[serde(default)]
+    pub job_digest: String,
 }
 
 /// Any job a worker runs.

@@ -94,6 +94,11 @@ pub fn work(id: &VideoId, name: &str) -> String {
 pub fn slice_result(id: &VideoId, index: u32) -> String {
     work(id, &format!("slice_{index:05}.json"))
 }
+/// `processed/<id>/work/audio_<n>.json`: the result of the audio job (or
+/// chunk) whose first segment is `n`.
+pub fn audio_result(id: &VideoId, first_segment: u32) -> String {
+    work(id, &format!("audio_{first_segment}.json"))
+}
 /// `processed/<id>/work/thumbs/<n>.jpg`: thumbnail `n` (global index, from 0).
 pub fn work_thumb(id: &VideoId, n: u32) -> String {
     work(id, &format!("thumbs/{n:06}.jpg"))

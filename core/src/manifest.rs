@@ -222,6 +222,22 @@ pub struct Manifest {
     /// Published subtitle tracks.
     #[serde(default)]
     pub subtitles: Vec<SubtitleTrack>,
+    /// Jobs whose stored results an earlier, interrupted run left and this
+    /// run took over instead of encoding them again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed: u32,
+    /// Failed because its coordinator stopped (killed, crashed, timed out),
+    /// not because of the file: it may be resumed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Manifest {
@@ -248,6 +264,8 @@ impl Manifest {
             transcription_status: TranscriptionStatus::NotRequested,
             transcription: None,
             subtitles: Vec::new(),
+            resumed: 0,
+            interrupted: false,
         }
     }
 

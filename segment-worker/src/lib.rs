@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use slicecast_core::cmaf;
-use slicecast_core::job::{AudioJob, AudioResult, RungOutput, SliceJob, SliceResult};
+use slicecast_core::job::{AudioJob, AudioResult, Job, RungOutput, SliceJob, SliceResult};
 use slicecast_core::keys;
 use slicecast_core::presentation::SegmentInfo;
 use slicecast_core::probe::{Rational, rescale};
@@ -96,6 +96,25 @@ fn scratch(opts: &WorkerOptions) -> std::io::Result<tempfile::TempDir> {
 fn md5_hex(data: &[u8]) -> String {
     let d: [u8; 16] = Md5::digest(data).into();
     slicecast_core::VideoId::from_digest(&d).to_string()
+}
+
+/// What a job asks for, as a digest: the job without the source's location
+/// (a presigned URL differs on every run; the video id already names the
+/// bytes) and without its attempt number. A stored result carries the digest
+/// of its job, so a resumed run reuses it only when it would ask for the same.
+pub fn job_digest(job: &Job) -> String {
+    let mut j = job.clone();
+    match &mut j {
+        Job::Slice(s) => {
+            s.source.location.clear();
+            s.attempt = 0;
+        }
+        Job::Audio(a) => {
+            a.source.location.clear();
+            a.attempt = 0;
+        }
+    }
+    md5_hex(&serde_json::to_vec(&j).unwrap_or_default())
 }
 
 async fn run_ffmpeg(
@@ -247,6 +266,7 @@ pub async fn encode_slice(
         frames: job.slice.frame_count(),
         encode_ms: started.elapsed().as_millis() as u64,
         attempt: job.attempt,
+        job_digest: job_digest(&Job::Slice(job.clone())),
     };
     let json = serde_json::to_vec(&result).map_err(|e| out_err(e.to_string()))?;
     store
@@ -381,14 +401,12 @@ pub async fn encode_audio(
         timescale: init.timescale,
         segments,
         encode_ms: started.elapsed().as_millis() as u64,
+        job_digest: job_digest(&Job::Audio(job.clone())),
     };
     let json = serde_json::to_vec(&result).map_err(|e| out_err(e.to_string()))?;
     store
         .put(
-            &keys::work(
-                &job.video_id,
-                &format!("audio_{}.json", job.chunk.map_or(0, |c| c.first_fragment)),
-            ),
+            &keys::audio_result(&job.video_id, job.chunk.map_or(0, |c| c.first_fragment)),
             Bytes::from(json),
         )
         .await?;

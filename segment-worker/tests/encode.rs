@@ -1,11 +1,11 @@
 //! Encodes real slices of a shared clip with real ffmpeg and checks the CMAF output.
 
-use slicecast_core::job::{EncodeSettings, SliceJob, SourceRef};
+use slicecast_core::job::{EncodeSettings, Job, SliceJob, SourceRef};
 use slicecast_core::ladder::ladder_for;
 use slicecast_core::plan::{PlanParams, plan_slices};
 use slicecast_core::{VideoId, cmaf, keys};
 use slicecast_media::probe;
-use slicecast_segment_worker::{WorkerOptions, encode_slice};
+use slicecast_segment_worker::{WorkerOptions, encode_slice, job_digest};
 use slicecast_storage::{BlobStore, FsStore};
 use std::path::Path;
 use std::time::Duration;
@@ -85,6 +85,17 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
         );
         assert_eq!(info.sequence, s.first_segment + 1);
         assert_eq!(r.thumbs as usize, s.thumbs.len());
+        // The result names its job: the same job from another run (another
+        // location, another attempt) has the same digest; other settings do not.
+        let wrapped = Job::Slice(job.clone());
+        assert_eq!(r.job_digest, job_digest(&wrapped));
+        let mut again = job.clone();
+        again.source.location = "https://elsewhere.invalid/x?sig=1".into();
+        again.attempt = 3;
+        assert_eq!(r.job_digest, job_digest(&Job::Slice(again)));
+        let mut other = job.clone();
+        other.settings.preset = "medium".into();
+        assert_ne!(r.job_digest, job_digest(&Job::Slice(other)));
     }
     assert_eq!(
         inits[0], inits[1],

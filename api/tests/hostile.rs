@@ -35,9 +35,14 @@ async fn hostile_uploads_fail_cleanly_and_read_nothing() -> anyhow::Result<()> {
 
     // A real upload first, so a relative name has a sibling to reach.
     let sibling = "deer_1920x1080_1s_h264_aac_23976.mp4";
-    let done = s.upload(sibling, &std::fs::read(media(sibling))?, None).await?;
+    let done = s
+        .upload(sibling, &std::fs::read(media(sibling))?, None)
+        .await?;
     let sibling_id = done["video_id"].as_str().context("video_id")?.to_owned();
-    ensure!(wait_done(&s, &sibling_id, Duration::from_secs(120)).await?["status"] == "processing_complete");
+    ensure!(
+        wait_done(&s, &sibling_id, Duration::from_secs(120)).await?["status"]
+            == "processing_complete"
+    );
 
     for h in hostile::corpus(&decoy, tripwire.port, sibling) {
         let (code, body) = s

@@ -1,5 +1,6 @@
 //! `slicecast serve` on a real port, driven by `slicecast load`: eight uploads
-//! through the real multipart API, four at a time, all processed correctly.
+//! through the real multipart API, four at a time, all processed correctly;
+//! and the same with 5 % of slice attempts failing at random (chaos).
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -101,4 +102,96 @@ fn load_eight_videos_four_at_a_time() {
         .or_else(|| list["videos"].as_array())
         .map_or(0, Vec::len);
     assert_eq!(n, 8, "{list}");
+}
+
+#[test]
+fn eight_videos_complete_with_five_percent_of_slice_attempts_failing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let clip = dir.path().join("chaos.mp4");
+    let ok = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x180:r=24:d=20",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=600:sample_rate=48000:duration=20",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "24",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&clip)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success());
+    let data = dir.path().join("data");
+    let log = dir.path().join("serve.log");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_slicecast"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(&data)
+            .args(["--preset", "ultrafast", "--subtitles", "false"])
+            .args(["--slice-seconds", "4", "--max-tries", "4"])
+            .env("SLICECAST_FAIL_SLICE", "5%")
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log"))
+            .spawn()
+            .expect("start slicecast serve"),
+    );
+    wait_healthy(&base);
+    let out = Command::new(env!("CARGO_BIN_EXE_slicecast"))
+        .args([
+            "load",
+            "--base",
+            &base,
+            "--videos",
+            "8",
+            "--concurrency",
+            "4",
+            "--json",
+            "--file",
+        ])
+        .arg(&clip)
+        .output()
+        .expect("run slicecast load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "load failed: {stdout}");
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(report["completed"], 8, "{report}");
+    let injected = std::fs::read_to_string(&log)
+        .expect("log")
+        .matches("injected failure")
+        .count();
+    assert!(
+        injected > 0,
+        "no attempt failed: the test would prove nothing"
+    );
+    eprintln!("{injected} slice attempts failed on purpose; 8 of 8 videos complete");
+    let mut checked = 0;
+    for e in std::fs::read_dir(data.join("processed"))
+        .expect("processed")
+        .flatten()
+    {
+        slicecast_tests::check_output(&e.path(), &clip)
+            .unwrap_or_else(|err| panic!("{}: {err:#}", e.path().display()));
+        checked += 1;
+    }
+    assert_eq!(checked, 8);
 }

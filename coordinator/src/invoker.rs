@@ -109,6 +109,7 @@ impl LocalInvoker {
                 slice: fail.0,
                 attempts: fail.1,
                 video: None,
+                chance: None,
             }],
             ..Self::new(store, workers, opts)
         }

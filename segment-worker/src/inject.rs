@@ -3,7 +3,10 @@
 //!
 //! `SLICECAST_FAIL_SLICE` holds rules separated by `,` or `;`, each
 //! `k[:n[:video-id]]`: slice `k` fails its first `n` attempts (1 when `n` is
-//! left out), for every video or only for the one whose id is given.
+//! left out), for every video or only for the one whose id is given; or
+//! `p%`: every slice attempt fails with probability `p` % (chaos testing).
+//! The roll is a hash of the video, slice and attempt, so a run is
+//! reproducible and a retry rolls again.
 
 use slicecast_core::job::SliceJob;
 
@@ -11,7 +14,7 @@ use slicecast_core::job::SliceJob;
 pub const FAIL_SLICE_ENV: &str = "SLICECAST_FAIL_SLICE";
 
 /// One injected failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FailureRule {
     /// Slice index.
     pub slice: u32,
@@ -19,11 +22,29 @@ pub struct FailureRule {
     pub attempts: u32,
     /// Only this video, when set (hex id).
     pub video: Option<String>,
+    /// Instead of the above: every attempt of every slice fails with this
+    /// probability (0..=1).
+    pub chance: Option<f64>,
+}
+
+/// A number in `[0, 1)` that depends only on the video, slice and attempt.
+fn roll(job: &SliceJob) -> f64 {
+    use md5::{Digest, Md5};
+    let d = Md5::digest(format!(
+        "{}:{}:{}",
+        job.video_id, job.slice.index, job.attempt
+    ));
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl FailureRule {
     /// Whether this rule makes `job` fail.
     pub fn fails(&self, job: &SliceJob) -> bool {
+        if let Some(p) = self.chance {
+            return roll(job) < p;
+        }
         job.slice.index == self.slice
             && job.attempt <= self.attempts
             && self
@@ -37,6 +58,15 @@ impl FailureRule {
 pub fn parse_rules(text: &str) -> Vec<FailureRule> {
     text.split([',', ';'])
         .filter_map(|rule| {
+            if let Some(p) = rule.trim().strip_suffix('%') {
+                let p: f64 = p.trim().parse().ok()?;
+                return (0.0..=100.0).contains(&p).then_some(FailureRule {
+                    slice: 0,
+                    attempts: 0,
+                    video: None,
+                    chance: Some(p / 100.0),
+                });
+            }
             let mut parts = rule.trim().split(':');
             let slice = parts.next()?.trim().parse().ok()?;
             let attempts = match parts.next() {
@@ -51,6 +81,7 @@ pub fn parse_rules(text: &str) -> Vec<FailureRule> {
                 slice,
                 attempts,
                 video,
+                chance: None,
             })
         })
         .collect()
@@ -91,6 +122,7 @@ mod tests {
                     slice: 2,
                     attempts: 1,
                     video: None,
+                    chance: None,
                 }],
             ),
             (
@@ -100,20 +132,33 @@ mod tests {
                         slice: 1,
                         attempts: 99,
                         video: None,
+                        chance: None,
                     },
                     FailureRule {
                         slice: 0,
                         attempts: 2,
                         video: Some(id.into()),
+                        chance: None,
                     },
                 ],
             ),
+            (
+                "5%",
+                vec![FailureRule {
+                    slice: 0,
+                    attempts: 0,
+                    video: None,
+                    chance: Some(0.05),
+                }],
+            ),
+            ("150%", vec![]),
             (
                 " 3:1 , bad:1",
                 vec![FailureRule {
                     slice: 3,
                     attempts: 1,
                     video: None,
+                    chance: None,
                 }],
             ),
         ];

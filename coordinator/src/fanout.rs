@@ -285,6 +285,10 @@ mod tests {
                 force_keyframes_s: vec![],
                 thumbs: vec![],
                 thumb_every_pts: 1000,
+                lead_pad: 0,
+                tail_pad: 0,
+                trim_start_pts: i64::from(index) * 1000,
+                trim_end_pts: i64::from(index + 1) * 1000,
             },
             rungs: vec![],
             settings: EncodeSettings {

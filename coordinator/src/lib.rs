@@ -25,7 +25,7 @@ use slicecast_core::job::{
 };
 use slicecast_core::ladder::{Rung, ladder_for};
 use slicecast_core::manifest::{Manifest, SourceSummary, Stage, Status, TranscriptionStatus};
-use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_slices};
+use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_padded};
 use slicecast_core::probe::Probe;
 use slicecast_core::{VideoId, keys};
 use slicecast_media::limits::Limits;
@@ -493,6 +493,10 @@ async fn run_claimed(
     ffprobe::complete_or_truncated(&location, &probe, &index, Duration::from_secs(900))
         .await
         .map_err(|e| probe_reason(&e))?;
+    let (lead, tail) = slicecast_core::timeline::padding_frames(&probe, &index);
+    if lead + tail > 0 {
+        info!(video.id = %id, lead_frames = lead, tail_frames = tail, "the sound starts before or ends after the picture: holding the first/last picture");
+    }
     let approx_duration = index.span_s();
     let params = PlanParams {
         slice_seconds: settings.slice_seconds.unwrap_or_else(|| {
@@ -505,8 +509,8 @@ async fn run_claimed(
         segment_seconds: settings.segment_seconds,
         thumb_interval_seconds: settings.sprite.interval_s,
     };
-    let plan =
-        plan_slices(&index, &params).map_err(|e| format!("could not plan the encode: {e}"))?;
+    let plan = plan_padded(&index, &params, lead, tail)
+        .map_err(|e| format!("could not plan the encode: {e}"))?;
     if plan.accurate_seek_slices() > 0 {
         info!(
             video.id = %id,

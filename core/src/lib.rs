@@ -17,5 +17,6 @@ pub mod probe;
 pub mod public;
 pub mod subtitles;
 pub mod thumbs;
+pub mod timeline;
 
 pub use ids::VideoId;

@@ -77,6 +77,20 @@ pub struct Slice {
     /// after `origin_pts + k × thumb_every_pts`, so a worker can pick them
     /// with a rule of constant size, whatever the slice's length.
     pub thumb_every_pts: i64,
+    /// Frames at the start that hold the first picture (the source's sound
+    /// starts before its picture); they are not in the source.
+    #[serde(default)]
+    pub lead_pad: u64,
+    /// Frames at the end that hold the last picture (the sound ends later).
+    #[serde(default)]
+    pub tail_pad: u64,
+    /// The source frames the slice reads, `[trim_start_pts, trim_end_pts)`:
+    /// `start_pts..end_pts` without the padding.
+    #[serde(default)]
+    pub trim_start_pts: i64,
+    /// End of the source frames read (exclusive).
+    #[serde(default)]
+    pub trim_end_pts: i64,
 }
 
 /// A thumbnail: global number and the frame (counted from the slice's first) it shows.
@@ -136,6 +150,47 @@ pub fn video_timescale(time_base: Rational) -> u32 {
         return 90_000;
     }
     (den * 10_000_u64.div_ceil(den)) as u32
+}
+
+/// Plans a source whose sound starts `lead` frames before its picture and
+/// ends `tail` frames after it: the plan covers the padded timeline (see
+/// [`FrameIndex::padded`]), and the first slice holds the first picture for
+/// `lead` frames, the last holds the last picture for `tail` frames (their
+/// `trim_*_pts` name the source frames they read). Padding that would not fit
+/// inside the first (last) slice is left out, so every slice reads at least
+/// one source frame.
+pub fn plan_padded(
+    index: &FrameIndex,
+    params: &PlanParams,
+    lead: u64,
+    tail: u64,
+) -> Result<SlicePlan, PlanError> {
+    let padded = index.padded(lead, tail);
+    let mut plan = plan_slices(&padded, params)?;
+    let n = padded.len() as u64;
+    let fits = |s: &Slice, pad: u64| pad < s.frame_count();
+    if lead > 0
+        && !plan
+            .slices
+            .first()
+            .is_some_and(|s| fits(s, lead + u64::from(plan.slices.len() == 1) * tail))
+    {
+        return plan_padded(index, params, 0, tail);
+    }
+    if tail > 0 && !plan.slices.last().is_some_and(|s| fits(s, tail)) {
+        return plan_padded(index, params, lead, 0);
+    }
+    if let Some(first) = plan.slices.first_mut() {
+        first.lead_pad = lead;
+        first.trim_start_pts = padded.pts[lead as usize];
+    }
+    if let Some(last) = plan.slices.last_mut() {
+        last.tail_pad = tail;
+        if tail > 0 {
+            last.trim_end_pts = padded.pts[(n - tail) as usize];
+        }
+    }
+    Ok(plan)
 }
 
 /// Plans the slices of a source.
@@ -260,6 +315,10 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
             force_keyframes_s,
             thumbs,
             thumb_every_pts: thumb_len,
+            lead_pad: 0,
+            tail_pad: 0,
+            trim_start_pts: start_pts,
+            trim_end_pts: end_pts,
         });
         next_segment += seg_frames.len() as u32;
     }

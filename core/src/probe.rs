@@ -120,6 +120,9 @@ pub struct AudioStream {
     pub channels: u32,
     /// Stream duration in seconds, when known.
     pub duration_s: Option<f64>,
+    /// Where the stream starts, seconds on the container's clock, when known.
+    #[serde(default)]
+    pub start_time_s: Option<f64>,
 }
 
 /// Every video frame's presentation timestamp, in presentation order, with its keyframe flag.
@@ -170,6 +173,36 @@ impl FrameIndex {
         }
         d.sort_unstable();
         d[d.len() / 2].max(1)
+    }
+
+    /// The index with `lead` frames before the first and `tail` after the
+    /// last, one typical frame duration apart: the frames that hold the
+    /// first picture while earlier sound plays, and the last while later
+    /// sound plays. The first frame stays a keyframe.
+    pub fn padded(&self, lead: u64, tail: u64) -> Self {
+        let (Some(&first), Some(&last)) = (self.pts.first(), self.pts.last()) else {
+            return self.clone();
+        };
+        let d = self.frame_duration();
+        let lead_pts = (1..=lead as i64)
+            .rev()
+            .map(|k| first.saturating_sub(k.saturating_mul(d)));
+        let tail_pts = (1..=tail as i64).map(|k| last.saturating_add(k.saturating_mul(d)));
+        let pts: Vec<i64> = lead_pts
+            .chain(self.pts.iter().copied())
+            .chain(tail_pts)
+            .collect();
+        let mut key = vec![false; lead as usize];
+        key.extend(self.key.iter().copied());
+        key.extend(std::iter::repeat_n(false, tail as usize));
+        if lead > 0 {
+            key[0] = true;
+        }
+        Self {
+            time_base: self.time_base,
+            pts,
+            key,
+        }
     }
 
     /// Seconds from the first frame to the end of the last (0 when empty).

@@ -94,11 +94,21 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
 pub fn slice_filter(job: &SliceJob) -> String {
     let s = &job.slice;
     let n = job.rungs.len() + usize::from(!s.thumbs.is_empty());
+    // Held first / last pictures (sound that starts earlier or ends later);
+    // tpad counts from 0, so it follows the setpts that starts the slice at 0.
+    let pad = if s.lead_pad + s.tail_pad > 0 {
+        format!(
+            "tpad=start={}:stop={}:start_mode=clone:stop_mode=clone,",
+            s.lead_pad, s.tail_pad
+        )
+    } else {
+        String::new()
+    };
     let mut g = format!(
-        "[0:{}]trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,{}split={n}",
+        "[0:{}]trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,{pad}{}split={n}",
         job.video_stream,
-        s.start_pts,
-        s.end_pts,
+        s.trim_start_pts,
+        s.trim_end_pts,
         if job.settings.deinterlace {
             "bwdif=mode=send_frame:deint=all,"
         } else {

@@ -142,6 +142,7 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
             sample_rate: num(s, "sample_rate").unwrap_or(0.0) as u32,
             channels: num(s, "channels").unwrap_or(0.0) as u32,
             duration_s: num(s, "duration"),
+            start_time_s: num(s, "start_time"),
         });
     Ok(Probe {
         format_name: format

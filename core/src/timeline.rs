@@ -1,0 +1,105 @@
+//! The timeline rule: the output starts at the earliest presented sample of
+//! any kept stream and ends at the latest. When the sound starts before the
+//! picture, the first picture is held (its frame repeated) until the picture
+//! starts; when the sound ends after it, the last picture is held. Holding a
+//! picture, rather than black, keeps something meaningful on screen and needs
+//! no guess about the source's colours; the A/V offset of the source is kept
+//! to within one video frame, and no sound is dropped.
+
+use crate::probe::{FrameIndex, Probe};
+
+/// The smallest gap between sound and picture that is padded, seconds.
+pub const MIN_GAP_S: f64 = 0.25;
+
+/// How many frames to hold before the first picture and after the last, so
+/// the video covers the sound (each a whole number of typical frame
+/// durations, rounded to the nearest). Gaps under [`MIN_GAP_S`] (or one
+/// frame) get none: ordinary files have such small offsets from B-frame delay
+/// or the last audio frame, and keep their exact frame count; the picture
+/// then starts the output and the sound before it (tens of milliseconds) is
+/// not kept, while the A/V offset still is.
+pub fn padding_frames(probe: &Probe, index: &FrameIndex) -> (u64, u64) {
+    let (Some(audio), Some(&first)) = (&probe.audio, index.pts.first()) else {
+        return (0, 0);
+    };
+    let tb = index.time_base.as_f64();
+    let frame_s = index.frame_duration() as f64 * tb;
+    if !(frame_s > 0.0 && frame_s.is_finite()) {
+        return (0, 0);
+    }
+    let video_start = first as f64 * tb;
+    let video_end = index.end_pts() as f64 * tb;
+    let audio_start = audio.start_time_s.unwrap_or(video_start);
+    let audio_end = match (audio.start_time_s, audio.duration_s) {
+        (Some(s), Some(d)) if d.is_finite() => s + d,
+        // Matroska gives no stream duration: the container's end is the
+        // latest stream's end.
+        _ => probe.start_time_s + probe.duration_s,
+    };
+    let frames = |gap_s: f64| -> u64 {
+        if gap_s.is_finite() && gap_s >= frame_s.max(MIN_GAP_S) {
+            (gap_s / frame_s).round() as u64
+        } else {
+            0
+        }
+    };
+    (
+        frames(video_start - audio_start),
+        frames(audio_end - video_end),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{AudioStream, Rational};
+
+    fn probe(audio: Option<(f64, Option<f64>)>, container: (f64, f64)) -> Probe {
+        Probe {
+            format_name: "matroska,webm".into(),
+            duration_s: container.1,
+            start_time_s: container.0,
+            bit_rate: None,
+            video: None,
+            audio: audio.map(|(start, duration)| AudioStream {
+                index: 1,
+                codec: "aac".into(),
+                sample_rate: 48_000,
+                channels: 2,
+                duration_s: duration,
+                start_time_s: Some(start),
+            }),
+        }
+    }
+
+    /// 25 fps frames from `from_s` to `to_s`.
+    fn frames(from_s: f64, to_s: f64) -> FrameIndex {
+        let tb = Rational::new(1, 1000);
+        let (a, b) = ((from_s * 1000.0) as i64, (to_s * 1000.0) as i64);
+        FrameIndex::from_packets(tb, (a..b).step_by(40).map(|p| (p, p == a)).collect())
+    }
+
+    #[test]
+    fn the_video_is_held_to_cover_the_sound() {
+        // (audio start, audio duration, container (start, duration), video span, padding)
+        let cases = [
+            (0.0, Some(6.0), (0.0, 6.0), (2.0, 6.0), (50, 0)),
+            (0.0, None, (0.0, 6.02), (2.02, 6.02), (51, 0)),
+            (0.0, Some(5.0), (0.0, 5.0), (0.0, 1.0), (0, 100)),
+            (0.0, Some(2.0), (0.0, 6.0), (0.0, 6.0), (0, 0)),
+            (1.5, Some(4.5), (0.0, 6.0), (0.0, 6.0), (0, 0)),
+            (0.0, Some(6.01), (0.0, 6.01), (0.0, 6.0), (0, 0)),
+            (0.0, Some(6.32), (0.0, 6.32), (0.0, 6.0), (0, 8)),
+            // The deer clip: B-frame delay (83 ms) and a longer last audio frame.
+            (0.0, Some(6.1), (0.0, 6.1), (0.083, 6.0), (0, 0)),
+        ];
+        for (a_start, a_dur, container, (v0, v1), want) in cases {
+            let got = padding_frames(&probe(Some((a_start, a_dur)), container), &frames(v0, v1));
+            assert_eq!(got, want, "audio {a_start}+{a_dur:?}, video {v0}..{v1}");
+        }
+        assert_eq!(
+            padding_frames(&probe(None, (0.0, 6.0)), &frames(2.0, 6.0)),
+            (0, 0)
+        );
+    }
+}

@@ -4,25 +4,11 @@
 
 mod common;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use common::*;
-use serde_json::Value;
 use slicecast_api::ApiConfig;
 use slicecast_tests::hostile::{self, Tripwire};
-use std::time::{Duration, Instant};
-
-async fn wait_done(s: &Server, id: &str, timeout: Duration) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let (code, body) = s.get_json(&format!("/status/{id}")).await?;
-        ensure!(code == 200 || code == 202, "status: HTTP {code}: {body}");
-        match body["status"].as_str() {
-            Some("processing_complete") | Some("processing_failed") => return Ok(body),
-            _ if Instant::now() > deadline => bail!("{id} not done after {timeout:?}: {body}"),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
+use std::time::Duration;
 
 #[tokio::test]
 async fn hostile_uploads_fail_cleanly_and_read_nothing() -> anyhow::Result<()> {
@@ -40,7 +26,7 @@ async fn hostile_uploads_fail_cleanly_and_read_nothing() -> anyhow::Result<()> {
         .await?;
     let sibling_id = done["video_id"].as_str().context("video_id")?.to_owned();
     ensure!(
-        wait_done(&s, &sibling_id, Duration::from_secs(120)).await?["status"]
+        s.wait_done(&sibling_id, Duration::from_secs(120)).await?["status"]
             == "processing_complete"
     );
 
@@ -59,7 +45,7 @@ async fn hostile_uploads_fail_cleanly_and_read_nothing() -> anyhow::Result<()> {
         }
         let done = s.upload(&h.name, &h.bytes, None).await?;
         let id = done["video_id"].as_str().context("video_id")?.to_owned();
-        let status = wait_done(&s, &id, Duration::from_secs(60)).await?;
+        let status = s.wait_done(&id, Duration::from_secs(60)).await?;
         ensure!(
             status["status"] == "processing_failed",
             "{}: {status}",

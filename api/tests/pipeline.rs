@@ -4,26 +4,13 @@
 
 mod common;
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
 use common::*;
 use serde_json::{Value, json};
 use slicecast_api::ApiConfig;
 use slicecast_core::{VideoId, keys};
 use slicecast_storage::BlobStore;
 use std::time::{Duration, Instant};
-
-async fn wait_done(s: &Server, id: &str, timeout: Duration) -> anyhow::Result<Value> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let (code, body) = s.get_json(&format!("/status/{id}")).await?;
-        ensure!(code == 200 || code == 202, "status: HTTP {code}: {body}");
-        match body["status"].as_str() {
-            Some("processing_complete") | Some("processing_failed") => return Ok(body),
-            _ if Instant::now() > deadline => bail!("{id} not done after {timeout:?}: {body}"),
-            _ => tokio::time::sleep(Duration::from_millis(300)).await,
-        }
-    }
-}
 
 /// GETs a URL; checks 200 and the Content-Type; returns the body.
 async fn fetch(s: &Server, url: &str, content_type: &str) -> anyhow::Result<Vec<u8>> {
@@ -95,7 +82,7 @@ async fn upload_process_list_stream_delete() -> anyhow::Result<()> {
     let upload_key = format!("uploads/{upload_id}/{name}");
     assert_eq!(s.store.head(&upload_key).await?.size, data.len() as u64);
 
-    let m = wait_done(&s, &id, Duration::from_secs(240)).await?;
+    let m = s.wait_done(&id, Duration::from_secs(240)).await?;
     assert_eq!(m["status"], "processing_complete", "{m}");
     assert_eq!(m["progress"]["fraction"], 1.0);
     assert!(m["progress"]["slices_total"].as_u64() >= Some(1));
@@ -254,7 +241,7 @@ async fn a_file_that_is_not_a_video_fails_with_a_reason() -> anyhow::Result<()> 
     let data = b"this is a text file named like a video".to_vec();
     let done = s.upload("notes.mp4", &data, None).await?;
     let id = done["video_id"].as_str().context("id")?.to_owned();
-    let m = wait_done(&s, &id, Duration::from_secs(60)).await?;
+    let m = s.wait_done(&id, Duration::from_secs(60)).await?;
     assert_eq!(m["status"], "processing_failed", "{m}");
     assert!(m["error"].as_str().is_some_and(|e| !e.is_empty()), "{m}");
     assert_eq!(s.get_json("/api/videos").await?.1, json!([]));

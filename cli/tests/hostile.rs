@@ -2,20 +2,16 @@
 //! URLs end `processing_failed` with a sentence, read nothing they name and
 //! request nothing; limits refuse oversize sources before any slice is encoded.
 
+mod common;
+
 use slicecast_tests::hostile::{self, Tripwire};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slicecast"))
-        .arg("transcode")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(["--quiet", "--preset", "ultrafast", "--no-subtitles"])
-        .args(extra)
-        .output()
-        .expect("run slicecast")
+    let mut args = vec!["--preset", "ultrafast"];
+    args.extend_from_slice(extra);
+    common::transcode(input, out, &args)
 }
 
 /// The manifests under `out/processed`, by video id.
@@ -95,13 +91,7 @@ fn sources_over_the_limits_are_refused_at_probe() {
     let dir = tempfile::tempdir().expect("tmp");
     let make = |name: &str, lavfi: &str, extra: &[&str]| {
         let path = dir.path().join(name);
-        let ok = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i", lavfi])
-            .args(extra)
-            .arg(&path)
-            .status()
-            .expect("ffmpeg");
-        assert!(ok.success(), "making {name}");
+        common::make_clip(&path, &[lavfi], extra);
         path
     };
     // Seven hours at one frame per second (tiny frames, so it is quick to make).

@@ -2,22 +2,22 @@
 //! grow with its length. A 12-minute clip runs in CI; the 60-minute one only
 //! with `SLICECAST_SLOW_TESTS=1`.
 
+mod common;
+
 use slicecast_tests::check_output;
 use std::path::Path;
-use std::process::Command;
 
 /// A `minutes`-long 192×108 24 fps clip with a tone, made quickly.
 fn make_clip(dir: &Path, minutes: u32) -> std::path::PathBuf {
     let path = dir.join(format!("long-{minutes}min.mp4"));
-    let seconds = (minutes * 60).to_string();
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!("testsrc2=s=192x108:r=24:d={seconds}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!(
-            "sine=frequency=330:sample_rate=48000:duration={seconds}"
-        ))
-        .args([
+    let seconds = minutes * 60;
+    common::make_clip(
+        &path,
+        &[
+            &format!("testsrc2=s=192x108:r=24:d={seconds}"),
+            &format!("sine=frequency=330:sample_rate=48000:duration={seconds}"),
+        ],
+        &[
             "-c:v",
             "libx264",
             "-preset",
@@ -28,11 +28,8 @@ fn make_clip(dir: &Path, minutes: u32) -> std::path::PathBuf {
             "aac",
             "-b:a",
             "48k",
-        ])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg");
-    assert!(ok.success(), "making the long clip");
+        ],
+    );
     path
 }
 
@@ -40,25 +37,13 @@ fn transcode_at_defaults(minutes: u32) {
     let dir = tempfile::tempdir().expect("tmp");
     let src = make_clip(dir.path(), minutes);
     let out = dir.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_slicecast"))
-        .arg("transcode")
-        .arg(&src)
-        .arg("--out")
-        .arg(&out)
-        .args(["--quiet", "--no-subtitles", "--workers", "2"])
-        .output()
-        .expect("run slicecast");
+    let o = common::transcode(&src, &out, &["--workers", "2"]);
     assert!(
         o.status.success(),
         "{minutes} min: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let id = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned();
-    let video = out.join("processed").join(&id);
+    let video = common::video_dir(&out, &o);
     let report = check_output(&video, &src).unwrap_or_else(|e| panic!("{minutes} min: {e:#}"));
     eprintln!("{minutes} min: {report:?}");
     // One thumbnail a second, every one on a sprite.

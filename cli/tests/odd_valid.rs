@@ -2,6 +2,8 @@
 //! container and codec a camera, phone, editor or capture card produces,
 //! generated small so the whole table runs in about a minute.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -151,14 +153,7 @@ fn odd_but_valid_files_transcode() {
             continue;
         };
         made += 1;
-        let o = Command::new(env!("CARGO_BIN_EXE_slicecast"))
-            .arg("transcode")
-            .arg(&input)
-            .arg("--out")
-            .arg(&out)
-            .args(["--quiet", "--preset", "ultrafast", "--no-subtitles"])
-            .output()
-            .expect("run slicecast");
+        let o = common::transcode(&input, &out, &["--preset", "ultrafast"]);
         if !o.status.success() {
             failures.push(format!(
                 "{}: {}",
@@ -251,14 +246,7 @@ fn staggered_streams_are_not_called_truncated() {
             .status()
             .expect("ffmpeg");
         assert!(ok.success(), "making {name}");
-        let o = Command::new(env!("CARGO_BIN_EXE_slicecast"))
-            .arg("transcode")
-            .arg(&path)
-            .arg("--out")
-            .arg(&out)
-            .args(["--quiet", "--preset", "ultrafast", "--no-subtitles"])
-            .output()
-            .expect("run slicecast");
+        let o = common::transcode(&path, &out, &["--preset", "ultrafast"]);
         if !o.status.success() {
             refused.push(format!(
                 "{name}: {}",

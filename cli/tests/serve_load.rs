@@ -2,38 +2,11 @@
 //! through the real multipart API, four at a time, all processed correctly;
 //! and the same with 5 % of slice attempts failing at random (chaos).
 
-use std::net::TcpListener;
+mod common;
+
+use common::{Server, free_port, make_clip, wait_for_port};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let addr = base.trim_start_matches("http://");
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(addr).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("server at {base} did not start");
-}
+use std::process::{Command, Stdio};
 
 /// A plain HTTP/1.0 GET; returns the body.
 fn http_get(port: u16, path: &str) -> String {
@@ -62,7 +35,7 @@ fn load_eight_videos_four_at_a_time() {
             .spawn()
             .expect("start slicecast serve"),
     );
-    wait_healthy(&base);
+    wait_for_port(port);
     let clip = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/media/deer_1920x1080_1s_h264_aac_23976.mp4");
     let out = Command::new(env!("CARGO_BIN_EXE_slicecast"))
@@ -108,23 +81,13 @@ fn load_eight_videos_four_at_a_time() {
 fn eight_videos_complete_with_five_percent_of_slice_attempts_failing() {
     let dir = tempfile::tempdir().expect("tmp");
     let clip = dir.path().join("chaos.mp4");
-    let ok = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
+    make_clip(
+        &clip,
+        &[
             "testsrc2=s=320x180:r=24:d=20",
-        ])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
             "sine=frequency=600:sample_rate=48000:duration=20",
-        ])
-        .args([
+        ],
+        &[
             "-c:v",
             "libx264",
             "-preset",
@@ -133,11 +96,8 @@ fn eight_videos_complete_with_five_percent_of_slice_attempts_failing() {
             "24",
             "-c:a",
             "aac",
-        ])
-        .arg(&clip)
-        .status()
-        .expect("ffmpeg");
-    assert!(ok.success());
+        ],
+    );
     let data = dir.path().join("data");
     let log = dir.path().join("serve.log");
     let port = free_port();
@@ -155,7 +115,7 @@ fn eight_videos_complete_with_five_percent_of_slice_attempts_failing() {
             .spawn()
             .expect("start slicecast serve"),
     );
-    wait_healthy(&base);
+    wait_for_port(port);
     let out = Command::new(env!("CARGO_BIN_EXE_slicecast"))
         .args([
             "load",

@@ -2,27 +2,13 @@
 //! restarted on the same data dir: the video completes, frame-exact, and the
 //! slices finished before the kill are not encoded again.
 
+mod common;
+
+use common::{Server, free_port, make_clip, wait_for_port};
 use slicecast_tests::check_output;
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 fn serve(data: &Path, port: u16) -> Server {
     let s = Server(
@@ -43,11 +29,7 @@ fn serve(data: &Path, port: u16) -> Server {
             .spawn()
             .expect("start slicecast serve"),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_port(port);
     s
 }
 
@@ -129,16 +111,13 @@ fn manifest(data: &Path, id: &str) -> serde_json::Value {
 fn a_killed_server_resumes_its_video_without_redoing_finished_slices() {
     let dir = tempfile::tempdir().expect("tmp");
     let src = dir.path().join("two-minutes.mp4");
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=s=854x480:r=24:d=120")
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
+    make_clip(
+        &src,
+        &[
+            "testsrc2=s=854x480:r=24:d=120",
             "sine=frequency=500:sample_rate=48000:duration=120",
-        ])
-        .args([
+        ],
+        &[
             "-c:v",
             "libx264",
             "-preset",
@@ -147,11 +126,8 @@ fn a_killed_server_resumes_its_video_without_redoing_finished_slices() {
             "48",
             "-c:a",
             "aac",
-        ])
-        .arg(&src)
-        .status()
-        .expect("ffmpeg");
-    assert!(ok.success());
+        ],
+    );
     let data = dir.path().join("data");
 
     let port = free_port();

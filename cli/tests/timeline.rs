@@ -4,6 +4,8 @@
 //! in the sound at the same source time; the output must show them together
 //! (within one video frame and one AAC frame) and keep all of the sound.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -131,26 +133,14 @@ fn click_and_length_s(input: &Path) -> (f64, f64) {
 }
 
 fn transcode(input: &Path, out: &Path) -> PathBuf {
-    let o = Command::new(env!("CARGO_BIN_EXE_slicecast"))
-        .arg("transcode")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(["--quiet", "--preset", "ultrafast", "--no-subtitles"])
-        .output()
-        .expect("run slicecast");
+    let o = common::transcode(input, out, &["--preset", "ultrafast"]);
     assert!(
         o.status.success(),
         "{}: {}",
         input.display(),
         String::from_utf8_lossy(&o.stderr)
     );
-    let id = String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned();
-    out.join("processed").join(id).join("hls/master.m3u8")
+    common::video_dir(out, &o).join("hls/master.m3u8")
 }
 
 #[test]

@@ -139,6 +139,22 @@ pub async fn processing_server(config: ApiConfig) -> anyhow::Result<Server> {
 }
 
 impl Server {
+    /// Polls `/status/<id>` until the video is complete or failed; returns its status.
+    pub async fn wait_done(&self, id: &str, timeout: std::time::Duration) -> anyhow::Result<Value> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let (code, body) = self.get_json(&format!("/status/{id}")).await?;
+            ensure!(code == 200 || code == 202, "status: HTTP {code}: {body}");
+            match body["status"].as_str() {
+                Some("processing_complete") | Some("processing_failed") => return Ok(body),
+                _ if std::time::Instant::now() > deadline => {
+                    anyhow::bail!("{id} not done after {timeout:?}: {body}")
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+            }
+        }
+    }
+
     /// Absolute URL of a path or of a relative URL the API handed out.
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http") {

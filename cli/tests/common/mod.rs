@@ -1,0 +1,70 @@
+//! What the `slicecast` binary's tests share: running `transcode`, starting
+//! `serve` on a free port and stopping it, making a clip with ffmpeg.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+/// `slicecast transcode INPUT --out OUT --quiet --no-subtitles EXTRA…`.
+pub fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slicecast"))
+        .arg("transcode")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(["--quiet", "--no-subtitles"])
+        .args(extra)
+        .output()
+        .expect("run slicecast")
+}
+
+/// The video directory `transcode` printed the id of (its last stdout line).
+pub fn video_dir(out: &Path, o: &Output) -> PathBuf {
+    let id = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    out.join("processed").join(id)
+}
+
+/// `ffmpeg -v error -y` with lavfi `inputs`, output options `opts`, to `path`.
+pub fn make_clip(path: &Path, inputs: &[&str], opts: &[&str]) {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y"]);
+    for i in inputs {
+        cmd.args(["-f", "lavfi", "-i", i]);
+    }
+    let ok = cmd.args(opts).arg(path).status().expect("ffmpeg");
+    assert!(ok.success(), "making {}", path.display());
+}
+
+/// A child process killed and reaped when dropped (a `slicecast serve`).
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Waits until something accepts connections on the loopback `port`.
+pub fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

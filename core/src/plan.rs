@@ -340,9 +340,18 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
 /// beat two 13 s slices per worker on wall time (12.8 s vs 15.4 s), CPU (0.97 vs
 /// 1.00 of the single-process ladder) and quality (+0.04 dB vs -0.10 dB PSNR):
 /// every slice start costs an extra keyframe, a cold rate control and a process.
+///
+/// Never above [`MAX_DEFAULT_SLICE_SECONDS`] either: a long source on few
+/// workers is cut into minute-long slices, so no slice holds minutes of work,
+/// progress moves, and a crash or a retry loses at most a minute per worker.
 pub fn default_slice_seconds(duration_s: f64, workers: usize, min_seconds: f64) -> f64 {
-    (duration_s / workers.max(1) as f64).max(min_seconds)
+    (duration_s / workers.max(1) as f64)
+        .min(MAX_DEFAULT_SLICE_SECONDS)
+        .max(min_seconds)
 }
+
+/// The longest slice the automatic choice makes, seconds.
+pub const MAX_DEFAULT_SLICE_SECONDS: f64 = 60.0;
 
 #[cfg(test)]
 mod tests {
@@ -501,6 +510,21 @@ mod tests {
             let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key };
             let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
             check_invariants(&idx, &plan);
+        }
+    }
+
+    #[test]
+    fn default_slices_are_one_per_worker_within_bounds() {
+        // (duration, workers, min, slice)
+        let cases = [
+            (52.0, 2, 10.0, 26.0),
+            (7.0, 2, 10.0, 10.0),
+            (596.0, 2, 10.0, 60.0),
+            (7200.0, 200, 8.0, 36.0),
+            (30.0, 0, 10.0, 30.0),
+        ];
+        for (d, w, min, want) in cases {
+            assert_eq!(default_slice_seconds(d, w, min), want, "{d} s on {w}");
         }
     }
 }

@@ -311,7 +311,7 @@ pub async fn status(
         && now.saturating_sub(last_beat(store, &m).await) > heartbeat_timeout.as_millis() as u64
     {
         let mut failed = m.failed(
-            "processing stopped unexpectedly (the transcoder was interrupted); upload the file again to retry",
+            "processing stopped unexpectedly (the transcoder was interrupted); a restarted service resumes it, or upload the file again to retry",
             now,
         );
         failed.interrupted = true;

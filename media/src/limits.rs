@@ -66,15 +66,15 @@ impl Limits {
     pub fn check_frames(&self, index: &FrameIndex) -> Result<(), ProbeError> {
         let span = index.span_s();
         self.check_duration(span)?;
-        // A single frame, or frames a tick apart, say nothing about a rate.
-        if index.pts.len() >= 2 && span >= 1.0 {
-            let fps = index.pts.len() as f64 / span;
-            if fps > self.max_fps {
-                return Err(ProbeError::OverLimit(format!(
-                    "the video has {fps:.0} frames per second; this service accepts at most {:.0}",
-                    self.max_fps
-                )));
-            }
+        // The rate over at least one second: a short burst at a high rate is
+        // fine, but more than `max_fps` frames packed into under a second
+        // (a frame bomb) is not.
+        let fps = index.pts.len() as f64 / span.max(1.0);
+        if fps > self.max_fps {
+            return Err(ProbeError::OverLimit(format!(
+                "the video has {fps:.0} frames per second; this service accepts at most {:.0}",
+                self.max_fps
+            )));
         }
         Ok(())
     }
@@ -168,6 +168,14 @@ mod tests {
         assert!(l.check_frames(&frames(2000, 4)).is_err(), "8 s at 250 fps");
         assert!(l.check_frames(&frames(1200, 8)).is_ok(), "120 fps");
         assert!(l.check_frames(&frames(1, 1)).is_ok());
+        assert!(
+            l.check_frames(&frames(1000, 1)).is_err(),
+            "1000 frames in 1 s"
+        );
+        assert!(
+            l.check_frames(&frames(500, 1)).is_err(),
+            "500 frames in half a second"
+        );
         let long = l.check_frames(&frames(700, 1000)).expect_err("700 s");
         assert_eq!(
             long.to_string(),

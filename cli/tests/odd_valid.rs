@@ -172,73 +172,24 @@ fn odd_but_valid_files_transcode() {
 #[test]
 fn staggered_streams_are_not_called_truncated() {
     let dir = tempfile::tempdir().expect("tmp");
-    let video = |d: u32| format!("testsrc2=s=128x96:r=25:d={d}");
-    let tone = |d: u32| format!("sine=frequency=440:sample_rate=48000:duration={d}");
-    let cases: [(&str, Vec<String>); 4] = [
-        (
-            "late-picture.mp4",
-            vec![
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                tone(6),
-                "-itsoffset".into(),
-                "2".into(),
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                video(4),
-            ],
-        ),
-        (
-            "late-picture.mkv",
-            vec![
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                tone(6),
-                "-itsoffset".into(),
-                "2".into(),
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                video(4),
-            ],
-        ),
-        (
-            "long-sound.mp4",
-            vec![
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                tone(5),
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                video(1),
-            ],
-        ),
-        (
-            "long-picture.mp4",
-            vec![
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                tone(2),
-                "-f".into(),
-                "lavfi".into(),
-                "-i".into(),
-                video(6),
-            ],
-        ),
+    // (name, sound seconds, picture seconds, picture offset)
+    let cases = [
+        ("late-picture.mp4", 6, 4, "2"),
+        ("late-picture.mkv", 6, 4, "2"),
+        ("long-sound.mp4", 5, 1, "0"),
+        ("long-picture.mp4", 2, 6, "0"),
     ];
     let out = dir.path().join("out");
     let mut refused = Vec::new();
-    for (name, inputs) in cases {
+    for (name, sound_s, picture_s, offset) in cases {
         let path = dir.path().join(name);
         let ok = Command::new("ffmpeg")
-            .args(["-v", "error", "-y"])
-            .args(&inputs)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!(
+                "sine=frequency=440:sample_rate=48000:duration={sound_s}"
+            ))
+            .args(["-itsoffset", offset, "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=s=128x96:r=25:d={picture_s}"))
             .args([
                 "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-c:a", "aac",
             ])

@@ -5,26 +5,14 @@
 mod common;
 
 use anyhow::Context;
-use common::{Server, md5_hex, recording_server_with};
+use common::{md5_hex, multipart_dir, recording_server_with, small};
 use serde_json::{Value, json};
 use slicecast_api::{ApiConfig, ServeOptions, WEB_ASSETS};
 use slicecast_core::VideoId;
 use slicecast_core::manifest::Manifest;
 use slicecast_storage::BlobStore;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn small() -> ApiConfig {
-    ApiConfig {
-        part_size: 10,
-        max_upload_bytes: 1000,
-        ..ApiConfig::default()
-    }
-}
-
-fn multipart_dir(s: &Server, id: &str) -> PathBuf {
-    s.dir.path().join("store/multipart").join(id)
-}
 
 fn now_ms() -> u64 {
     SystemTime::now()

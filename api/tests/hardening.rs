@@ -6,10 +6,10 @@
 mod common;
 
 use anyhow::{Context, ensure};
-use common::{Server, recording_server_with};
+use common::{multipart_dir, recording_server_with, small};
 use serde_json::json;
-use slicecast_api::{ApiConfig, ServeOptions};
-use std::path::{Path, PathBuf};
+use slicecast_api::ServeOptions;
+use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -23,18 +23,6 @@ fn fast() -> ServeOptions {
         body_idle_timeout: Duration::from_secs(1),
         max_connections: 64,
     }
-}
-
-fn small() -> ApiConfig {
-    ApiConfig {
-        part_size: 10,
-        max_upload_bytes: 1000,
-        ..ApiConfig::default()
-    }
-}
-
-fn multipart_dir(s: &Server, id: &str) -> PathBuf {
-    s.dir.path().join("store/multipart").join(id)
 }
 
 /// Reads until the peer closes (EOF or reset), at most `PATIENCE`; returns

@@ -20,6 +20,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub const KEY: [u8; 32] = [42; 32];
 
 /// A shared test clip.
+/// A config with 10-byte parts and a 1000-byte upload limit.
+pub fn small() -> ApiConfig {
+    ApiConfig {
+        part_size: 10,
+        max_upload_bytes: 1000,
+        ..ApiConfig::default()
+    }
+}
+
+/// Where a local multipart upload keeps its parts.
+pub fn multipart_dir(s: &Server, id: &str) -> PathBuf {
+    s.dir.path().join("store/multipart").join(id)
+}
+
 pub fn media(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/media")

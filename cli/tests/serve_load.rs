@@ -20,6 +20,32 @@ fn http_get(port: u16, path: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `slicecast load` of eight copies of `clip`, four at a time; its JSON report.
+fn load_eight(base: &str, clip: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_slicecast"))
+        .args([
+            "load",
+            "--base",
+            base,
+            "--videos",
+            "8",
+            "--concurrency",
+            "4",
+        ])
+        .args(extra)
+        .args(["--json", "--file"])
+        .arg(clip)
+        .output()
+        .expect("run slicecast load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "load failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).expect("one JSON object")
+}
+
 #[test]
 fn load_eight_videos_four_at_a_time() {
     let data = tempfile::tempdir().expect("tmp");
@@ -38,30 +64,7 @@ fn load_eight_videos_four_at_a_time() {
     wait_for_port(port);
     let clip = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/media/deer_1920x1080_1s_h264_aac_23976.mp4");
-    let out = Command::new(env!("CARGO_BIN_EXE_slicecast"))
-        .args([
-            "load",
-            "--base",
-            &base,
-            "--videos",
-            "8",
-            "--concurrency",
-            "4",
-            "--probe-rps",
-            "20",
-            "--json",
-            "--file",
-        ])
-        .arg(&clip)
-        .output()
-        .expect("run slicecast load");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "load failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let report = load_eight(&base, &clip, &["--probe-rps", "20"]);
     eprintln!("{report}");
     assert_eq!(report["completed"], 8, "{report}");
     assert!(report["failures"].as_array().is_some_and(Vec::is_empty));
@@ -116,24 +119,7 @@ fn eight_videos_complete_with_five_percent_of_slice_attempts_failing() {
             .expect("start slicecast serve"),
     );
     wait_for_port(port);
-    let out = Command::new(env!("CARGO_BIN_EXE_slicecast"))
-        .args([
-            "load",
-            "--base",
-            &base,
-            "--videos",
-            "8",
-            "--concurrency",
-            "4",
-            "--json",
-            "--file",
-        ])
-        .arg(&clip)
-        .output()
-        .expect("run slicecast load");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "load failed: {stdout}");
-    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    let report = load_eight(&base, &clip, &[]);
     assert_eq!(report["completed"], 8, "{report}");
     let injected = std::fs::read_to_string(&log)
         .expect("log")

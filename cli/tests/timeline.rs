@@ -1,8 +1,11 @@
 //! The timeline rule on sources whose streams start or end at different
-//! times: no sound is dropped, the picture is held to cover it, and the A/V
-//! offset survives. Each source has a white flash in the picture and a click
-//! in the sound at the same source time; the output must show them together
-//! (within one video frame and one AAC frame) and keep all of the sound.
+//! times, whose frame rate varies, whose edit list hides frames, or whose
+//! timestamps wrap or restart: no sound is dropped, the picture is held to
+//! cover it, the A/V offset survives, every frame is kept once, and every
+//! playlist's listed durations match its segments' timestamps. Each source
+//! has a white flash in the picture and a click in the sound at the same
+//! source time; the output must show them together (within one video frame
+//! and one AAC frame).
 
 mod common;
 
@@ -26,22 +29,110 @@ fn ffmpeg(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// A source whose picture (4 s, flash 1 s in) starts at `video_offset_s` and
-/// whose sound (`audio_s` long, click `click_s` in) starts at `audio_offset_s`.
-fn source(
-    dir: &Path,
-    name: &str,
-    (video_offset_s, audio_offset_s): (f64, f64),
-    audio_s: f64,
-    click_s: f64,
-) -> PathBuf {
-    let path = dir.join(name);
-    let click = format!(
-        "aevalsrc='if(between(t\\,{click_s}\\,{})\\,sin(2*PI*1000*t)\\,0)':s=48000:d={audio_s}",
-        click_s + 0.05
-    );
-    let picture =
-        "color=black:s=128x96:r=25:d=4,drawbox=enable='between(t,1,1.039)':color=white:t=fill";
+/// How far into the picture the flash is, seconds.
+const FLASH_AT_S: f64 = 2.5;
+
+/// One generated source: a 4 s picture (flash [`FLASH_AT_S`] in) starting at
+/// `picture_at` and a sound of `sound_s` starting at `sound_at` whose click
+/// is at the flash's source time; `video_filter` reshapes the picture's
+/// timing (VFR), `out_opts` are extra output options (a TS timestamp offset).
+struct Source<'a> {
+    name: &'a str,
+    picture_at: f64,
+    sound_at: f64,
+    sound_s: f64,
+    video_filter: &'a str,
+    out_opts: &'a [&'a str],
+}
+
+impl Source<'_> {
+    fn new(name: &str, (picture_at, sound_at): (f64, f64), sound_s: f64) -> Source<'_> {
+        Source {
+            name,
+            picture_at,
+            sound_at,
+            sound_s,
+            video_filter: "null",
+            out_opts: &[],
+        }
+    }
+
+    /// Frames of held picture the output adds before and after the source's
+    /// (the timeline rule: gaps of at least 0.25 s, at 25 fps).
+    fn padding(&self) -> u64 {
+        let frames = |gap: f64| {
+            if gap >= 0.25 {
+                (gap * 25.0).round() as u64
+            } else {
+                0
+            }
+        };
+        let end = |at: f64, len: f64| at + len;
+        frames(self.picture_at - self.sound_at)
+            + frames(end(self.sound_at, self.sound_s) - end(self.picture_at, 4.0))
+    }
+
+    fn make(&self, dir: &Path) -> PathBuf {
+        let path = dir.join(self.name);
+        let click_s = self.picture_at + FLASH_AT_S - self.sound_at;
+        let click = format!(
+            "aevalsrc='if(between(t\\,{click_s}\\,{})\\,sin(2*PI*1000*t)\\,0)':s=48000:d={}",
+            click_s + 0.05,
+            self.sound_s
+        );
+        let picture = format!(
+            "color=black:s=128x96:r=25:d=4,drawbox=enable='between(t,{FLASH_AT_S},{})':color=white:t=fill",
+            FLASH_AT_S + 0.039
+        );
+        let graph = format!(
+            "[1:v]{},setpts=PTS+{}/TB[v];[0:a]asetpts=PTS+{}/TB[a]",
+            self.video_filter, self.picture_at, self.sound_at
+        );
+        let mut args = vec![
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &click,
+            "-f",
+            "lavfi",
+            "-i",
+            &picture,
+            "-filter_complex",
+            &graph,
+            "-map",
+            "[v]",
+            "-map",
+            "[a]",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            "3",
+            // Keep the picture's timestamps (not padded to a constant rate).
+            "-fps_mode",
+            "passthrough",
+            "-c:a",
+            "aac",
+        ];
+        args.extend_from_slice(self.out_opts);
+        let out = path.to_string_lossy().into_owned();
+        args.push(&out);
+        ffmpeg(&args);
+        path
+    }
+}
+
+/// An MPEG-TS whose timestamps restart: `before_s` of unremarkable picture
+/// and sound at timestamp `first_at`, then `second` (a transport stream)
+/// appended byte for byte, as when two captures are concatenated.
+fn spliced(dir: &Path, name: &str, before_s: f64, first_at: f64, second: &Path) -> PathBuf {
+    let first = dir.join(format!("first-{name}"));
+    let picture = format!("color=black:s=128x96:r=25:d={before_s}");
+    let silence = format!("anullsrc=r=48000:cl=stereo:d={before_s}");
     ffmpeg(&[
         "-v",
         "error",
@@ -49,25 +140,31 @@ fn source(
         "-f",
         "lavfi",
         "-i",
-        &click,
+        &silence,
         "-f",
         "lavfi",
         "-i",
-        picture,
-        "-filter_complex",
-        &format!("[1:v]setpts=PTS+{video_offset_s}/TB[v];[0:a]asetpts=PTS+{audio_offset_s}/TB[a]"),
+        &picture,
         "-map",
-        "[v]",
+        "1:v",
         "-map",
-        "[a]",
+        "0:a",
         "-c:v",
         "libx264",
         "-preset",
         "ultrafast",
         "-c:a",
         "aac",
-        &path.to_string_lossy(),
+        "-output_ts_offset",
+        &first_at.to_string(),
+        "-f",
+        "mpegts",
+        &first.to_string_lossy(),
     ]);
+    let path = dir.join(name);
+    let mut bytes = std::fs::read(&first).expect("first part");
+    bytes.extend(std::fs::read(second).expect("second part"));
+    std::fs::write(&path, bytes).expect("write");
     path
 }
 
@@ -132,38 +229,113 @@ fn click_and_length_s(input: &Path) -> (f64, f64) {
     (click, length)
 }
 
+/// Transcodes `input` in 2 s slices (so the splices and holes fall inside
+/// and between slices); returns the video's directory.
 fn transcode(input: &Path, out: &Path) -> PathBuf {
-    let o = common::transcode(input, out, &["--preset", "ultrafast"]);
+    let o = common::transcode(
+        input,
+        out,
+        &["--preset", "ultrafast", "--slice-seconds", "2"],
+    );
     assert!(
         o.status.success(),
         "{}: {}",
         input.display(),
         String::from_utf8_lossy(&o.stderr)
     );
-    common::video_dir(out, &o).join("hls/master.m3u8")
+    common::video_dir(out, &o)
 }
 
 #[test]
-fn streams_that_start_or_end_apart_keep_their_sound_and_sync() {
+fn every_timeline_keeps_its_sound_sync_frames_and_playlist_timing() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("out");
-    // (name, (picture start, sound start), sound length, click into the
-    // sound): the flash is 1 s into the picture, the click at the same time.
-    let cases = [
-        ("late-picture.mkv", (2.0, 0.0), 6.0, 3.0),
-        ("late-picture.mp4", (2.0, 0.0), 6.0, 3.0),
-        ("late-sound.mkv", (0.0, 0.5), 4.0, 0.5),
-        ("long-sound.mkv", (0.0, 0.0), 9.0, 1.0),
-    ];
-    for (name, offsets, audio_s, click_s) in cases {
-        let src = source(dir.path(), name, offsets, audio_s, click_s);
-        let src_gap = flash_s(&src) - click_and_length_s(&src).0;
+    let d = dir.path();
+    // The second half of a spliced capture: its own timestamps, minutes later.
+    let after_splice = Source {
+        out_opts: &["-output_ts_offset", "400", "-f", "mpegts"],
+        ..Source::new("after-splice.ts", (0.0, 0.0), 4.0)
+    }
+    .make(d);
+    let full = Source::new("full.mp4", (0.0, 0.0), 4.0).make(d);
+    // B-frames, and an edit list that hides the first 1.5 s (stream copy
+    // from a seek point between keyframes).
+    let edited = d.join("edit-list.mp4");
+    ffmpeg(&[
+        "-v",
+        "error",
+        "-y",
+        "-ss",
+        "1.5",
+        "-i",
+        &full.to_string_lossy(),
+        "-c",
+        "copy",
+        &edited.to_string_lossy(),
+    ]);
+    // (source, frames held, the file whose flash − click is the reference:
+    // ffmpeg's own decode of a spliced capture is no reference)
+    let sources: Vec<(PathBuf, u64, Option<&Path>)> = vec![
+        (Source::new("late-picture.mkv", (2.0, 0.0), 6.0), 50),
+        (Source::new("late-picture.mp4", (2.0, 0.0), 6.0), 50),
+        (Source::new("late-sound.mkv", (0.0, 1.5), 2.5), 0),
+        (Source::new("long-sound.mkv", (0.0, 0.0), 8.0), 100),
+        (Source::new("short-sound.mp4", (0.0, 0.0), 3.0), 0),
+        // Variable frame rate: 25 fps, then every third frame after 3 s.
+        (
+            Source {
+                video_filter: "select='lt(t\\,3)+not(mod(n\\,3))',setpts=PTS",
+                ..Source::new("vfr.mkv", (0.0, 0.0), 4.0)
+            },
+            0,
+        ),
+        // Timestamps that wrap past 2^33 (26.5 h at 90 kHz) 2.3 s in.
+        (
+            Source {
+                out_opts: &["-output_ts_offset", "95440", "-f", "mpegts"],
+                ..Source::new("wrap.ts", (0.0, 0.0), 4.0)
+            },
+            0,
+        ),
+    ]
+    .into_iter()
+    .map(|(s, pad)| {
+        assert_eq!(s.padding(), pad, "{}", s.name);
+        (s.make(d), pad, None)
+    })
+    .chain([
+        (edited, 0, None),
+        // 3 s at timestamp 10 s, then the 4 s part at 400 s; and the
+        // other way round, the timestamps going back.
+        (
+            spliced(d, "jump.ts", 3.0, 10.0, &after_splice),
+            0,
+            Some(after_splice.as_path()),
+        ),
+        (
+            spliced(d, "jump-back.ts", 3.0, 900.0, &after_splice),
+            0,
+            Some(after_splice.as_path()),
+        ),
+    ])
+    .collect();
+    for (src, pad, reference) in sources {
+        let name = src
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let (_, src_len) = click_and_length_s(&src);
-        let master = transcode(&src, &out);
-        let gap = flash_s(&master) - click_and_length_s(&master).0;
-        let (_, len) = click_and_length_s(&master);
+        let reference = reference.unwrap_or(&src);
+        let src_gap = flash_s(reference) - click_and_length_s(reference).0;
+        let src_frames = slicecast_tests::count_frames(&src).expect("frames");
+        let video = transcode(&src, &out);
+        let master = video.join("hls/master.m3u8");
+        let (click, len) = click_and_length_s(&master);
+        let gap = flash_s(&master) - click;
+        let frames = slicecast_tests::count_frames(&master).expect("frames");
         eprintln!(
-            "{name}: flash − click {src_gap:+.3} s → {gap:+.3} s; sound {src_len:.2} s → {len:.2} s"
+            "{name}: flash − click {src_gap:+.3} s → {gap:+.3} s; sound {src_len:.2} s → {len:.2} s; frames {src_frames} → {frames}"
         );
         assert!(
             (gap - src_gap).abs() <= SYNC_TOLERANCE_S,
@@ -173,5 +345,17 @@ fn streams_that_start_or_end_apart_keep_their_sound_and_sync() {
             len >= src_len - 0.05,
             "{name}: sound dropped ({src_len:.2} s → {len:.2} s)"
         );
+        assert!(
+            len <= src_len + 0.5,
+            "{name}: {len:.2} s of sound from {src_len:.2} s (timestamps not made continuous?)"
+        );
+        // The held frames round the gap to whole frames, measured from the
+        // streams' first timestamps (the muxers shift them by a few ms).
+        assert!(
+            frames.abs_diff(src_frames + pad) <= 1,
+            "{name}: {frames} frames, expected {src_frames} + {pad} held"
+        );
+        slicecast_tests::timing::check_playlist_timing(&video, 1e-3)
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
     }
 }

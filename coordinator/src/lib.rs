@@ -10,6 +10,7 @@ pub mod args;
 mod fanout;
 mod invoker;
 mod resume;
+mod source;
 pub mod subtitles;
 
 pub use fanout::JobTimeout;
@@ -29,7 +30,6 @@ use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_pa
 use slicecast_core::probe::Probe;
 use slicecast_core::{VideoId, keys};
 use slicecast_media::limits::Limits;
-use slicecast_media::probe::{self as ffprobe, ProbeError};
 use slicecast_storage::{BlobStore, StoreError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -407,21 +407,29 @@ pub async fn process_hashed_upload(
         )),
     };
     heartbeat.stop().await;
-    let _ = store.delete_prefix(&keys::work(&id, "")).await;
     match result {
         Ok((m, source)) => {
+            // The transcription reads the source the jobs read, which may be
+            // the continuous copy in work/: work/ goes after it.
             let m = match &settings.transcriber {
                 Some(t) => {
                     events(Event::Stage(Stage::Transcribing));
-                    subtitles::transcribe(store.as_ref(), t.as_ref(), m, &source.0, source.1)
-                        .await?
+                    let m =
+                        subtitles::transcribe(store.as_ref(), t.as_ref(), m, &source.0, source.1)
+                            .await;
+                    let _ = store.delete_prefix(&keys::work(&id, "")).await;
+                    m?
                 }
-                None => m,
+                None => {
+                    let _ = store.delete_prefix(&keys::work(&id, "")).await;
+                    m
+                }
             };
             events(Event::Stage(Stage::Done));
             Ok(Outcome::Completed(m))
         }
         Err(reason) => {
+            let _ = store.delete_prefix(&keys::work(&id, "")).await;
             warn!(video.id = %id, reason = %reason, "video failed");
             let current = read_manifest(store.as_ref(), &id)
                 .await
@@ -436,13 +444,6 @@ pub async fn process_hashed_upload(
                 reason: failed.error.unwrap_or_default(),
             })
         }
-    }
-}
-
-fn probe_reason(e: &ProbeError) -> String {
-    match e {
-        ProbeError::Process(p) => format!("probing the upload failed: {p}"),
-        other => other.to_string(),
     }
 }
 
@@ -465,34 +466,12 @@ async fn run_claimed(
     if size == 0 {
         return Err("the file is empty (0 bytes)".into());
     }
-    let probe = ffprobe::probe(&location, Duration::from_secs(120))
-        .await
-        .map_err(|e| probe_reason(&e))?;
-    let video = ffprobe::require_video(&probe)
-        .map_err(|e| probe_reason(&e))?
-        .clone();
-    settings
-        .limits
-        .check_header(&probe)
-        .map_err(|e| probe_reason(&e))?;
-    let index = ffprobe::frame_index(
-        &location,
-        &probe.format_name,
-        &video,
-        Duration::from_secs(900),
-    )
-    .await
-    .map_err(|e| probe_reason(&e))?;
-    if index.is_empty() {
-        return Err(probe_reason(&ProbeError::NoFrames));
-    }
-    settings
-        .limits
-        .check_frames(&index)
-        .map_err(|e| probe_reason(&e))?;
-    ffprobe::complete_or_truncated(&location, &probe, &index, Duration::from_secs(900))
-        .await
-        .map_err(|e| probe_reason(&e))?;
+    let source::Examined {
+        location,
+        probe,
+        video,
+        index,
+    } = source::examine(store.as_ref(), &id, location, &settings.limits).await?;
     let (lead, tail) = slicecast_core::timeline::padding_frames(&probe, &index);
     if lead + tail > 0 {
         info!(video.id = %id, lead_frames = lead, tail_frames = tail, "the sound starts before or ends after the picture: holding the first/last picture");

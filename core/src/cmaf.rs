@@ -454,6 +454,102 @@ pub fn rewrite_fragment(
     Ok(())
 }
 
+/// A copy of a fragment whose last sample lasts `delta` ticks longer (or
+/// shorter): how a slice's last frame is made to last until the next slice
+/// starts, so the timeline has no hole where the source's frames do not sit
+/// on a regular grid. When the `trun` has no per-sample durations (every
+/// sample lasts the default), it gains them, and the sample data offsets
+/// move by the bytes added. Errors if the last sample would not last at
+/// least one tick.
+pub fn extend_last_sample(
+    data: &[u8],
+    trex_duration: u32,
+    delta: i64,
+) -> Result<Vec<u8>, CmafError> {
+    let top = boxes(data, 0..data.len())?;
+    let moof = *top
+        .iter()
+        .find(|b| &b.kind == b"moof")
+        .ok_or(CmafError::Missing("moof"))?;
+    let traf = child(data, &moof, b"traf")?.ok_or(CmafError::Missing("traf"))?;
+    let (_, t) = traf_of(data)?;
+    let trun = *t
+        .truns
+        .iter()
+        .rev()
+        .find(|r| trun_layout(data, r).is_ok_and(|l| l.count > 0))
+        .ok_or(CmafError::Missing("trun"))?;
+    let l = trun_layout(data, &trun)?;
+    let new_duration = |old: u32| {
+        i64::from(old)
+            .checked_add(delta)
+            .filter(|&d| d >= 1)
+            .and_then(|d| u32::try_from(d).ok())
+            .ok_or(CmafError::OutOfRange("last sample duration"))
+    };
+    let last = l.first + (l.count as usize - 1) * l.record;
+    if let Some(o) = l.duration_at {
+        let mut out = data.to_vec();
+        let old = u32::from_be_bytes(be4(data, last + o));
+        out[last + o..last + o + 4].copy_from_slice(&new_duration(old)?.to_be_bytes());
+        return Ok(out);
+    }
+    let (_, tfhd_flags) = version_flags(data, &t.tfhd)?;
+    if tfhd_flags & 0x1 != 0 {
+        // Offsets from an explicit base would not move with the data.
+        return Err(CmafError::OutOfRange("explicit base data offset"));
+    }
+    if moof.header != 8 || traf.header != 8 || trun.header != 8 {
+        return Err(CmafError::OutOfRange("64-bit box size"));
+    }
+    let default = tfhd_default_duration(data, &t.tfhd)?.unwrap_or(trex_duration);
+    let added = 4 * l.count as usize;
+    let grow = |b: &BoxRef, out: &mut Vec<u8>| -> Result<(), CmafError> {
+        let size = u32::try_from(b.end - b.start + added)
+            .map_err(|_| CmafError::OutOfRange("box size"))?;
+        out[b.start..b.start + 4].copy_from_slice(&size.to_be_bytes());
+        Ok(())
+    };
+    // The trun with a duration before every sample record.
+    let body = trun.body();
+    let mut new_trun = data[trun.start..l.first].to_vec();
+    // The flags are the 3 bytes after the version; 0x100: durations present.
+    new_trun[10] |= 0x01;
+    for i in 0..l.count as usize {
+        let d = if i + 1 == l.count as usize {
+            new_duration(default)?
+        } else {
+            default
+        };
+        new_trun.extend_from_slice(&d.to_be_bytes());
+        let rec = l.first + i * l.record;
+        new_trun.extend_from_slice(&data[rec..rec + l.record]);
+    }
+    new_trun.extend_from_slice(&data[l.first + l.count as usize * l.record..body.end]);
+    let mut out = data[..trun.start].to_vec();
+    out.extend_from_slice(&new_trun);
+    out.extend_from_slice(&data[trun.end..]);
+    grow(&moof, &mut out)?;
+    grow(&traf, &mut out)?;
+    grow(&trun, &mut out)?;
+    // Every trun's data offset (from the moof's start) moves past the bytes added.
+    for r in &t.truns {
+        let (_, flags) = version_flags(data, r)?;
+        if flags & 0x1 == 0 {
+            continue;
+        }
+        let at = r.body().start + 8;
+        let at = if r.start > trun.start { at + added } else { at };
+        let old = u32::from_be_bytes(be4(&out, at)) as i32;
+        let new = i32::try_from(added)
+            .ok()
+            .and_then(|a| old.checked_add(a))
+            .ok_or(CmafError::OutOfRange("data offset"))?;
+        out[at..at + 4].copy_from_slice(&new.to_be_bytes());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,6 +584,64 @@ mod tests {
         let traf = bx(b"traf", &[tfhd, tfdt, trun].concat());
         let moof = bx(b"moof", &[mfhd, traf].concat());
         [moof, bx(b"mdat", &[0u8; 210])].concat()
+    }
+
+    /// A fragment whose trun has a data offset, first-sample flags and
+    /// `flags` (0x100 durations, 0x200 sizes): 3 samples of 10 ticks whose
+    /// data starts with 0xAB.
+    fn offset_fragment(flags: u32) -> Vec<u8> {
+        let mfhd = bx(b"mfhd", &full(0, 0, &1u32.to_be_bytes()));
+        let mut tfhd_body = 1u32.to_be_bytes().to_vec();
+        tfhd_body.extend_from_slice(&10u32.to_be_bytes());
+        let tfhd = bx(b"tfhd", &full(0, 0x2_0008, &tfhd_body));
+        let tfdt = bx(b"tfdt", &full(1, 0, &500u64.to_be_bytes()));
+        let trun_of = |offset: u32| {
+            let mut body = 3u32.to_be_bytes().to_vec();
+            body.extend_from_slice(&offset.to_be_bytes());
+            body.extend_from_slice(&0x0200_0000u32.to_be_bytes());
+            for size in [7u32, 5, 3] {
+                if flags & 0x100 != 0 {
+                    body.extend_from_slice(&10u32.to_be_bytes());
+                }
+                body.extend_from_slice(&size.to_be_bytes());
+            }
+            bx(b"trun", &full(0, flags | 0x5, &body))
+        };
+        let moof_of = |offset: u32| {
+            let traf = bx(
+                b"traf",
+                &[tfhd.clone(), tfdt.clone(), trun_of(offset)].concat(),
+            );
+            bx(b"moof", &[mfhd.clone(), traf].concat())
+        };
+        let offset = moof_of(0).len() as u32 + 8;
+        let mut payload = vec![0xAB];
+        payload.extend([0u8; 14]);
+        [moof_of(offset), bx(b"mdat", &payload)].concat()
+    }
+
+    #[test]
+    fn the_last_sample_is_extended_and_the_data_still_found() {
+        for flags in [0x200, 0x300] {
+            let frag = offset_fragment(flags);
+            for delta in [25i64, -9] {
+                let out = extend_last_sample(&frag, 99, delta).expect("extend");
+                let info = fragment_info(&out, 99).expect("info");
+                assert_eq!(info.samples, 3);
+                assert_eq!(info.duration as i64, 30 + delta, "flags {flags:#x}");
+                assert_eq!(info.base_decode_time, 500);
+                let (_, t) = traf_of(&out).expect("traf");
+                let l = trun_layout(&out, &t.truns[0]).expect("layout");
+                assert!(l.duration_at.is_some());
+                let offset = u32::from_be_bytes(be4(&out, t.truns[0].body().start + 8));
+                assert_eq!(out[offset as usize], 0xAB, "flags {flags:#x}");
+                assert!(boxes(&out, 0..out.len()).is_ok());
+            }
+            assert_eq!(
+                extend_last_sample(&frag, 99, -10),
+                Err(CmafError::OutOfRange("last sample duration"))
+            );
+        }
     }
 
     #[test]

@@ -156,9 +156,9 @@ pub fn video_timescale(time_base: Rational) -> u32 {
 /// ends `tail` frames after it: the plan covers the padded timeline (see
 /// [`FrameIndex::padded`]), and the first slice holds the first picture for
 /// `lead` frames, the last holds the last picture for `tail` frames (their
-/// `trim_*_pts` name the source frames they read). Padding that would not fit
-/// inside the first (last) slice is left out, so every slice reads at least
-/// one source frame.
+/// `trim_*_pts` name the source frames they read). No slice is cut inside
+/// the padding or right after the lead, so every slice reads at least one
+/// source frame.
 pub fn plan_padded(
     index: &FrameIndex,
     params: &PlanParams,
@@ -166,20 +166,9 @@ pub fn plan_padded(
     tail: u64,
 ) -> Result<SlicePlan, PlanError> {
     let padded = index.padded(lead, tail);
-    let mut plan = plan_slices(&padded, params)?;
-    let n = padded.len() as u64;
-    let fits = |s: &Slice, pad: u64| pad < s.frame_count();
-    if lead > 0
-        && !plan
-            .slices
-            .first()
-            .is_some_and(|s| fits(s, lead + u64::from(plan.slices.len() == 1) * tail))
-    {
-        return plan_padded(index, params, 0, tail);
-    }
-    if tail > 0 && !plan.slices.last().is_some_and(|s| fits(s, tail)) {
-        return plan_padded(index, params, lead, 0);
-    }
+    let n = padded.len();
+    let cuts = (lead as usize + 1)..n.saturating_sub(tail as usize);
+    let mut plan = plan_cut_within(&padded, params, cuts)?;
     if let Some(first) = plan.slices.first_mut() {
         first.lead_pad = lead;
         first.trim_start_pts = padded.pts[lead as usize];
@@ -187,7 +176,7 @@ pub fn plan_padded(
     if let Some(last) = plan.slices.last_mut() {
         last.tail_pad = tail;
         if tail > 0 {
-            last.trim_end_pts = padded.pts[(n - tail) as usize];
+            last.trim_end_pts = padded.pts[n - tail as usize];
         }
     }
     Ok(plan)
@@ -195,6 +184,16 @@ pub fn plan_padded(
 
 /// Plans the slices of a source.
 pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan, PlanError> {
+    plan_cut_within(index, params, 1..index.len())
+}
+
+/// Plans the slices of a source, starting slices only at frames in `cuts`
+/// (besides the first).
+fn plan_cut_within(
+    index: &FrameIndex,
+    params: &PlanParams,
+    cuts: std::ops::Range<usize>,
+) -> Result<SlicePlan, PlanError> {
     if index.is_empty() {
         return Err(PlanError::NoFrames);
     }
@@ -227,9 +226,12 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
             break;
         }
         let ideal = t + slice_len;
-        let lo = first_at_or_after(t + slice_len / 2).max(cur + 1);
-        let hi = first_at_or_after((t + slice_len + slice_len / 2).min(end - slice_len / 2));
-        let keyframe = (lo..hi.min(n))
+        let lo = first_at_or_after(t + slice_len / 2)
+            .max(cur + 1)
+            .max(cuts.start);
+        let hi = first_at_or_after((t + slice_len + slice_len / 2).min(end - slice_len / 2))
+            .min(cuts.end);
+        let keyframe = (lo..hi)
             .filter(|&i| index.key[i])
             .min_by_key(|&i| (pts[i] - ideal).abs());
         let next = match keyframe {
@@ -237,8 +239,8 @@ pub fn plan_slices(index: &FrameIndex, params: &PlanParams) -> Result<SlicePlan,
             None => {
                 // Keyframes too sparse: cut on a segment multiple and seek accurately.
                 let segs = (slice_len + seg_len / 2) / seg_len;
-                let k = first_at_or_after(t + segs.max(1) * seg_len);
-                if k >= n || k <= cur {
+                let k = first_at_or_after(t + segs.max(1) * seg_len).max(cuts.start);
+                if k >= cuts.end || k <= cur {
                     break;
                 }
                 (k, index.key[k])
@@ -510,6 +512,32 @@ mod tests {
             let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key };
             let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
             check_invariants(&idx, &plan);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn padding_is_always_kept_and_every_slice_reads_the_source(
+            frames in 1usize..300,
+            gop in 1usize..400,
+            lead in 0u64..200,
+            tail in 0u64..200,
+            slice in 0.5f64..10.0,
+        ) {
+            // 25 fps; the first keyframe is the source's first frame, the
+            // natural cut right after a lead that fills a whole slice.
+            let idx = cfr(frames, 25, gop);
+            let plan = plan_padded(&idx, &params(slice, 1.0), lead, tail).expect("plan");
+            let padded = idx.padded(lead, tail);
+            check_invariants(&padded, &plan);
+            prop_assert_eq!(plan.frames, frames as u64 + lead + tail);
+            prop_assert_eq!(plan.slices[0].lead_pad, lead);
+            prop_assert_eq!(plan.slices.last().map(|s| s.tail_pad), Some(tail));
+            for (i, s) in plan.slices.iter().enumerate() {
+                let pad = if i == 0 { s.lead_pad } else { 0 }
+                    + if i + 1 == plan.slices.len() { s.tail_pad } else { 0 };
+                prop_assert!(s.frame_count() > pad, "slice {} is only padding", i);
+            }
         }
     }
 

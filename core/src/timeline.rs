@@ -6,7 +6,36 @@
 //! no guess about the source's colours; the A/V offset of the source is kept
 //! to within one video frame, and no sound is dropped.
 
-use crate::probe::{FrameIndex, Probe};
+use crate::probe::{FrameIndex, Probe, Rational};
+
+/// A forward step of the decode timestamps larger than this, seconds, is a
+/// discontinuity (a splice, a restarted capture), not a pause in the picture:
+/// ffmpeg's own threshold for containers whose timestamps may restart.
+pub const DISCONTINUITY_S: f64 = 10.0;
+
+/// A backward step of the decode timestamps larger than this, seconds, is a
+/// discontinuity too (valid streams never decode backwards; ffmpeg tolerates
+/// the same 0.1 s of jitter).
+pub const BACKSTEP_S: f64 = 0.1;
+
+/// How many times the decode timestamps of one stream (in decode order)
+/// jump forward by more than [`DISCONTINUITY_S`] or back by more than
+/// [`BACKSTEP_S`]: the timestamps restart, as when two MPEG-TS captures are
+/// concatenated or a broadcast is spliced.
+pub fn discontinuities(dts: &[i64], time_base: Rational) -> u32 {
+    let tb = time_base.as_f64();
+    if !(tb > 0.0 && tb.is_finite()) {
+        return 0;
+    }
+    let count = dts
+        .windows(2)
+        .filter(|w| {
+            let step = w[1].saturating_sub(w[0]) as f64 * tb;
+            !(-BACKSTEP_S..=DISCONTINUITY_S).contains(&step)
+        })
+        .count();
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
 
 /// The smallest gap between sound and picture that is padded, seconds.
 pub const MIN_GAP_S: f64 = 0.25;
@@ -52,7 +81,7 @@ pub fn padding_frames(probe: &Probe, index: &FrameIndex) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{AudioStream, Rational};
+    use crate::probe::AudioStream;
 
     fn probe(audio: Option<(f64, Option<f64>)>, container: (f64, f64)) -> Probe {
         Probe {
@@ -77,6 +106,29 @@ mod tests {
         let tb = Rational::new(1, 1000);
         let (a, b) = ((from_s * 1000.0) as i64, (to_s * 1000.0) as i64);
         FrameIndex::from_packets(tb, (a..b).step_by(40).map(|p| (p, p == a)).collect())
+    }
+
+    #[test]
+    fn restarted_timestamps_are_counted() {
+        let tb = Rational::new(1, 90_000);
+        let s = 90_000;
+        // (decode timestamps, discontinuities)
+        let cases: [(&[i64], u32); 7] = [
+            (&[], 0),
+            (&[0, 3600, 7200], 0),
+            // A 5 s pause in the picture is not a discontinuity.
+            (&[0, 3600, 5 * s, 5 * s + 3600], 0),
+            // Two captures concatenated: 400 s later, then back to 10 s.
+            (&[0, 3600, 400 * s, 400 * s + 3600], 1),
+            (&[400 * s, 400 * s + 3600, 10 * s, 10 * s + 3600], 1),
+            // Jitter of a few ms backwards is tolerated.
+            (&[0, 3600, 3000, 7200], 0),
+            (&[0, i64::MAX, i64::MIN], 2),
+        ];
+        for (dts, want) in cases {
+            assert_eq!(discontinuities(dts, tb), want, "{dts:?}");
+        }
+        assert_eq!(discontinuities(&[0, 100 * s], Rational::new(0, 1)), 0);
     }
 
     #[test]

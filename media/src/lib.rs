@@ -9,6 +9,7 @@
 pub mod args;
 pub mod input;
 pub mod limits;
+pub mod normalize;
 pub mod probe;
 pub mod process;
 pub mod speech;

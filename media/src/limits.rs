@@ -44,9 +44,13 @@ fn hours_minutes(s: f64) -> String {
 impl Limits {
     /// Checks what the container's header says (duration, picture size): cheap,
     /// and done before the frames are indexed, so a header that claims days of
-    /// video is refused without reading them.
+    /// video is refused without reading them. The duration of a container
+    /// whose timestamps may restart spans the restarts, so for those only the
+    /// frames' span (after they are made continuous) is checked.
     pub fn check_header(&self, probe: &Probe) -> Result<(), ProbeError> {
-        self.check_duration(probe.duration_s)?;
+        if !crate::normalize::timestamps_may_restart(&probe.format_name) {
+            self.check_duration(probe.duration_s)?;
+        }
         if let Some(v) = &probe.video {
             let pixels = u64::from(v.width) * u64::from(v.height);
             if pixels > self.max_pixels {

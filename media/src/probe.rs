@@ -211,6 +211,33 @@ pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
     (FrameIndex::from_packets(time_base, packets), missing)
 }
 
+/// How many times the decode timestamps in `ffprobe -show_entries
+/// packet=pts,dts,flags -of csv=p=0` restart (see
+/// [`discontinuities`](slicecast_core::timeline::discontinuities)); packets
+/// flagged for discard or without a dts are skipped.
+pub fn packet_discontinuities(csv: &str, time_base: Rational) -> u32 {
+    let dts: Vec<i64> = csv
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.trim().split(',').collect();
+            if f.len() < 3 || f[2].contains('D') {
+                return None;
+            }
+            f[1].parse().ok()
+        })
+        .collect();
+    slicecast_core::timeline::discontinuities(&dts, time_base)
+}
+
+/// A video stream's frames, and how many times its timestamps restart.
+#[derive(Debug, Clone)]
+pub struct Indexed {
+    /// Every frame, in presentation order.
+    pub frames: FrameIndex,
+    /// Restarts of the decode timestamps (0 for an ordinary file).
+    pub discontinuities: u32,
+}
+
 fn a(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
@@ -259,14 +286,15 @@ pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeErro
 }
 
 /// Runs `ffprobe -show_entries <entries>` on one stream as csv; returns the
-/// parsed index, the packets without timestamps, and ffprobe's stderr tail.
+/// parsed index with its restarts, the packets without timestamps, and
+/// ffprobe's stderr tail.
 async fn scan(
     location: &str,
     format_name: &str,
     stream: &VideoStream,
     entries: &str,
     timeout: Duration,
-) -> Result<(FrameIndex, usize, String), ProbeError> {
+) -> Result<(Indexed, usize, String), ProbeError> {
     let sel = stream.index.to_string();
     let mut args = a(&[
         "-v",
@@ -282,8 +310,13 @@ async fn scan(
     let out = process::run(&crate::ffprobe_bin(), &args, timeout)
         .await
         .map_err(|e| unreadable(location, e))?;
-    let (index, missing) = parse_packets(&String::from_utf8_lossy(&out.stdout), stream.time_base);
-    Ok((index, missing, out.stderr_tail))
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let (frames, missing) = parse_packets(&csv, stream.time_base);
+    let indexed = Indexed {
+        frames,
+        discontinuities: packet_discontinuities(&csv, stream.time_base),
+    };
+    Ok((indexed, missing, out.stderr_tail))
 }
 
 /// Lists every frame of a video stream from its packets (no decoding). Falls
@@ -294,7 +327,7 @@ pub async fn frame_index(
     format_name: &str,
     stream: &VideoStream,
     timeout: Duration,
-) -> Result<FrameIndex, ProbeError> {
+) -> Result<Indexed, ProbeError> {
     let (index, missing, stderr) = scan(
         location,
         format_name,
@@ -305,11 +338,11 @@ pub async fn frame_index(
     .await?;
     if stderr.contains("partial file") {
         return Err(ProbeError::Truncated {
-            data_ends_s: index.span_s(),
+            data_ends_s: index.frames.span_s(),
             declared_s: None,
         });
     }
-    if missing == 0 && !index.is_empty() {
+    if missing == 0 && !index.frames.is_empty() {
         return Ok(index);
     }
     tracing::info!(
@@ -324,7 +357,7 @@ pub async fn frame_index(
         timeout,
     )
     .await?;
-    if index.is_empty() {
+    if index.frames.is_empty() {
         return Err(ProbeError::NoFrames);
     }
     Ok(index)

@@ -13,6 +13,7 @@ use slicecast_core::probe::{Rational, rescale};
 use slicecast_media::args::{self, X264};
 use slicecast_media::{ProcessError, process};
 use slicecast_storage::{BlobStore, StoreError};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tracing::{info, instrument};
@@ -166,6 +167,33 @@ async fn store_fragments(
     Ok(segments)
 }
 
+/// The slice's fragments with its last frame lasting until the next slice
+/// starts (the plan's `end_pts`): the encoder gives the last frame a typical
+/// duration, which leaves a hole (or an overlap) in the timeline where the
+/// source's frames are not on a regular grid (variable frame rate, a gap in
+/// the source, a splice made continuous).
+fn end_at_next_slice(
+    job: &SliceJob,
+    fragments: &mut [Cow<'_, [u8]>],
+    infos: &mut [cmaf::FragmentInfo],
+    init: &cmaf::InitInfo,
+) -> Result<(), cmaf::CmafError> {
+    let ts = Rational::new(1, i64::from(job.timescale));
+    let at = |pts: i64| rescale(pts - job.origin_pts, job.time_base, ts).max(0);
+    let wanted = at(job.slice.end_pts) - at(job.slice.start_pts);
+    let actual: u64 = infos.iter().map(|i| i.duration).sum();
+    let delta = wanted - i64::try_from(actual).unwrap_or(i64::MAX);
+    let (Some(frag), Some(info)) = (fragments.last_mut(), infos.last_mut()) else {
+        return Ok(());
+    };
+    if delta != 0 {
+        let patched = cmaf::extend_last_sample(frag, init.default_sample_duration, delta)?;
+        *info = cmaf::fragment_info(&patched, init.default_sample_duration)?;
+        *frag = Cow::Owned(patched);
+    }
+    Ok(())
+}
+
 /// Encodes one slice and stores its segments, init segments, thumbnails and
 /// result (`work/slice_<i>.json`, written last: the slice's commit point).
 #[instrument(skip_all, fields(video.id = %job.video_id, slice.index = job.slice.index, attempt = job.attempt))]
@@ -205,7 +233,7 @@ pub async fn encode_slice(
                 rung.name, init.timescale, job.timescale
             )));
         }
-        let infos = split
+        let mut infos = split
             .fragments
             .iter()
             .map(|f| cmaf::fragment_info(f, init.default_sample_duration))
@@ -230,13 +258,18 @@ pub async fn encode_slice(
                 job.slice.segment_starts.len()
             )));
         }
+        let mut fragments: Vec<Cow<'_, [u8]>> =
+            split.fragments.iter().map(|f| Cow::Borrowed(*f)).collect();
+        end_at_next_slice(job, &mut fragments, &mut infos, &init)
+            .map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
+        let fragments: Vec<&[u8]> = fragments.iter().map(AsRef::as_ref).collect();
         // Every fragment starts with a closed-GOP keyframe whose composition offset is the
         // encoder's constant reorder delay; removing it puts presentation time == decode time
         // at every segment start, with no edit list in the (shared) init segment.
         let shift = infos[0].first_composition_offset;
         let segments = store_fragments(
             store,
-            &split.fragments,
+            &fragments,
             &infos,
             job.slice.first_segment,
             offset,

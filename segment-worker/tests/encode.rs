@@ -21,7 +21,8 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
     let v = probe::require_video(&p).expect("video").clone();
     let idx = probe::frame_index(&loc, &p.format_name, &v, Duration::from_secs(60))
         .await
-        .expect("index");
+        .expect("index")
+        .frames;
     let plan = plan_slices(
         &idx,
         &PlanParams {

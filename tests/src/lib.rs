@@ -2,6 +2,7 @@
 //! independent checks of an output directory with ffprobe.
 
 pub mod hostile;
+pub mod timing;
 
 use anyhow::{Context, bail, ensure};
 use std::path::{Path, PathBuf};
@@ -230,7 +231,8 @@ pub struct Report {
 /// Checks a finished video directory (`DIR/processed/<id>/`) against its source:
 /// frame counts per rung over the HLS playlists, duration within a frame, PTS
 /// strictly increasing, no discontinuities, one init per rung, audio duration,
-/// and the MPD through ffmpeg's DASH demuxer.
+/// every playlist's listed durations against its segments' timestamps, and
+/// the MPD through ffmpeg's DASH demuxer.
 pub fn check_output(video_dir: &Path, source: &Path) -> anyhow::Result<Report> {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(video_dir.join("manifest.json"))?)?;
@@ -311,6 +313,9 @@ pub fn check_output(video_dir: &Path, source: &Path) -> anyhow::Result<Report> {
             "audio playlist for a silent source"
         );
     }
+    // EXTINF is printed to the microsecond; a segment's media may end a
+    // fraction of a tick off.
+    timing::check_playlist_timing(video_dir, 1e-3)?;
     let vtt = std::fs::read_to_string(video_dir.join("thumbnail/thumbnails.vtt"))?;
     ensure!(vtt.starts_with("WEBVTT"), "thumbnails.vtt is not WebVTT");
     for line in vtt.lines().filter(|l| l.contains("#xywh=")) {

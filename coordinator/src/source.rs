@@ -1,0 +1,125 @@
+//! Examining an upload before anything is planned: probe it, check it against
+//! the limits, list its frames, make its timestamps continuous when they
+//! restart, and refuse it if it is truncated. Every refusal is a sentence for
+//! the person who uploaded it.
+
+use slicecast_core::probe::{FrameIndex, Probe, VideoStream};
+use slicecast_core::{VideoId, keys};
+use slicecast_media::limits::Limits;
+use slicecast_media::normalize;
+use slicecast_media::probe::{self as ffprobe, ProbeError};
+use slicecast_storage::BlobStore;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// How long one ffprobe pass over the whole file may take.
+const SCAN_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// A source that passed every check, ready to plan.
+#[derive(Debug)]
+pub(crate) struct Examined {
+    /// Where the jobs read it: the upload, or its copy with continuous timestamps.
+    pub location: String,
+    pub probe: Probe,
+    pub video: VideoStream,
+    pub index: FrameIndex,
+}
+
+pub(crate) fn probe_reason(e: &ProbeError) -> String {
+    match e {
+        ProbeError::Process(p) => format!("probing the upload failed: {p}"),
+        other => other.to_string(),
+    }
+}
+
+async fn probe_and_index(
+    location: &str,
+    limits: &Limits,
+) -> Result<(Probe, VideoStream, ffprobe::Indexed), String> {
+    let probe = ffprobe::probe(location, Duration::from_secs(120))
+        .await
+        .map_err(|e| probe_reason(&e))?;
+    let video = ffprobe::require_video(&probe)
+        .map_err(|e| probe_reason(&e))?
+        .clone();
+    limits.check_header(&probe).map_err(|e| probe_reason(&e))?;
+    let indexed = ffprobe::frame_index(location, &probe.format_name, &video, SCAN_TIMEOUT)
+        .await
+        .map_err(|e| probe_reason(&e))?;
+    if indexed.frames.is_empty() {
+        return Err(probe_reason(&ProbeError::NoFrames));
+    }
+    Ok((probe, video, indexed))
+}
+
+/// Probes and checks the upload at `location`. A transport or program stream
+/// whose timestamps restart is first copied to `work/continuous.ts` with
+/// continuous timestamps (see [`normalize`]), and that copy is what the jobs read.
+pub(crate) async fn examine(
+    store: &dyn BlobStore,
+    id: &VideoId,
+    location: String,
+    limits: &Limits,
+) -> Result<Examined, String> {
+    let (mut probe, mut video, mut indexed) = probe_and_index(&location, limits).await?;
+    let mut location = location;
+    if indexed.discontinuities > 0 && normalize::timestamps_may_restart(&probe.format_name) {
+        info!(video.id = %id, restarts = indexed.discontinuities, "the timestamps restart partway: copying the source with continuous timestamps");
+        location = continuous_copy(
+            store,
+            id,
+            &location,
+            &probe,
+            &video,
+            indexed.discontinuities,
+        )
+        .await?;
+        (probe, video, indexed) = probe_and_index(&location, limits).await?;
+        if indexed.discontinuities > 0 {
+            warn!(video.id = %id, restarts = indexed.discontinuities, "timestamps still restart after the copy");
+        }
+    }
+    let index = indexed.frames;
+    limits.check_frames(&index).map_err(|e| probe_reason(&e))?;
+    ffprobe::complete_or_truncated(&location, &probe, &index, SCAN_TIMEOUT)
+        .await
+        .map_err(|e| probe_reason(&e))?;
+    Ok(Examined {
+        location,
+        probe,
+        video,
+        index,
+    })
+}
+
+/// Copies the source's video (and audio) into `work/continuous.ts` with
+/// continuous timestamps; returns where the jobs can read it.
+async fn continuous_copy(
+    store: &dyn BlobStore,
+    id: &VideoId,
+    location: &str,
+    probe: &Probe,
+    video: &VideoStream,
+    restarts: u32,
+) -> Result<String, String> {
+    let failed = |detail: String| {
+        format!(
+            "the file's timestamps restart {restarts} time(s) (a spliced or concatenated capture) and could not be made continuous: {detail}"
+        )
+    };
+    let dir = tempfile::tempdir().map_err(|e| failed(e.to_string()))?;
+    let out = dir.path().join("continuous.ts");
+    let streams = (video.index, probe.audio.as_ref().map(|a| a.index));
+    normalize::normalize(location, &probe.format_name, streams, &out, SCAN_TIMEOUT)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let key = keys::work(id, "continuous.ts");
+    store
+        .put_file(&key, &out)
+        .await
+        .map_err(|e| format!("storage error: {e}"))?;
+    store
+        .readable_location(&key)
+        .await
+        .map_err(|e| format!("storage error: {e}"))
+}

@@ -17,10 +17,32 @@ type Case = (
 const VIDEO: &str = "testsrc2=s=128x96:r=25:d=2";
 const TONE: &str = "sine=frequency=440:sample_rate=48000:duration=2";
 
-/// Each case: the lavfi inputs, then the output options. (A raw H.264
-/// elementary stream, which carries no timestamps, is accepted by the policy
-/// but not yet indexed right: a timeline issue, tracked with the others.)
+/// Each case: the lavfi inputs, then the output options.
 const CASES: &[Case] = &[
+    // Elementary streams: no container, no index, and (H.264, HEVC) no
+    // timestamps at all.
+    (
+        "raw.h264",
+        &[VIDEO],
+        &["-c:v", "libx264", "-bf", "3", "-f", "h264"],
+    ),
+    (
+        "raw.hevc",
+        &[VIDEO],
+        &[
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error",
+            "-f",
+            "hevc",
+        ],
+    ),
+    (
+        "raw.m2v",
+        &[VIDEO],
+        &["-c:v", "mpeg2video", "-bf", "2", "-f", "mpeg2video"],
+    ),
     (
         "vfr.mkv",
         &[VIDEO],
@@ -74,6 +96,12 @@ const CASES: &[Case] = &[
     ),
     ("anim.gif", &["testsrc2=s=128x96:r=10:d=2"], &[]),
     ("mjpeg.avi", &[VIDEO], &["-c:v", "mjpeg", "-q:v", "5"]),
+    // AVI gives no pts: B-frames are placed by decoding.
+    (
+        "bframes.avi",
+        &[VIDEO, TONE],
+        &["-c:v", "libx264", "-bf", "2", "-c:a", "mp3"],
+    ),
     (
         "two-tracks.mp4",
         &[
@@ -153,13 +181,30 @@ fn odd_but_valid_files_transcode() {
             continue;
         };
         made += 1;
-        let o = common::transcode(&input, &out, &["--preset", "ultrafast"]);
+        // 1 s slices: the 2 s cases are cut at least once.
+        let o = common::transcode(
+            &input,
+            &out,
+            &["--preset", "ultrafast", "--slice-seconds", "1"],
+        );
         if !o.status.success() {
             failures.push(format!(
                 "{}: {}",
                 case.0,
                 String::from_utf8_lossy(&o.stderr).trim()
             ));
+            continue;
+        }
+        // Faithful: every frame once, and playlists that match their media.
+        let video = common::video_dir(&out, &o);
+        let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8"));
+        let src_frames = slicecast_tests::count_frames(&input);
+        match (frames, src_frames) {
+            (Ok(f), Ok(s)) if f == s => {}
+            other => failures.push(format!("{}: frames (output, source) {other:?}", case.0)),
+        }
+        if let Err(e) = slicecast_tests::timing::check_playlist_timing(&video, 1e-3) {
+            failures.push(format!("{}: {e:#}", case.0));
         }
     }
     assert!(made >= CASES.len() - 2, "only {made} cases could be made");

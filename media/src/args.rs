@@ -149,7 +149,13 @@ pub fn thumb_select(job: &SliceJob) -> String {
 }
 
 /// Where ffmpeg should start reading for a slice, in seconds relative to the container start.
+/// `None`: read from the start (the first slice, or an elementary stream,
+/// which has no index to seek by and whose timestamps ffmpeg counts from
+/// where it starts reading).
 pub fn slice_seek_s(job: &SliceJob) -> Option<f64> {
+    if crate::input::is_elementary_stream(&job.source.format_name) {
+        return None;
+    }
     let s = &job.slice;
     if s.seek_pts <= job.origin_pts && job.slice.index == 0 {
         return None;

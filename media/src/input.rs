@@ -61,6 +61,24 @@ pub const ACCEPTED_DEMUXERS: &[&str] = &[
     "caf",
 ];
 
+/// True for the demuxers of elementary video streams (no container): they
+/// carry no index to seek by, and often no timestamps at all.
+pub fn is_elementary_stream(format_name: &str) -> bool {
+    const ELEMENTARY: &[&str] = &[
+        "h264",
+        "hevc",
+        "mpegvideo",
+        "m4v",
+        "mjpeg",
+        "obu",
+        "vc1",
+        "h261",
+        "h263",
+        "cavsvideo",
+    ];
+    format_name.split(',').any(|n| ELEMENTARY.contains(&n))
+}
+
 /// The demuxer to pin for a probed format (`mov,mp4,m4a,3gp,3g2,mj2` → `mov`),
 /// when slicecast accepts it.
 pub fn accepted_demuxer(format_name: &str) -> Option<&'static str> {
@@ -155,6 +173,21 @@ mod tests {
 
     fn strings(v: &[OsString]) -> Vec<String> {
         v.iter().map(|s| s.to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn elementary_streams_are_known() {
+        for (format, want) in [
+            ("h264", true),
+            ("hevc", true),
+            ("mpegvideo", true),
+            ("mov,mp4,m4a,3gp,3g2,mj2", false),
+            ("mpegts", false),
+            ("mjpeg", true),
+            ("mpeg", false),
+        ] {
+            assert_eq!(is_elementary_stream(format), want, "{format}");
+        }
     }
 
     #[test]

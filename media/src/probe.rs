@@ -182,10 +182,12 @@ pub fn require_video(probe: &Probe) -> Result<&VideoStream, ProbeError> {
     Ok(v)
 }
 
-/// Parses `ffprobe -show_entries packet=pts,dts,flags -of csv=p=0` (or
-/// `frame=best_effort_timestamp,key_frame`) into a frame index. Packets flagged
-/// for discard are skipped; a packet without pts uses its dts. Returns the index
-/// and how many packets had no timestamp at all.
+/// Parses `ffprobe -show_entries packet=pts,dts,flags -of csv=p=0` into a
+/// frame index. Packets flagged for discard are skipped. Returns the index and
+/// how many packets it could not place: those without a pts (a dts says
+/// when a frame is decoded, not when it is shown: MPEG-PS, raw MPEG video and
+/// AVI leave pts out), and those whose pts repeats another's (one field of a
+/// field-coded picture): only decoding tells where those frames are.
 pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
     let mut packets = Vec::new();
     let mut missing = 0;
@@ -194,11 +196,7 @@ pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
         if f.len() < 2 || f[0].is_empty() {
             continue;
         }
-        let (ts, flags) = if f.len() >= 3 {
-            (f[0].parse::<i64>().ok().or_else(|| f[1].parse().ok()), f[2])
-        } else {
-            (f[0].parse::<i64>().ok(), f[1])
-        };
+        let (ts, flags) = (f[0].parse::<i64>().ok(), f[f.len().min(3) - 1]);
         if flags.contains('D') {
             continue;
         }
@@ -208,7 +206,10 @@ pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
             None => missing += 1,
         }
     }
-    (FrameIndex::from_packets(time_base, packets), missing)
+    let listed = packets.len();
+    let index = FrameIndex::from_packets(time_base, packets);
+    let repeated = listed - index.len();
+    (index, missing + repeated)
 }
 
 /// How many times the decode timestamps in `ffprobe -show_entries
@@ -227,6 +228,38 @@ pub fn packet_discontinuities(csv: &str, time_base: Rational) -> u32 {
         })
         .collect();
     slicecast_core::timeline::discontinuities(&dts, time_base)
+}
+
+/// The index ffmpeg's decoder implies for a raw elementary stream that has
+/// no timestamps: frame `n` (in decode order; such streams' keyframes are
+/// where display order meets it) at `n` frame durations of the nominal
+/// rate (25 fps when the stream names none), as `ffmpeg` numbers them when
+/// it decodes the stream. Packets flagged for discard are skipped.
+pub fn synthesized_index(csv: &str, stream: &VideoStream) -> FrameIndex {
+    let tb = stream.time_base;
+    let rate = stream
+        .frame_rate
+        .filter(|r| r.num > 0 && r.den > 0)
+        .unwrap_or(Rational::new(25, 1));
+    // Ticks per frame = (1 / rate) / tb, rounded; at least one.
+    let per_frame = if tb.num > 0 && tb.den > 0 {
+        let num = i128::from(rate.den) * i128::from(tb.den);
+        let den = i128::from(rate.num) * i128::from(tb.num);
+        i64::try_from((num + den / 2) / den).unwrap_or(1).max(1)
+    } else {
+        1
+    };
+    let packets = csv
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.trim().split(',').collect();
+            let flags = f.get(2).or(f.get(1))?;
+            (!flags.contains('D')).then(|| flags.starts_with('K'))
+        })
+        .enumerate()
+        .map(|(n, key)| ((n as i64).saturating_mul(per_frame), key))
+        .collect();
+    FrameIndex::from_packets(tb, packets)
 }
 
 /// A video stream's frames, and how many times its timestamps restart.
@@ -285,16 +318,15 @@ pub async fn probe(location: &str, timeout: Duration) -> Result<Probe, ProbeErro
     parse_probe(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// Runs `ffprobe -show_entries <entries>` on one stream as csv; returns the
-/// parsed index with its restarts, the packets without timestamps, and
-/// ffprobe's stderr tail.
+/// Runs `ffprobe -show_entries <entries> -of <of>` on one stream; returns
+/// its stdout and stderr tail.
 async fn scan(
     location: &str,
     format_name: &str,
     stream: &VideoStream,
-    entries: &str,
+    (entries, of): (&str, &str),
     timeout: Duration,
-) -> Result<(Indexed, usize, String), ProbeError> {
+) -> Result<(String, String), ProbeError> {
     let sel = stream.index.to_string();
     let mut args = a(&[
         "-v",
@@ -304,63 +336,114 @@ async fn scan(
         "-show_entries",
         entries,
         "-of",
-        "csv=p=0",
+        of,
     ]);
     args.extend(input::input_args(location, Some(format_name)));
     let out = process::run(&crate::ffprobe_bin(), &args, timeout)
         .await
         .map_err(|e| unreadable(location, e))?;
-    let csv = String::from_utf8_lossy(&out.stdout);
-    let (frames, missing) = parse_packets(&csv, stream.time_base);
-    let indexed = Indexed {
-        frames,
-        discontinuities: packet_discontinuities(&csv, stream.time_base),
-    };
-    Ok((indexed, missing, out.stderr_tail))
+    Ok((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.stderr_tail,
+    ))
+}
+
+/// Parses `ffprobe -show_entries frame=key_frame,best_effort_timestamp -of
+/// compact=p=0` (decoded frames: `key_frame=1|best_effort_timestamp=48600`,
+/// fields by name, since ffprobe prints them in its own order) into a frame
+/// index; lines without both fields (side data) are skipped.
+pub fn parse_frames(text: &str, time_base: Rational) -> FrameIndex {
+    let frames: Vec<(Option<i64>, bool)> = text
+        .lines()
+        .filter_map(|line| {
+            let field = |name: &str| {
+                line.split('|')
+                    .find_map(|kv| kv.trim().strip_prefix(name)?.strip_prefix('='))
+            };
+            let ts = field("best_effort_timestamp")?;
+            Some((ts.parse::<i64>().ok(), field("key_frame")? == "1"))
+        })
+        .collect();
+    // A frame the decoder gives no timestamp (the last ones, flushed at the
+    // end of a stream without pts) comes one typical frame after the one
+    // before, as ffmpeg itself places it when it decodes.
+    let known = FrameIndex::from_packets(
+        time_base,
+        frames.iter().filter_map(|&(t, k)| Some((t?, k))).collect(),
+    );
+    let step = known.frame_duration();
+    let mut last = None;
+    let placed = frames
+        .into_iter()
+        .filter_map(|(t, key)| {
+            let t = t.or_else(|| last.map(|l: i64| l.saturating_add(step)))?;
+            last = Some(t);
+            Some((t, key))
+        })
+        .collect();
+    FrameIndex::from_packets(time_base, placed)
 }
 
 /// Lists every frame of a video stream from its packets (no decoding). Falls
-/// back to decoding when packets lack timestamps (some raw or broken streams).
-/// `format_name` is the probe's, pinned for the read.
+/// back to decoding when packets cannot place every frame (no timestamps,
+/// repeated ones); numbers the frames of a raw stream that has no timestamps
+/// at all as ffmpeg's decoder does. `format_name` is the probe's, pinned for
+/// the read.
 pub async fn frame_index(
     location: &str,
     format_name: &str,
     stream: &VideoStream,
     timeout: Duration,
 ) -> Result<Indexed, ProbeError> {
-    let (index, missing, stderr) = scan(
+    let tb = stream.time_base;
+    let (csv, stderr) = scan(
         location,
         format_name,
         stream,
-        "packet=pts,dts,flags",
+        ("packet=pts,dts,flags", "csv=p=0"),
         timeout,
     )
     .await?;
+    let (mut frames, mut missing) = parse_packets(&csv, tb);
     if stderr.contains("partial file") {
         return Err(ProbeError::Truncated {
-            data_ends_s: index.frames.span_s(),
+            data_ends_s: frames.span_s(),
             declared_s: None,
         });
     }
-    if missing == 0 && !index.frames.is_empty() {
-        return Ok(index);
+    if frames.is_empty() && missing > 0 && input::is_elementary_stream(format_name) {
+        // A raw stream without a single timestamp: ffmpeg numbers its frames
+        // at the nominal rate when it decodes them, and so does the index.
+        frames = synthesized_index(&csv, stream);
+        missing = 0;
+    }
+    let discontinuities = packet_discontinuities(&csv, tb);
+    if missing == 0 && !frames.is_empty() {
+        return Ok(Indexed {
+            frames,
+            discontinuities,
+        });
     }
     tracing::info!(
         missing,
-        "packets without timestamps; indexing frames by decoding"
+        "packets that do not place every frame; indexing frames by decoding"
     );
-    let (index, _, _) = scan(
+    let (text, _) = scan(
         location,
         format_name,
         stream,
-        "frame=best_effort_timestamp,key_frame",
+        ("frame=key_frame,best_effort_timestamp", "compact=p=0"),
         timeout,
     )
     .await?;
-    if index.frames.is_empty() {
+    let frames = parse_frames(&text, tb);
+    if frames.is_empty() {
         return Err(ProbeError::NoFrames);
     }
-    Ok(index)
+    Ok(Indexed {
+        frames,
+        discontinuities,
+    })
 }
 
 #[cfg(test)]
@@ -438,6 +521,50 @@ mod tests {
     }
 
     #[test]
+    fn parses_decoded_frames_by_field_name() {
+        let text = "key_frame=0|best_effort_timestamp=N/A\nkey_frame=1|best_effort_timestamp=48600\n\nside_data_type=x\nkey_frame=0|best_effort_timestamp=52200\nbest_effort_timestamp=55800|key_frame=0\nkey_frame=0|best_effort_timestamp=N/A\n";
+        let idx = parse_frames(text, Rational::new(1, 90_000));
+        // The last frame, flushed without a timestamp, one frame later; a
+        // frame before any timestamp cannot be placed.
+        assert_eq!(idx.pts, vec![48_600, 52_200, 55_800, 59_400]);
+        assert_eq!(idx.key, vec![true, false, false, false]);
+    }
+
+    #[test]
+    fn raw_streams_are_numbered_at_their_nominal_rate() {
+        let stream = |tb: Rational, rate: Option<Rational>| VideoStream {
+            index: 0,
+            codec: "h264".into(),
+            width: 16,
+            height: 16,
+            sample_aspect: Rational::new(1, 1),
+            rotation: 0,
+            frame_rate: rate,
+            avg_frame_rate: None,
+            time_base: tb,
+            pix_fmt: None,
+            interlaced: false,
+        };
+        let csv = "N/A,N/A,K_\nN/A,N/A,__\nN/A,N/A,_D\nN/A,N/A,__\nN/A,N/A,K_\n";
+        // ffmpeg's raw demuxer: 1/1200000, 25 fps → 48000 ticks a frame.
+        let idx = synthesized_index(
+            csv,
+            &stream(Rational::new(1, 1_200_000), Some(Rational::new(25, 1))),
+        );
+        assert_eq!(idx.pts, vec![0, 48_000, 96_000, 144_000]);
+        assert_eq!(idx.key, vec![true, false, false, true]);
+        // No rate: 25 fps; 30000/1001 in 1/90000 → 3003.
+        let idx = synthesized_index(csv, &stream(Rational::new(1, 90_000), None));
+        assert_eq!(idx.pts[1], 3600);
+        let idx = synthesized_index(
+            csv,
+            &stream(Rational::new(1, 90_000), Some(Rational::new(30_000, 1001))),
+        );
+        assert_eq!(idx.pts[1], 3003);
+        assert!(synthesized_index("", &stream(Rational::new(0, 0), None)).is_empty());
+    }
+
+    #[test]
     fn absurd_picture_sizes_are_refused() {
         let json = r#"{"streams":[{"index":0,"codec_type":"video","codec_name":"h264","width":65535,"height":4,"time_base":"1/25"}],"format":{"format_name":"mov","duration":"3.0"}}"#;
         let p = parse_probe(json).expect("parse");
@@ -465,10 +592,17 @@ mod tests {
     fn parses_packet_lists() {
         let csv = "2002,0,K_\n6006,1001,__\n4004,2002,__\nN/A,3003,__\nN/A,N/A,__\n8008,5005,_D\n";
         let (idx, missing) = parse_packets(csv, Rational::new(1, 24_000));
-        assert_eq!(idx.pts, vec![2002, 3003, 4004, 6006]);
-        assert_eq!(idx.key, vec![true, false, false, false]);
-        assert_eq!(missing, 1);
+        assert_eq!(idx.pts, vec![2002, 4004, 6006]);
+        assert_eq!(idx.key, vec![true, false, false]);
+        assert_eq!(missing, 2);
         let (idx, _) = parse_packets("0,1\n40,0\n", Rational::new(1, 1000));
         assert_eq!(idx.key, vec![true, false]);
+        // MPEG-PS: the last picture has no pts and its dts is the previous
+        // picture's pts; it cannot be placed without decoding.
+        let (idx, missing) = parse_packets(
+            "3600,0,K_\n7200,3600,__\nN/A,7200,__\n",
+            Rational::new(1, 90_000),
+        );
+        assert_eq!((idx.len(), missing), (2, 1));
     }
 }

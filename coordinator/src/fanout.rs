@@ -290,6 +290,7 @@ mod tests {
                 trim_start_pts: i64::from(index) * 1000,
                 trim_end_pts: i64::from(index + 1) * 1000,
             },
+            video_delay_ticks: 0,
             rungs: vec![],
             settings: EncodeSettings {
                 preset: "ultrafast".into(),

@@ -732,6 +732,12 @@ fn make_jobs(
     }
     let thumb_size =
         slicecast_core::thumbs::thumb_size(display.0, display.1, settings.sprite.width);
+    let video_delay_ticks = probe.audio.as_ref().map_or(0, |a| {
+        slicecast_core::timeline::priming_ticks(
+            slicecast_media::args::audio_sample_rate(a.sample_rate),
+            plan.timescale,
+        )
+    });
     for s in &plan.slices {
         jobs.push(Job::Slice(SliceJob {
             video_id: id.clone(),
@@ -741,6 +747,7 @@ fn make_jobs(
             timescale: plan.timescale,
             origin_pts: plan.origin_pts,
             slice: s.clone(),
+            video_delay_ticks,
             rungs: rungs.to_vec(),
             settings: EncodeSettings {
                 preset: settings.preset.clone(),

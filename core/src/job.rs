@@ -50,6 +50,12 @@ pub struct SliceJob {
     pub origin_pts: i64,
     /// The slice.
     pub slice: Slice,
+    /// Where the picture's time zero lies on the output timeline, in
+    /// `timescale` ticks: the AAC encoder's priming when there is sound (see
+    /// [`priming_ticks`](crate::timeline::priming_ticks)), so the first
+    /// picture meets the first real sample of sound; 0 without sound.
+    #[serde(default)]
+    pub video_delay_ticks: u64,
     /// The rungs, tallest first.
     pub rungs: Vec<Rung>,
     /// Encoder settings.

@@ -37,6 +37,24 @@ pub fn discontinuities(dts: &[i64], time_base: Rational) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
+/// Samples of silence the AAC encoder puts before the first real sample of
+/// sound (its priming, or encoder delay): 1024 for AAC-LC.
+pub const AAC_PRIMING_SAMPLES: u64 = 1024;
+
+/// The AAC priming in video ticks (`timescale` a second), rounded: how much
+/// later than the sound's first (priming) sample the picture's time zero is
+/// placed. Players decode the priming as sound (a fragmented MP4's edit list
+/// is not honoured by ffmpeg nor by every MSE player), so instead of hiding
+/// it the picture moves by it, and decoded sound and picture line up to
+/// within a video tick.
+pub fn priming_ticks(sample_rate: u32, timescale: u32) -> u64 {
+    if sample_rate == 0 {
+        return 0;
+    }
+    let r = u64::from(sample_rate);
+    (AAC_PRIMING_SAMPLES * u64::from(timescale) + r / 2) / r
+}
+
 /// The smallest gap between sound and picture that is padded, seconds.
 pub const MIN_GAP_S: f64 = 0.25;
 
@@ -106,6 +124,19 @@ mod tests {
         let tb = Rational::new(1, 1000);
         let (a, b) = ((from_s * 1000.0) as i64, (to_s * 1000.0) as i64);
         FrameIndex::from_packets(tb, (a..b).step_by(40).map(|p| (p, p == a)).collect())
+    }
+
+    #[test]
+    fn priming_in_video_ticks() {
+        // (sample rate, timescale, ticks)
+        for (rate, ts, want) in [
+            (48_000, 90_000, 1920),
+            (44_100, 90_000, 2090),
+            (48_000, 24_000, 512),
+            (0, 90_000, 0),
+        ] {
+            assert_eq!(priming_ticks(rate, ts), want, "{rate} Hz at {ts}");
+        }
     }
 
     #[test]

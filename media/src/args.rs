@@ -389,6 +389,7 @@ mod tests {
             timescale: plan.timescale,
             origin_pts: plan.origin_pts,
             slice: plan.slices[slice].clone(),
+            video_delay_ticks: 0,
             rungs: ladder_for(1280, 720)[..2].to_vec(),
             settings: EncodeSettings {
                 preset: "veryfast".into(),

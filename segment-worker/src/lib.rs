@@ -220,7 +220,8 @@ pub async fn encode_slice(
         detail,
     };
     let ts = Rational::new(1, i64::from(job.timescale));
-    let offset = rescale(job.slice.start_pts - job.origin_pts, job.time_base, ts).max(0) as u64;
+    let offset = rescale(job.slice.start_pts - job.origin_pts, job.time_base, ts).max(0) as u64
+        + job.video_delay_ticks;
     let mut rungs = Vec::with_capacity(job.rungs.len());
     for (i, rung) in job.rungs.iter().enumerate() {
         let data = tokio::fs::read(dir.path().join(format!("rung_{i}.mp4"))).await?;

@@ -50,6 +50,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
             timescale: plan.timescale,
             origin_pts: plan.origin_pts,
             slice: s.clone(),
+            video_delay_ticks: 0,
             rungs: rungs.clone(),
             settings: EncodeSettings {
                 preset: "veryfast".into(),

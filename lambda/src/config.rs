@@ -76,6 +76,12 @@ pub struct CoordinatorEnv {
     /// First retry delay in milliseconds (doubles per failure).
     #[arg(long, env = "RETRY_BACKOFF_MS", default_value_t = 500)]
     pub retry_backoff_ms: u64,
+    /// A `processing` video whose coordinator has written no heartbeat for
+    /// this many seconds was interrupted (a crashed invocation): the next
+    /// invocation for it resumes it. Under the minute Lambda waits before it
+    /// retries a failed asynchronous invocation.
+    #[arg(long, env = "HEARTBEAT_TIMEOUT_SECONDS", default_value_t = 45)]
+    pub heartbeat_timeout_seconds: u64,
     /// Subtitles.
     #[command(flatten)]
     pub subtitles: TranscribeEnv,
@@ -104,6 +110,7 @@ impl CoordinatorEnv {
             straggler_factor: self.straggler_factor,
             audio_chunk_seconds: (self.audio_chunk_seconds > 0.0)
                 .then_some(self.audio_chunk_seconds),
+            heartbeat_timeout: Duration::from_secs(self.heartbeat_timeout_seconds.max(2)),
             ..Settings::default()
         })
     }

@@ -12,6 +12,7 @@ use slicecast_core::{VideoId, keys};
 use slicecast_segment_worker::{FailureRule, WorkerOptions};
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
+use std::time::Instant;
 use tracing::{error, info, warn};
 
 /// A handler failed; Lambda reports it as a function error with this message.
@@ -86,6 +87,36 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
+    /// Processes one upload. A video another coordinator is processing is
+    /// watched for up to one heartbeat timeout: this invocation may be
+    /// Lambda's retry of one that crashed, whose heartbeat has not gone stale
+    /// yet; when it does, this one takes the video over and resumes it (its
+    /// finished jobs are kept). A heartbeat that stays fresh is a live
+    /// coordinator, left alone.
+    async fn process(&self, key: &str) -> Result<Outcome, CoordinatorError> {
+        let run = |known| {
+            slicecast_coordinator::process_hashed_upload(
+                self.store.clone(),
+                self.invoker.clone(),
+                key,
+                known,
+                &self.settings,
+                Arc::new(|_| {}),
+            )
+        };
+        let mut outcome = run(None).await;
+        let watch_until = Instant::now() + self.settings.heartbeat_timeout * 3 / 2;
+        while let Ok(Outcome::InProgress(m)) = &outcome {
+            if Instant::now() >= watch_until {
+                break;
+            }
+            tokio::time::sleep(self.settings.heartbeat_timeout / 4).await;
+            let size = self.store.head(key).await.map(|h| h.size)?;
+            outcome = run(Some((m.video_id.clone(), size))).await;
+        }
+        outcome
+    }
+
     /// Processes every upload an S3 event names; ignores everything else.
     /// A video that fails is recorded as `processing_failed` in its manifest
     /// and is not a handler error (a retry of the event would fail the same
@@ -110,14 +141,7 @@ impl Coordinator {
                 }
                 Record::Source(key) => key,
             };
-            let outcome = slicecast_coordinator::process_upload(
-                self.store.clone(),
-                self.invoker.clone(),
-                &key,
-                &self.settings,
-                Arc::new(|_| {}),
-            )
-            .await;
+            let outcome = self.process(&key).await;
             let (video_id, status, err) = match outcome {
                 Ok(Outcome::Completed(m)) => (Some(m.video_id), "processing_complete", None),
                 Ok(Outcome::AlreadyComplete(m)) => {

@@ -7,173 +7,26 @@
 //! Needs `s3s-fs` on PATH and cargo-lambda at `target/tools-venv/bin/cargo-lambda`
 //! (or `SLICECAST_CARGO_LAMBDA`); `scripts/install-deps.sh --test` installs both.
 
+mod emulator;
 #[path = "../../storage/tests/s3s/mod.rs"]
 mod s3s;
 mod support;
 
-use aws_sdk_lambda::primitives::Blob;
 use md5::{Digest, Md5};
 use slicecast_lambda::handlers::CoordinatorReply;
 use slicecast_tests::hostile::{self, Tripwire};
 use slicecast_tests::{check_output, clip};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use emulator::{Lambda, artifacts, invoke, root};
 use support::BUCKET;
 const SINTEL: &str = "sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4";
 const GRADIO: &str = "gradio_outro_1920x1080_7s_h264_aac.mp4";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn artifacts() -> PathBuf {
-    let d = root().join("target/test-artifacts/lambda");
-    std::fs::create_dir_all(&d).expect("artifacts dir");
-    d
-}
-
-fn cargo_lambda() -> PathBuf {
-    std::env::var_os("SLICECAST_CARGO_LAMBDA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/tools-venv/bin/cargo-lambda"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
 fn md5_hex(path: &Path) -> String {
     hex::encode(Md5::digest(std::fs::read(path).expect("read clip")))
-}
-
-/// The Lambda emulator and the function processes polling it; all killed on drop.
-struct Lambda {
-    children: Vec<Child>,
-    endpoint: String,
-}
-
-impl Drop for Lambda {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Lambda {
-    /// Starts `cargo lambda watch --only-lambda-apis` and `instances` runtime
-    /// processes per function, with `env` in every function's environment.
-    fn start(s3_endpoint: &str, env: &[(&str, String)], instances: &[(&str, usize)]) -> Self {
-        let port = free_port();
-        let logs = artifacts();
-        let watch_log = std::fs::File::create(logs.join("watch.log")).expect("log");
-        let watch = Command::new(cargo_lambda())
-            .args(["lambda", "watch", "--only-lambda-apis", "--ignore-changes"])
-            .args(["-A", "127.0.0.1", "-P", &port.to_string()])
-            .current_dir(root())
-            .stdout(Stdio::null())
-            .stderr(watch_log)
-            .spawn()
-            .expect("cargo-lambda (install with scripts/install-deps.sh --test)");
-        let mut lambda = Self {
-            children: vec![watch],
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        for (name, count) in instances {
-            for i in 0..*count {
-                let exe = match *name {
-                    "coordinator" => env!("CARGO_BIN_EXE_coordinator"),
-                    "segment-worker" => env!("CARGO_BIN_EXE_segment-worker"),
-                    "assembler" => env!("CARGO_BIN_EXE_assembler"),
-                    "api" => env!("CARGO_BIN_EXE_api"),
-                    other => panic!("no function {other}"),
-                };
-                let log = std::fs::File::create(logs.join(format!("{name}-{i}.log"))).expect("log");
-                let child = Command::new(exe)
-                    .env_clear()
-                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                    .env(
-                        "AWS_LAMBDA_RUNTIME_API",
-                        format!("http://127.0.0.1:{port}/.rt/{name}"),
-                    )
-                    .env("AWS_LAMBDA_FUNCTION_NAME", name)
-                    .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
-                    .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
-                    .env("AWS_REGION", "us-east-1")
-                    .env("AWS_ACCESS_KEY_ID", "test")
-                    .env("AWS_SECRET_ACCESS_KEY", "testsecret")
-                    .env("AWS_EC2_METADATA_DISABLED", "true")
-                    .env("AWS_ENDPOINT_URL_S3", s3_endpoint)
-                    .env("AWS_ENDPOINT_URL_LAMBDA", &lambda.endpoint)
-                    .env("BUCKET_NAME", BUCKET)
-                    .env("LOG_LEVEL", "info")
-                    .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-                    .stdout(Stdio::null())
-                    .stderr(log)
-                    .spawn()
-                    .unwrap_or_else(|e| panic!("start {name}: {e}"));
-                lambda.children.push(child);
-            }
-        }
-        lambda
-    }
-
-    fn client(&self) -> aws_sdk_lambda::Client {
-        let conf = aws_sdk_lambda::config::Builder::new()
-            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
-            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
-                "test",
-                "testsecret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(&self.endpoint)
-            .build();
-        aws_sdk_lambda::Client::from_conf(conf)
-    }
-}
-
-async fn invoke(
-    client: &aws_sdk_lambda::Client,
-    function: &str,
-    payload: &serde_json::Value,
-) -> serde_json::Value {
-    let out = client
-        .invoke()
-        .function_name(function)
-        .payload(Blob::new(serde_json::to_vec(payload).expect("json")))
-        .send()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "invoke {function}: {}",
-                aws_sdk_lambda::error::DisplayErrorContext(e)
-            )
-        });
-    assert!(
-        out.function_error().is_none(),
-        "{function}: {:?}",
-        out.payload()
-    );
-    serde_json::from_slice(out.payload().map(|p| p.as_ref()).unwrap_or_default())
-        .expect("JSON reply")
 }
 
 /// `event` with `Authorization: Bearer <key>`.
@@ -314,8 +167,9 @@ async fn uploads_are_processed_through_lambda_invokes() {
         ("LANGUAGE_OPTIONS", "en-US,es-US".to_owned()),
         ("API_KEY_PARAMETER", "/slicecast/e2e/api-key".to_owned()),
         ("AWS_ENDPOINT_URL_SSM", moto.endpoint.clone()),
+        ("HEARTBEAT_TIMEOUT_SECONDS", "5".to_owned()),
     ];
-    let lambda = Lambda::start(
+    let mut lambda = Lambda::start(
         &s3_endpoint,
         &env,
         &[
@@ -609,4 +463,96 @@ async fn uploads_are_processed_through_lambda_invokes() {
     )
     .await;
     assert_eq!(missing["statusCode"], 404, "{missing}");
+
+    resume_after_a_crash(&mut lambda, &client, &s3).await;
+}
+
+/// A coordinator killed mid-video (a crash; Lambda then retries the event):
+/// the next invocation waits for the heartbeat to go stale, takes the video
+/// over and encodes only the slices without a stored result.
+async fn resume_after_a_crash(
+    lambda: &mut Lambda,
+    client: &aws_sdk_lambda::Client,
+    s3: &aws_sdk_s3::Client,
+) {
+    lambda.kill("coordinator");
+    // 2 s slices: a dozen, so the crash comes with work done and work left.
+    let short = [("SLICE_SECONDS", "2".to_owned())];
+    lambda.spawn("coordinator", 1, &short);
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = dir.path().join("resume.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=s=320x180:r=25:d=24")
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=24",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&src)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    let key = "uploads/tok4/resume.mp4";
+    let size = upload(s3, key, &src).await;
+    let id = md5_hex(&src);
+    let event = support::s3_event(key, size);
+    let first = tokio::spawn({
+        let (client, event) = (client.clone(), event.clone());
+        async move { invoke(&client, "coordinator", &event).await }
+    });
+    let results = format!("processed/{id}/work/slice_");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let listed = s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(&results)
+            .send()
+            .await
+            .expect("list");
+        if listed.key_count().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no slice finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lambda.kill("coordinator");
+    first.abort();
+    lambda.spawn("coordinator", 1, &short);
+    let t = Instant::now();
+    let reply: CoordinatorReply =
+        serde_json::from_value(invoke(client, "coordinator", &event).await).expect("reply");
+    // The emulator may hand the killed invocation to the new process first;
+    // this one then finds the video done.
+    let status = reply.processed[0].status.as_str();
+    assert!(
+        status == "processing_complete" || status == "already_complete",
+        "{reply:?}"
+    );
+    let out = dir.path().join("out");
+    download(s3, &format!("processed/{id}/"), &out).await;
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("manifest"))
+            .expect("json");
+    let resumed = m["resumed"].as_u64().unwrap_or(0);
+    let slices = m["slices"].as_u64().unwrap_or(0);
+    eprintln!(
+        "resumed {resumed} of {slices} slices after the crash, done {:.1} s after the retry",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(m["status"], "processing_complete", "{m}");
+    assert!(resumed >= 1 && slices > 1, "{m}");
+    check_output(&out, &src).expect("the resumed video's output");
 }

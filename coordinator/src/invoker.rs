@@ -4,10 +4,7 @@ use async_trait::async_trait;
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_core::public::redact_queries;
-use slicecast_segment_worker::{
-    FailureRule, WorkerError, WorkerOptions, encode_audio, encode_slice, injected_failure,
-    rules_from_env,
-};
+use slicecast_segment_worker::{WorkerError, WorkerOptions, encode_audio, encode_slice};
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -80,38 +77,15 @@ pub struct LocalInvoker {
     store: Arc<dyn BlobStore>,
     opts: WorkerOptions,
     permits: Arc<Semaphore>,
-    fail: Vec<FailureRule>,
 }
 
 impl LocalInvoker {
     /// A pool of `workers` over `store`.
-    ///
-    /// Test hook: `SLICECAST_FAIL_SLICE` (see
-    /// [`slicecast_segment_worker::parse_rules`]) makes chosen slices fail.
     pub fn new(store: Arc<dyn BlobStore>, workers: usize, opts: WorkerOptions) -> Self {
         Self {
             store,
             opts,
             permits: Arc::new(Semaphore::new(workers.max(1))),
-            fail: rules_from_env(),
-        }
-    }
-
-    /// Like [`LocalInvoker::new`], with slice `fail.0` failing its first `fail.1` attempts (for tests).
-    pub fn with_injected_failure(
-        store: Arc<dyn BlobStore>,
-        workers: usize,
-        opts: WorkerOptions,
-        fail: (u32, u32),
-    ) -> Self {
-        Self {
-            fail: vec![FailureRule {
-                slice: fail.0,
-                attempts: fail.1,
-                video: None,
-                chance: None,
-            }],
-            ..Self::new(store, workers, opts)
         }
     }
 }
@@ -126,29 +100,23 @@ pub fn describe(e: &WorkerError) -> String {
     }
 }
 
-/// Runs one job in this process: the segment worker's encode, after the
-/// test-only injected failures. Shared by the local pool and the Lambda worker.
+/// Runs one job in this process: the segment worker's encode. Shared by the
+/// local pool and the Lambda worker. Test builds (the `fault-injection`
+/// feature) first apply `SLICECAST_FAIL_SLICE` (see [`crate::faults`]).
 pub async fn run_job(
     job: Job,
     store: &dyn BlobStore,
     opts: &WorkerOptions,
-    fail: &[FailureRule],
 ) -> Result<JobResult, String> {
+    #[cfg(feature = "fault-injection")]
+    if let Some(message) = crate::faults::from_env(&job) {
+        return Err(message);
+    }
     match job {
-        Job::Slice(j) => {
-            if let Some(message) = injected_failure(fail, &j) {
-                tracing::warn!(
-                    slice = j.slice.index,
-                    attempt = j.attempt,
-                    "injected failure"
-                );
-                return Err(message);
-            }
-            encode_slice(&j, store, opts)
-                .await
-                .map(JobResult::Slice)
-                .map_err(|e| describe(&e))
-        }
+        Job::Slice(j) => encode_slice(&j, store, opts)
+            .await
+            .map(JobResult::Slice)
+            .map_err(|e| describe(&e)),
         Job::Audio(j) => encode_audio(&j, store, opts)
             .await
             .map(JobResult::Audio)
@@ -164,7 +132,7 @@ impl Invoker for LocalInvoker {
             .acquire()
             .await
             .map_err(|_| InvokeError::permanent("the worker pool is shut down"))?;
-        run_job(job, self.store.as_ref(), &self.opts, &self.fail)
+        run_job(job, self.store.as_ref(), &self.opts)
             .await
             .map_err(InvokeError::failed)
     }

@@ -8,6 +8,8 @@
 
 pub mod args;
 mod fanout;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 mod invoker;
 mod resume;
 mod source;

@@ -9,7 +9,7 @@ use slicecast_coordinator::subtitles::check_pending;
 use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, run_job};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_core::{VideoId, keys};
-use slicecast_segment_worker::{FailureRule, WorkerOptions};
+use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
 use std::time::Instant;
@@ -219,15 +219,13 @@ pub struct Worker {
     pub store: Arc<dyn BlobStore>,
     /// Encoder options.
     pub options: WorkerOptions,
-    /// Injected failures (tests only; `SLICECAST_FAIL_SLICE`).
-    pub fail: Vec<FailureRule>,
 }
 
 impl Worker {
     /// Runs one slice or audio job; the result lists what it wrote under
     /// deterministic keys (a retry overwrites the same objects).
     pub async fn handle(&self, job: Job) -> Result<JobResult, HandlerError> {
-        run_job(job, self.store.as_ref(), &self.options, &self.fail)
+        run_job(job, self.store.as_ref(), &self.options)
             .await
             .map_err(HandlerError)
     }

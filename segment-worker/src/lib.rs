@@ -18,8 +18,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tracing::{info, instrument};
 
+#[cfg(feature = "fault-injection")]
 mod inject;
 
+#[cfg(feature = "fault-injection")]
 pub use inject::{FAIL_SLICE_ENV, FailureRule, injected_failure, parse_rules, rules_from_env};
 
 /// A slice or audio job failed.

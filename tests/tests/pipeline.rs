@@ -1,5 +1,6 @@
 //! The whole pipeline on every shared clip, with real ffmpeg, checked independently with ffprobe.
 
+use slicecast_coordinator::faults::FaultyInvoker;
 use slicecast_coordinator::{CoordinatorError, LocalInvoker, Outcome, Settings, process_upload};
 use slicecast_core::keys;
 use slicecast_core::manifest::{Manifest, Status};
@@ -108,17 +109,19 @@ async fn same_bytes_are_processed_once() {
 
 #[tokio::test]
 async fn a_failing_slice_is_retried() {
-    // SAFETY of the test: the variable is read when the invoker is built, below.
     let src = clip("gradio_outro_1920x1080_7s_h264_aac.mp4");
     let dir = tempfile::tempdir().expect("tmp");
     let store = Arc::new(FsStore::new(dir.path()).expect("store"));
     store.put_file("uploads/g.mp4", &src).await.expect("upload");
     let s = settings(Some(4.0));
-    let invoker = Arc::new(LocalInvoker::with_injected_failure(
-        store.clone(),
+    let invoker = Arc::new(FaultyInvoker::failing(
+        Arc::new(LocalInvoker::new(
+            store.clone(),
+            2,
+            WorkerOptions::default(),
+        )),
+        1,
         2,
-        WorkerOptions::default(),
-        (1, 2),
     ));
     let out = process_upload(
         store.clone(),
@@ -135,11 +138,14 @@ async fn a_failing_slice_is_retried() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Arc::new(FsStore::new(dir.path()).expect("store"));
     store.put_file("uploads/g.mp4", &src).await.expect("upload");
-    let invoker = Arc::new(LocalInvoker::with_injected_failure(
-        store.clone(),
-        2,
-        WorkerOptions::default(),
-        (0, 99),
+    let invoker = Arc::new(FaultyInvoker::failing(
+        Arc::new(LocalInvoker::new(
+            store.clone(),
+            2,
+            WorkerOptions::default(),
+        )),
+        0,
+        99,
     ));
     let err = process_upload(
         store.clone(),

@@ -15,7 +15,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let worker = Arc::new(Worker {
         store: Arc::new(S3Store::from_env(bucket()?).await),
         options: env.options(),
-        fail: slicecast_segment_worker::rules_from_env(),
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Job>| {
         let worker = worker.clone();

@@ -1,0 +1,189 @@
+//! The jobs of a planned video (pure): the audio parts, the slice jobs, the
+//! progress units, and merging the audio chunks' results.
+
+use crate::Settings;
+use slicecast_core::VideoId;
+use slicecast_core::job::{
+    AudioChunk, AudioJob, AudioResult, EncodeSettings, Job, SliceJob, SourceRef, audio_chunks,
+};
+use slicecast_core::ladder::Rung;
+use slicecast_core::plan::SlicePlan;
+use slicecast_core::probe::Probe;
+
+/// The audio jobs: none without audio, one for the whole track, or chunks.
+pub(crate) fn audio_parts(
+    probe: &Probe,
+    plan: &SlicePlan,
+    settings: &Settings,
+) -> Vec<Option<AudioChunk>> {
+    let Some(a) = &probe.audio else {
+        return Vec::new();
+    };
+    let sample_rate = slicecast_media::args::audio_sample_rate(a.sample_rate);
+    let duration = probe.duration_s.max(plan.duration_s());
+    match settings
+        .audio_chunk_seconds
+        .and_then(|c| audio_chunks(duration, sample_rate, settings.segment_seconds, c))
+    {
+        Some(chunks) => chunks.into_iter().map(Some).collect(),
+        None => vec![None],
+    }
+}
+
+/// Progress units: one per slice, plus one per audio job.
+pub(crate) fn job_units(plan: &SlicePlan, probe: &Probe, settings: &Settings) -> u32 {
+    (plan.slices.len() + audio_parts(probe, plan, settings).len()) as u32
+}
+
+/// One audio result from the chunks' results, checking that they chain:
+/// contiguous segment numbers from 0, each starting where the previous ends.
+pub(crate) fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioResult>, String> {
+    parts.sort_by_key(|p| p.segments.first().map_or(u32::MAX, |s| s.number));
+    let Some(first) = parts.first() else {
+        return Ok(None);
+    };
+    let mut merged = AudioResult {
+        segments: Vec::new(),
+        encode_ms: parts.iter().map(|p| p.encode_ms).max().unwrap_or(0),
+        ..first.clone()
+    };
+    for p in &parts {
+        if (&p.codecs, p.timescale, p.sample_rate)
+            != (&merged.codecs, merged.timescale, merged.sample_rate)
+        {
+            return Err("the audio chunks were encoded differently".into());
+        }
+        merged.segments.extend(p.segments.iter().cloned());
+    }
+    for (i, w) in merged.segments.windows(2).enumerate() {
+        if w[1].number != w[0].number + 1 || w[1].start != w[0].start + w[0].duration {
+            return Err(format!(
+                "the audio chunks do not fit together at audio segment {}",
+                i + 1
+            ));
+        }
+    }
+    if merged
+        .segments
+        .first()
+        .is_some_and(|s| s.number != 0 || s.start != 0)
+    {
+        return Err("the audio does not start at segment 0".into());
+    }
+    Ok(Some(merged))
+}
+
+pub(crate) fn make_jobs(
+    id: &VideoId,
+    source: &SourceRef,
+    probe: &Probe,
+    plan: &SlicePlan,
+    rungs: &[Rung],
+    settings: &Settings,
+    display: (u32, u32),
+) -> Vec<Job> {
+    let mut jobs = Vec::with_capacity(plan.slices.len() + 1);
+    let video_stream = probe.video.as_ref().map_or(0, |v| v.index);
+    if let Some(a) = &probe.audio {
+        for chunk in audio_parts(probe, plan, settings) {
+            jobs.push(Job::Audio(AudioJob {
+                video_id: id.clone(),
+                source: source.clone(),
+                audio_stream: a.index,
+                origin_s: plan.origin_pts as f64 * plan.time_base.as_f64(),
+                channels: if a.channels == 1 { 1 } else { 2 },
+                sample_rate: slicecast_media::args::audio_sample_rate(a.sample_rate),
+                bitrate: settings.audio_bitrate,
+                segment_seconds: settings.segment_seconds,
+                duration_s: probe.duration_s.max(plan.duration_s()),
+                attempt: 1,
+                chunk,
+            }));
+        }
+    }
+    let thumb_size =
+        slicecast_core::thumbs::thumb_size(display.0, display.1, settings.sprite.width);
+    let video_delay_ticks = probe.audio.as_ref().map_or(0, |a| {
+        slicecast_core::timeline::priming_ticks(
+            slicecast_media::args::audio_sample_rate(a.sample_rate),
+            plan.timescale,
+        )
+    });
+    for s in &plan.slices {
+        jobs.push(Job::Slice(SliceJob {
+            video_id: id.clone(),
+            source: source.clone(),
+            video_stream,
+            time_base: plan.time_base,
+            timescale: plan.timescale,
+            origin_pts: plan.origin_pts,
+            slice: s.clone(),
+            video_delay_ticks,
+            rungs: rungs.to_vec(),
+            settings: EncodeSettings {
+                preset: settings.preset.clone(),
+                threads: settings.threads_per_worker,
+                deinterlace: probe.video.as_ref().is_some_and(|v| v.interlaced),
+                thumb_size,
+            },
+            attempt: 1,
+        }));
+    }
+    jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slicecast_core::presentation::SegmentInfo;
+
+    /// Audio segments `numbers`, 100 ticks each, starting at `number * 100`.
+    fn part(numbers: std::ops::Range<u32>) -> AudioResult {
+        AudioResult {
+            codecs: "mp4a.40.2".into(),
+            sample_rate: 48_000,
+            channels: 2,
+            bitrate: 128_000,
+            timescale: 48_000,
+            segments: numbers
+                .map(|number| SegmentInfo {
+                    number,
+                    start: u64::from(number) * 100,
+                    duration: 100,
+                    bytes: 1,
+                })
+                .collect(),
+            encode_ms: 1,
+            job_digest: String::new(),
+        }
+    }
+
+    #[test]
+    fn audio_chunks_merge_only_when_they_chain() {
+        assert_eq!(merge_audio(Vec::new()), Ok(None));
+        // Out of order, they are put in order and chain.
+        let merged = merge_audio(vec![part(3..5), part(0..3)])
+            .expect("chains")
+            .expect("audio");
+        let numbers: Vec<u32> = merged.segments.iter().map(|s| s.number).collect();
+        assert_eq!(numbers, [0, 1, 2, 3, 4]);
+
+        let mut other = part(3..5);
+        other.sample_rate = 44_100;
+        assert_eq!(
+            merge_audio(vec![part(0..3), other]),
+            Err("the audio chunks were encoded differently".into())
+        );
+        assert_eq!(
+            merge_audio(vec![part(0..3), part(4..6)]),
+            Err("the audio chunks do not fit together at audio segment 3".into())
+        );
+        let mut shifted = part(3..5);
+        shifted.segments[0].start += 1;
+        assert!(merge_audio(vec![part(0..3), shifted]).is_err());
+        assert_eq!(
+            merge_audio(vec![part(1..3)]),
+            Err("the audio does not start at segment 0".into())
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! One claimed video from probe to assembled output: examine the source,
+//! plan, fan the jobs out, collect their results, assemble.
+
+use crate::jobs::{job_units, make_jobs, merge_audio};
+use crate::{Event, EventSink, Invoker, Settings, fanout, now_ms, resume, source, write_manifest};
+use slicecast_assembler::{AssembleInput, Assembled};
+use slicecast_core::job::{Job, JobResult, SourceRef};
+use slicecast_core::ladder::ladder_for;
+use slicecast_core::manifest::{Manifest, SourceSummary, Stage, TranscriptionStatus};
+use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_padded};
+use slicecast_storage::{BlobStore, StoreError};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{info, warn};
+
+pub(crate) async fn run_claimed(
+    store: Arc<dyn BlobStore>,
+    invoker: Arc<dyn Invoker>,
+    mut manifest: Manifest,
+    size: u64,
+    settings: &Settings,
+    events: EventSink,
+) -> Result<(Manifest, (SourceRef, Option<usize>)), String> {
+    let id = manifest.video_id.clone();
+    let store_err = |e: StoreError| format!("storage error: {e}");
+    events(Event::Stage(Stage::Probing));
+    let t = Instant::now();
+    let location = store
+        .readable_location(&manifest.upload_key)
+        .await
+        .map_err(store_err)?;
+    if size == 0 {
+        return Err("the file is empty (0 bytes)".into());
+    }
+    let source::Examined {
+        location,
+        probe,
+        video,
+        index,
+    } = source::examine(store.as_ref(), &id, location, &settings.limits).await?;
+    let (lead, tail) = slicecast_core::timeline::padding_frames(&probe, &index);
+    if lead + tail > 0 {
+        info!(video.id = %id, lead_frames = lead, tail_frames = tail, "the sound starts before or ends after the picture: holding the first/last picture");
+    }
+    let approx_duration = index.span_s();
+    let params = PlanParams {
+        slice_seconds: settings.slice_seconds.unwrap_or_else(|| {
+            default_slice_seconds(
+                approx_duration,
+                settings.workers,
+                settings.min_slice_seconds,
+            )
+        }),
+        segment_seconds: settings.segment_seconds,
+        thumb_interval_seconds: settings.sprite.interval_s,
+    };
+    let plan = plan_padded(&index, &params, lead, tail)
+        .map_err(|e| format!("could not plan the encode: {e}"))?;
+    if plan.accurate_seek_slices() > 0 {
+        info!(
+            video.id = %id,
+            slices = plan.slices.len(),
+            accurate_seek_slices = plan.accurate_seek_slices(),
+            "keyframes too sparse for the slice length; those slices start between keyframes and seek accurately"
+        );
+    }
+    let (dw, dh) = video.display_size();
+    let rungs = ladder_for(dw, dh);
+    let fps = video
+        .avg_frame_rate
+        .or(video.frame_rate)
+        .map_or(0.0, |r| r.as_f64());
+    manifest.source = Some(SourceSummary {
+        name: manifest
+            .upload_key
+            .rsplit('/')
+            .next()
+            .unwrap_or(&manifest.upload_key)
+            .to_owned(),
+        size_bytes: size,
+        format: probe.format_name.clone(),
+        duration_s: probe.duration_s,
+        video_codec: video.codec.clone(),
+        width: dw,
+        height: dh,
+        frame_rate: fps,
+        frames: plan.frames,
+        audio_codec: probe.audio.as_ref().map(|a| a.codec.clone()),
+    });
+    manifest.duration_s = Some(plan.duration_s());
+    manifest.slices = plan.slices.len() as u32;
+    manifest.slice_starts_s = plan
+        .slices
+        .iter()
+        .map(|s| plan.seconds(s.start_pts))
+        .collect();
+    manifest.has_audio = probe.audio.is_some();
+    manifest.timings.probe_ms = t.elapsed().as_millis() as u64;
+    info!(
+        video.id = %id,
+        slices = plan.slices.len(),
+        segments = plan.segment_count,
+        rungs = rungs.len(),
+        duration_s = plan.duration_s(),
+        "planned"
+    );
+    events(Event::Planned {
+        slices: plan.slices.len() as u32,
+        rungs: rungs.clone(),
+        audio: probe.audio.is_some(),
+    });
+
+    events(Event::Stage(Stage::Encoding));
+    let t = Instant::now();
+    manifest = manifest.at_stage(Stage::Encoding, now_ms()).with_progress(
+        0,
+        plan.slices.len() as u32,
+        0,
+        job_units(&plan, &probe, settings),
+        now_ms(),
+    );
+    write_manifest(store.as_ref(), &manifest)
+        .await
+        .map_err(store_err)?;
+    let source = SourceRef {
+        location: location.clone(),
+        format_name: probe.format_name.clone(),
+        start_time_s: probe.start_time_s,
+    };
+    let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
+    let (jobs, done) = resume::split_done(store.as_ref(), jobs).await;
+    if !done.is_empty() {
+        info!(video.id = %id, resumed = done.len(), "resuming: results of an interrupted run reused");
+        manifest.resumed = done.len() as u32;
+    }
+    let (results, mut manifest) = fan_out(
+        store.clone(),
+        invoker.clone(),
+        (jobs, done),
+        &plan,
+        manifest,
+        settings,
+        events.clone(),
+    )
+    .await?;
+    manifest.timings.encode_ms = t.elapsed().as_millis() as u64;
+
+    events(Event::Stage(Stage::Assembling));
+    let t = Instant::now();
+    manifest = manifest.at_stage(Stage::Assembling, now_ms());
+    write_manifest(store.as_ref(), &manifest)
+        .await
+        .map_err(store_err)?;
+    let (slices, audio) = results;
+    let speech_source = (
+        source.clone(),
+        probe.audio.as_ref().map(|a| a.index as usize),
+    );
+    let input = AssembleInput {
+        video_id: id.clone(),
+        plan,
+        rungs,
+        frame_rate: fps,
+        slices,
+        audio,
+        source,
+        display_size: (dw, dh),
+        sprite: settings.sprite.clone(),
+        generate_dash: settings.generate_dash,
+    };
+    let assembled = assemble_with_retries(invoker.as_ref(), input, settings).await?;
+    manifest.assets = assembled.assets;
+    manifest.rungs = assembled.rungs;
+    manifest.duration_s = Some(assembled.duration_s);
+    manifest.timings.assemble_ms = t.elapsed().as_millis() as u64;
+    let mut done = manifest.completed(now_ms());
+    if settings.transcriber.is_some() {
+        done.transcription_status = TranscriptionStatus::Pending;
+    }
+    write_manifest(store.as_ref(), &done)
+        .await
+        .map_err(store_err)?;
+    info!(video.id = %id, total_ms = done.timings.total_ms, "video complete");
+    Ok((done, speech_source))
+}
+
+/// Runs the assembler, retrying what may succeed on another try.
+async fn assemble_with_retries(
+    invoker: &dyn Invoker,
+    input: AssembleInput,
+    settings: &Settings,
+) -> Result<Assembled, String> {
+    let mut failures = 0;
+    let mut throttles = 0;
+    loop {
+        match invoker.assemble(input.clone()).await {
+            Ok(a) => return Ok(a),
+            Err(e) if e.throttled => {
+                throttles += 1;
+                tokio::time::sleep(fanout::backoff(throttles, settings.retry_backoff * 4)).await;
+            }
+            Err(e) if e.retryable && failures + 1 < settings.max_tries.max(1) => {
+                failures += 1;
+                warn!(error = %e, attempt = failures, "assembling failed; retrying");
+                tokio::time::sleep(fanout::backoff(failures, settings.retry_backoff)).await;
+            }
+            Err(e) => return Err(format!("assembling the output failed: {e}")),
+        }
+    }
+}
+
+type Results = (
+    Vec<slicecast_core::job::SliceResult>,
+    Option<slicecast_core::job::AudioResult>,
+);
+
+async fn fan_out(
+    store: Arc<dyn BlobStore>,
+    invoker: Arc<dyn Invoker>,
+    (jobs, done): (Vec<Job>, Vec<JobResult>),
+    plan: &SlicePlan,
+    manifest: Manifest,
+    settings: &Settings,
+    events: EventSink,
+) -> Result<(Results, Manifest), String> {
+    let total = plan.slices.len() as u32;
+    let units = (jobs.len() + done.len()) as u32;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for r in done {
+        let _ = tx.send(r);
+    }
+    let runner = fanout::run_jobs(invoker, jobs, settings, tx);
+    let collect = async {
+        let mut manifest = manifest;
+        let mut slices = Vec::with_capacity(total as usize);
+        let mut audio = Vec::new();
+        while let Some(r) = rx.recv().await {
+            match r {
+                JobResult::Slice(s) => slices.push(s),
+                JobResult::Audio(a) => audio.push(a),
+            }
+            let done = slices.len() as u32;
+            let units_done = done + audio.len() as u32;
+            manifest = manifest.with_progress(done, total, units_done, units, now_ms());
+            write_manifest(store.as_ref(), &manifest)
+                .await
+                .map_err(|e| format!("storage error: {e}"))?;
+            events(Event::JobDone {
+                slices_done: done,
+                slices_total: total,
+            });
+        }
+        Ok::<_, String>((slices, audio, manifest))
+    };
+    let ((), (mut slices, audio, manifest)) = tokio::try_join!(runner, collect)?;
+    slices.sort_by_key(|s| s.index);
+    if slices.len() as u32 != total {
+        return Err(format!("only {} of {total} slices finished", slices.len()));
+    }
+    let audio = merge_audio(audio)?;
+    Ok(((slices, audio), manifest))
+}

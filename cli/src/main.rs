@@ -42,10 +42,7 @@ pub struct PipelineArgs {
     /// Target slice length in seconds (default: one slice per worker, at least 10 s).
     #[arg(long, env = "SLICE_SECONDS")]
     pub slice_seconds: Option<f64>,
-    /// x264 CRF under the per-rung bitrate cap.
-    #[arg(long, env = "X264_CRF", default_value_t = slicecast_media::args::DEFAULT_CRF)]
-    pub crf: u32,
-    /// Segments, preset, tries, DASH, sprites.
+    /// Segments, preset, CRF, tries, DASH, sprites.
     #[command(flatten)]
     pub output: OutputArgs,
     /// Give up on a video after this many seconds.

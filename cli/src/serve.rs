@@ -69,10 +69,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = FsStore::new(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
     let (settings, subtitles) = args.pipeline.settings();
-    let opts = WorkerOptions {
-        crf: args.pipeline.crf,
-        ..WorkerOptions::default()
-    };
+    let opts = WorkerOptions::default();
     let shared: Arc<dyn BlobStore> = Arc::new(store.clone());
     let invoker = Arc::new(LocalInvoker::new(shared, settings.workers, opts));
     let config = ApiConfig {

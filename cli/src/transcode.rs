@@ -58,10 +58,7 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
     if !args.quiet {
         eprintln!("{why}");
     }
-    let opts = WorkerOptions {
-        crf: args.pipeline.crf,
-        ..WorkerOptions::default()
-    };
+    let opts = WorkerOptions::default();
     let invoker = Arc::new(LocalInvoker::new(store.clone(), settings.workers, opts));
 
     let bar = if args.quiet {

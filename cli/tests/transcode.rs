@@ -50,7 +50,7 @@ fn manifest(out: &Path, id: &str) -> serde_json::Value {
 fn prints_the_id_and_does_no_work_the_second_time() {
     let out = tempfile::tempdir().expect("tmp");
     let src = media("deer_1920x1080_1s_h264_aac_23976.mp4");
-    let first = transcode(&src, out.path(), &[]);
+    let first = transcode(&src, out.path(), &["--crf", "23"]);
     assert!(
         first.status.success(),
         "{}",
@@ -58,7 +58,11 @@ fn prints_the_id_and_does_no_work_the_second_time() {
     );
     let id = last_line(&first);
     assert_eq!(id.len(), 32);
-    assert_eq!(manifest(out.path(), &id)["status"], "processing_complete");
+    let m = manifest(out.path(), &id);
+    assert_eq!(m["status"], "processing_complete");
+    // The encoder setting travelled in the jobs and is on record.
+    assert_eq!(m["encoder"]["crf"], 23, "{m}");
+    assert_eq!(m["encoder"]["preset"], "ultrafast", "{m}");
     assert!(
         out.path()
             .join("uploads/deer_1920x1080_1s_h264_aac_23976.mp4")

@@ -16,6 +16,9 @@ pub struct OutputArgs {
     /// x264 preset.
     #[arg(long, env = "X264_PRESET", default_value = "veryfast")]
     pub preset: String,
+    /// x264 CRF under the per-rung bitrate cap.
+    #[arg(long, env = "X264_CRF", default_value_t = slicecast_core::job::DEFAULT_CRF)]
+    pub crf: u32,
     /// Tries per slice before the video fails.
     #[arg(long, env = "MAX_TRIES", default_value_t = 3)]
     pub max_tries: u32,
@@ -51,6 +54,7 @@ impl OutputArgs {
         Settings {
             segment_seconds: self.segment_seconds,
             preset: self.preset.clone(),
+            crf: self.crf,
             max_tries: self.max_tries.max(1),
             sprite: SpriteSettings {
                 interval_s: self.sprite_interval,

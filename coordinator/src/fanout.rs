@@ -294,6 +294,7 @@ mod tests {
             rungs: vec![],
             settings: EncodeSettings {
                 preset: "ultrafast".into(),
+                crf: 21,
                 threads: 1,
                 deinterlace: false,
                 thumb_size: (2, 2),

@@ -122,6 +122,7 @@ pub(crate) fn make_jobs(
             rungs: rungs.to_vec(),
             settings: EncodeSettings {
                 preset: settings.preset.clone(),
+                crf: settings.crf,
                 threads: settings.threads_per_worker,
                 deinterlace: probe.video.as_ref().is_some_and(|v| v.interlaced),
                 thumb_size,

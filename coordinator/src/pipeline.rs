@@ -6,7 +6,9 @@ use crate::{Event, EventSink, Invoker, Settings, fanout, now_ms, resume, source,
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult, SourceRef};
 use slicecast_core::ladder::ladder_for;
-use slicecast_core::manifest::{Manifest, SourceSummary, Stage, TranscriptionStatus};
+use slicecast_core::manifest::{
+    EncoderSummary, Manifest, SourceSummary, Stage, TranscriptionStatus,
+};
 use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_padded};
 use slicecast_storage::{BlobStore, StoreError};
 use std::sync::Arc;
@@ -95,6 +97,12 @@ pub(crate) async fn run_claimed(
         .map(|s| plan.seconds(s.start_pts))
         .collect();
     manifest.has_audio = probe.audio.is_some();
+    manifest.encoder = Some(EncoderSummary {
+        video: "x264".into(),
+        preset: settings.preset.clone(),
+        crf: settings.crf,
+        segment_seconds: settings.segment_seconds,
+    });
     manifest.timings.probe_ms = t.elapsed().as_millis() as u64;
     info!(
         video.id = %id,

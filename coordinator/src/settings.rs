@@ -26,6 +26,8 @@ pub struct Settings {
     pub segment_seconds: f64,
     /// x264 preset.
     pub preset: String,
+    /// x264 CRF under each rung's bitrate cap (carried by every slice job).
+    pub crf: u32,
     /// Tries per job before the video fails.
     pub max_tries: u32,
     /// Thumbnail sprites.
@@ -69,6 +71,7 @@ impl Default for Settings {
             min_slice_seconds: 10.0,
             segment_seconds: 4.0,
             preset: "veryfast".into(),
+            crf: slicecast_core::job::DEFAULT_CRF,
             max_tries: 3,
             sprite: SpriteSettings::default(),
             generate_dash: true,

@@ -13,6 +13,11 @@ use serde::{Deserialize, Serialize};
 pub struct EncodeSettings {
     /// x264 preset (`veryfast` by default).
     pub preset: String,
+    /// x264 constant rate factor under each rung's bitrate cap: part of the
+    /// job, so a worker encodes what the coordinator decided, whatever its
+    /// own environment says.
+    #[serde(default = "default_crf")]
+    pub crf: u32,
     /// Threads each ffmpeg process may use (0 = let ffmpeg decide).
     pub threads: u32,
     /// Deinterlace (the source is coded as fields); one output frame per input frame.
@@ -20,6 +25,13 @@ pub struct EncodeSettings {
     pub deinterlace: bool,
     /// Thumbnail width and height in pixels.
     pub thumb_size: (u32, u32),
+}
+
+/// The default x264 CRF under the bitrate cap.
+pub const DEFAULT_CRF: u32 = 21;
+
+fn default_crf() -> u32 {
+    DEFAULT_CRF
 }
 
 /// Where the source lives, as the worker can read it.

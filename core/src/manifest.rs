@@ -45,6 +45,20 @@ pub struct Progress {
     pub slices_total: u32,
 }
 
+/// How the video was encoded: the setting every slice job carried, so an
+/// output says what made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderSummary {
+    /// The video encoder (`x264`).
+    pub video: String,
+    /// Its preset.
+    pub preset: String,
+    /// Its constant rate factor under each rung's bitrate cap.
+    pub crf: u32,
+    /// Segment length, seconds (a keyframe starts every segment).
+    pub segment_seconds: f64,
+}
+
 /// A short description of the source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SourceSummary {
@@ -222,6 +236,9 @@ pub struct Manifest {
     /// Published subtitle tracks.
     #[serde(default)]
     pub subtitles: Vec<SubtitleTrack>,
+    /// How it was encoded, once planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderSummary>,
     /// Jobs whose stored results an earlier, interrupted run left and this
     /// run took over instead of encoding them again.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -264,6 +281,7 @@ impl Manifest {
             transcription_status: TranscriptionStatus::NotRequested,
             transcription: None,
             subtitles: Vec::new(),
+            encoder: None,
             resumed: 0,
             interrupted: false,
         }

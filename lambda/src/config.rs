@@ -172,9 +172,6 @@ impl TranscribeEnv {
 #[derive(Parser, Debug, Clone)]
 #[command(name = "segment-worker", no_binary_name = true)]
 pub struct WorkerEnv {
-    /// x264 CRF under the per-rung bitrate cap.
-    #[arg(long, env = "X264_CRF", default_value_t = slicecast_media::args::DEFAULT_CRF)]
-    pub crf: u32,
     /// Scratch folder (Lambda's /tmp by default).
     #[arg(long, env = "SCRATCH_DIR")]
     pub scratch: Option<std::path::PathBuf>,
@@ -190,7 +187,6 @@ impl WorkerEnv {
     pub fn options(&self) -> WorkerOptions {
         WorkerOptions {
             scratch: self.scratch.clone(),
-            crf: self.crf,
             ..WorkerOptions::default()
         }
     }

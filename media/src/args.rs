@@ -16,7 +16,7 @@ pub struct X264 {
 }
 
 /// Default CRF under the VBV cap.
-pub const DEFAULT_CRF: u32 = 21;
+pub const DEFAULT_CRF: u32 = slicecast_core::job::DEFAULT_CRF;
 
 fn os(v: impl Into<OsString>) -> OsString {
     v.into()
@@ -393,6 +393,7 @@ mod tests {
             rungs: ladder_for(1280, 720)[..2].to_vec(),
             settings: EncodeSettings {
                 preset: "veryfast".into(),
+                crf: 21,
                 threads: 1,
                 deinterlace: false,
                 thumb_size: (160, 90),

@@ -67,8 +67,6 @@ impl WorkerError {
 pub struct WorkerOptions {
     /// Where scratch directories go (the system temp dir by default).
     pub scratch: Option<PathBuf>,
-    /// Constant rate factor under the bitrate cap.
-    pub crf: u32,
     /// Timeout = `timeout_base + timeout_per_second × slice seconds`.
     pub timeout_base: Duration,
     /// See `timeout_base`.
@@ -79,7 +77,6 @@ impl Default for WorkerOptions {
     fn default() -> Self {
         Self {
             scratch: None,
-            crf: args::DEFAULT_CRF,
             timeout_base: Duration::from_secs(120),
             timeout_per_second: Duration::from_secs(40),
         }
@@ -209,7 +206,7 @@ pub async fn encode_slice(
     let dir = scratch(opts)?;
     let x = X264 {
         preset: job.settings.preset.clone(),
-        crf: opts.crf,
+        crf: job.settings.crf,
         threads: job.settings.threads,
     };
     let argv = args::slice_args(job, &x, dir.path());

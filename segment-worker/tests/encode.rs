@@ -54,6 +54,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
             rungs: rungs.clone(),
             settings: EncodeSettings {
                 preset: "veryfast".into(),
+                crf: 21,
                 threads: 1,
                 deinterlace: false,
                 thumb_size: (160, 90),

@@ -88,6 +88,37 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
     v
 }
 
+/// A GOP longer than any video: keyframes come only where they are forced.
+pub const UNBOUNDED_GOP: u64 = 1 << 30;
+
+/// The keyframe options of every x264 encode slicecast makes (the slices,
+/// and the benchmark's one-process baseline, so both place keyframes alike):
+/// no periodic or scene-cut keyframe within `gop_frames`, keyframes exactly
+/// where `forced` says (`-force_key_frames` syntax: times or an `expr:`),
+/// each an IDR closing its GOP, so a segment cut there starts cleanly.
+pub fn keyframe_opts(gop_frames: u64, forced: Option<&str>) -> Vec<OsString> {
+    let gop = gop_frames.max(1).to_string();
+    let mut v: Vec<OsString> = [
+        "-g",
+        &gop,
+        "-keyint_min",
+        &gop,
+        "-sc_threshold",
+        "0",
+        "-flags",
+        "+cgop",
+        "-forced-idr",
+        "1",
+    ]
+    .iter()
+    .map(os)
+    .collect();
+    if let Some(f) = forced {
+        v.extend([os("-force_key_frames"), os(f)]);
+    }
+    v
+}
+
 /// The filter graph of a slice: trim to the slice's frames (by pts, in the
 /// stream's time base: exact, unlike seconds), split, scale to each rung (and to
 /// the thumbnail size for the picked frames).
@@ -197,29 +228,12 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     ));
     v.extend([os("-filter_complex"), os(slice_filter(job))]);
     let keyframes: Vec<String> = s.force_keyframes_s.iter().map(|k| secs(*k)).collect();
-    let gop = (s.frame_count() + 1).to_string();
+    let forced = (!keyframes.is_empty()).then(|| keyframes.join(","));
     for (i, r) in job.rungs.iter().enumerate() {
         v.extend([os("-map"), os(format!("[v{i}]"))]);
         v.extend(x264_rung_opts(x, r.bitrate_kbps));
-        v.extend(
-            [
-                "-g",
-                &gop,
-                "-keyint_min",
-                &gop,
-                "-sc_threshold",
-                "0",
-                "-flags",
-                "+cgop",
-                "-forced-idr",
-                "1",
-            ]
-            .iter()
-            .map(os),
-        );
-        if !keyframes.is_empty() {
-            v.extend([os("-force_key_frames"), os(keyframes.join(","))]);
-        }
+        // A slice is one GOP but for the forced segment starts.
+        v.extend(keyframe_opts(s.frame_count() + 1, forced.as_deref()));
         v.extend(
             [
                 "-fps_mode",

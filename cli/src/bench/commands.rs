@@ -2,7 +2,9 @@
 //! print. Pure: data in, `Vec<OsString>` out, unit-tested below.
 
 use slicecast_core::ladder::Rung;
-use slicecast_media::args::{FRAG_MOVFLAGS, X264, ffmpeg_prelude, scale_filter, x264_rung_opts};
+use slicecast_media::args::{
+    FRAG_MOVFLAGS, UNBOUNDED_GOP, X264, ffmpeg_prelude, keyframe_opts, scale_filter, x264_rung_opts,
+};
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -90,14 +92,9 @@ pub fn ladder_args(
     for (i, r) in rungs.iter().enumerate() {
         v.extend([os("-map"), os(format!("[v{i}]"))]);
         v.extend(x264_rung_opts(x, r.bitrate_kbps));
-        v.extend([os("-force_key_frames"), os(&keyframes)]);
+        // The slices' keyframe rule: one every segment length, no others.
+        v.extend(keyframe_opts(UNBOUNDED_GOP, Some(&keyframes)));
         v.extend(strs(&[
-            "-sc_threshold",
-            "0",
-            "-flags",
-            "+cgop",
-            "-forced-idr",
-            "1",
             "-fps_mode",
             "passthrough",
             "-movflags",
@@ -415,8 +412,8 @@ mod tests {
         );
         assert!(s.contains(
             "-map [v0] -c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p -crf 21 -maxrate 3500k \
-             -bufsize 7000k -force_key_frames expr:gte(t,n_forced*4) -sc_threshold 0 -flags +cgop -forced-idr 1 \
-             -fps_mode passthrough -movflags +frag_keyframe+empty_moov+default_base_moof -f mp4 /o/1080p.mp4"
+             -bufsize 7000k -g 1073741824 -keyint_min 1073741824 -sc_threshold 0 -flags +cgop -forced-idr 1 \
+             -force_key_frames expr:gte(t,n_forced*4) -fps_mode passthrough -movflags +frag_keyframe+empty_moov+default_base_moof -f mp4 /o/1080p.mp4"
         ), "{s}");
         assert!(s.contains("-maxrate 800k -bufsize 1600k"), "{s}");
         assert!(!s.contains("-threads"), "all cores");

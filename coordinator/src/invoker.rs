@@ -101,26 +101,36 @@ pub fn describe(e: &WorkerError) -> String {
 }
 
 /// Runs one job in this process: the segment worker's encode. Shared by the
-/// local pool and the Lambda worker. Test builds (the `fault-injection`
-/// feature) first apply `SLICECAST_FAIL_SLICE` (see [`crate::faults`]).
+/// local pool and the Lambda worker. A failure keeps the worker's
+/// classification: retryable, or permanent (ffmpeg missing, the source gone),
+/// which fails the video at once instead of after every try. Test builds
+/// (the `fault-injection` feature) first apply `SLICECAST_FAIL_SLICE` (see
+/// [`crate::faults`]).
 pub async fn run_job(
     job: Job,
     store: &dyn BlobStore,
     opts: &WorkerOptions,
-) -> Result<JobResult, String> {
+) -> Result<JobResult, InvokeError> {
     #[cfg(feature = "fault-injection")]
     if let Some(message) = crate::faults::from_env(&job) {
-        return Err(message);
+        return Err(InvokeError::failed(message));
     }
+    let classify = |e: WorkerError| {
+        if e.is_retryable() {
+            InvokeError::failed(describe(&e))
+        } else {
+            InvokeError::permanent(describe(&e))
+        }
+    };
     match job {
         Job::Slice(j) => encode_slice(&j, store, opts)
             .await
             .map(JobResult::Slice)
-            .map_err(|e| describe(&e)),
+            .map_err(classify),
         Job::Audio(j) => encode_audio(&j, store, opts)
             .await
             .map(JobResult::Audio)
-            .map_err(|e| describe(&e)),
+            .map_err(classify),
     }
 }
 
@@ -132,9 +142,7 @@ impl Invoker for LocalInvoker {
             .acquire()
             .await
             .map_err(|_| InvokeError::permanent("the worker pool is shut down"))?;
-        run_job(job, self.store.as_ref(), &self.opts)
-            .await
-            .map_err(InvokeError::failed)
+        run_job(job, self.store.as_ref(), &self.opts).await
     }
 
     async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {

@@ -6,7 +6,7 @@ use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_coordinator::subtitles::check_pending;
-use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, run_job};
+use slicecast_coordinator::{CoordinatorError, InvokeError, Invoker, Outcome, Settings, run_job};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_core::{VideoId, keys};
 use slicecast_segment_worker::WorkerOptions;
@@ -15,16 +15,59 @@ use std::sync::Arc;
 use std::time::Instant;
 use tracing::{error, info, warn};
 
+/// The `errorType` of a handler failure that no retry can fix; the
+/// coordinator's [`LambdaInvoker`](crate::invoker::LambdaInvoker) reads it
+/// back from the function error, so a worker's permanent failure stays one
+/// across the Invoke API.
+pub const PERMANENT_ERROR_TYPE: &str = "SlicecastPermanentError";
+
 /// A handler failed; Lambda reports it as a function error with this message.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct HandlerError(pub String);
+#[error("{message}")]
+pub struct HandlerError {
+    /// For the log and the caller.
+    pub message: String,
+    /// No retry can fix it.
+    pub permanent: bool,
+}
+
+impl HandlerError {
+    /// A failure another try may fix.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// A failure every try would repeat.
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
+
+impl From<InvokeError> for HandlerError {
+    fn from(e: InvokeError) -> Self {
+        Self {
+            message: e.message,
+            permanent: !e.retryable && !e.throttled,
+        }
+    }
+}
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
     fn from(e: HandlerError) -> Self {
         Self {
-            error_type: "SlicecastError".into(),
-            error_message: e.0,
+            error_type: if e.permanent {
+                PERMANENT_ERROR_TYPE
+            } else {
+                "SlicecastError"
+            }
+            .into(),
+            error_message: e.message,
         }
     }
 }
@@ -161,7 +204,7 @@ impl Coordinator {
                 }
                 Err(e) => {
                     error!(key = %key, error = %e, "processing stopped");
-                    return Err(HandlerError(format!("processing {key} stopped: {e}")));
+                    return Err(HandlerError::new(format!("processing {key} stopped: {e}")));
                 }
             };
             reply.processed.push(UploadOutcome {
@@ -193,8 +236,9 @@ impl Coordinator {
         };
         let status = match check_pending(self.store.as_ref(), t.as_ref(), &id, Some(&job))
             .await
-            .map_err(|e| HandlerError(format!("recording the transcript of {id} failed: {e}")))?
-        {
+            .map_err(|e| {
+                HandlerError::new(format!("recording the transcript of {id} failed: {e}"))
+            })? {
             Some(m) => serde_json::to_value(m.transcription_status)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -227,7 +271,7 @@ impl Worker {
     pub async fn handle(&self, job: Job) -> Result<JobResult, HandlerError> {
         run_job(job, self.store.as_ref(), &self.options)
             .await
-            .map_err(HandlerError)
+            .map_err(HandlerError::from)
     }
 }
 
@@ -238,5 +282,5 @@ pub async fn assemble(
 ) -> Result<Assembled, HandlerError> {
     slicecast_assembler::assemble(store, &input)
         .await
-        .map_err(|e| HandlerError(e.to_string()))
+        .map_err(|e| HandlerError::new(e.to_string()))
 }

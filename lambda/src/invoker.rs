@@ -1,6 +1,7 @@
 //! [`LambdaInvoker`]: jobs as synchronous Lambda invocations (aws-sdk-lambda
 //! `Invoke`, `RequestResponse`).
 
+use crate::handlers::PERMANENT_ERROR_TYPE;
 use async_trait::async_trait;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
@@ -82,14 +83,25 @@ impl LambdaInvoker {
         if let Some(kind) = reply.function_error() {
             let message = error_message(payload)
                 .unwrap_or_else(|| String::from_utf8_lossy(payload).chars().take(500).collect());
-            return Err(InvokeError::failed(format!(
-                "{function} failed ({kind}): {message}"
-            )));
+            let message = format!("{function} failed ({kind}): {message}");
+            return Err(
+                if error_type(payload).as_deref() == Some(PERMANENT_ERROR_TYPE) {
+                    InvokeError::permanent(message)
+                } else {
+                    InvokeError::failed(message)
+                },
+            );
         }
         serde_json::from_slice(payload).map_err(|e| {
             InvokeError::permanent(format!("{function} sent an unreadable reply: {e}"))
         })
     }
+}
+
+/// The `errorType` of a Lambda error document.
+pub fn error_type(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    Some(v.get("errorType")?.as_str()?.to_owned())
 }
 
 /// The `errorMessage` of a Lambda error document (`{errorType, errorMessage}`).
@@ -178,5 +190,23 @@ mod tests {
         for (body, want) in table {
             assert_eq!(error_message(body).as_deref(), want);
         }
+    }
+
+    #[test]
+    fn a_permanent_worker_failure_stays_permanent_across_lambda() {
+        let e = crate::handlers::HandlerError::from(InvokeError::permanent("ffmpeg is missing"));
+        let d = lambda_runtime::Diagnostic::from(e);
+        assert_eq!(d.error_type, PERMANENT_ERROR_TYPE);
+        let body = serde_json::json!({"errorType": d.error_type, "errorMessage": d.error_message})
+            .to_string();
+        assert_eq!(
+            error_type(body.as_bytes()).as_deref(),
+            Some(PERMANENT_ERROR_TYPE)
+        );
+        let retry = lambda_runtime::Diagnostic::from(crate::handlers::HandlerError::from(
+            InvokeError::failed("ffmpeg timed out"),
+        ));
+        assert_eq!(retry.error_type, "SlicecastError");
+        assert_eq!(error_type(b"not json"), None);
     }
 }

@@ -53,6 +53,18 @@ pub enum WorkerError {
 }
 
 impl WorkerError {
+    /// True when another try may succeed: ffmpeg timed out or failed (a
+    /// retry also seeks further back), the output was short, the store or the
+    /// scratch disk had trouble. False when ffmpeg is missing, or the source
+    /// or a key is not there: every try would fail the same way.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Ffmpeg { source, .. } => source.is_retryable(),
+            Self::Output { .. } | Self::Io(_) => true,
+            Self::Store(e) => e.is_retryable(),
+        }
+    }
+
     /// ffmpeg's stderr tail, when the failure came from ffmpeg.
     pub fn stderr_tail(&self) -> &str {
         match self {
@@ -449,4 +461,56 @@ pub async fn encode_audio(
         "audio encoded"
     );
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_a_retry_can_fix_are_retryable() {
+        let ffmpeg = |source| WorkerError::Ffmpeg {
+            what: "slice 0".into(),
+            source,
+        };
+        let cases = [
+            (
+                ffmpeg(ProcessError::NotFound {
+                    program: "ffmpeg".into(),
+                }),
+                false,
+            ),
+            (
+                ffmpeg(ProcessError::Failed {
+                    program: "ffmpeg".into(),
+                    status: "exit status: 1".into(),
+                    stderr_tail: "Invalid data".into(),
+                }),
+                true,
+            ),
+            (
+                WorkerError::Output {
+                    what: "slice 0".into(),
+                    detail: "short".into(),
+                },
+                true,
+            ),
+            (WorkerError::Store(StoreError::NotFound("k".into())), false),
+            (
+                WorkerError::Store(StoreError::InvalidKey("k".into())),
+                false,
+            ),
+            (
+                WorkerError::Store(StoreError::Io {
+                    key: "k".into(),
+                    source: std::io::Error::other("reset"),
+                }),
+                true,
+            ),
+            (WorkerError::Io(std::io::Error::other("disk")), true),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.is_retryable(), want, "{e}");
+        }
+    }
 }

@@ -40,6 +40,12 @@ impl StoreError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound(_))
     }
+
+    /// True when another try may succeed (I/O trouble); false for an object
+    /// that is not there or a key that is not valid.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Io { .. })
+    }
 }
 
 /// Size and age of an object.

@@ -5,7 +5,7 @@
 //! first copy to finish wins; jobs write deterministic keys, so a late copy
 //! only overwrites identical objects.
 
-use crate::{InvokeError, Invoker, Settings};
+use crate::{Failure, InvokeError, Invoker, Settings};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use slicecast_core::job::{Job, JobResult};
@@ -96,7 +96,7 @@ pub(crate) async fn run_jobs(
     jobs: Vec<Job>,
     settings: &Settings,
     results: tokio::sync::mpsc::UnboundedSender<JobResult>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let workers = settings.workers.max(1);
     let max_tries = settings.max_tries.max(1);
     let redispatch = invoker.elastic() && settings.straggler_factor > 0.0;
@@ -159,7 +159,9 @@ pub(crate) async fn run_jobs(
             });
         }
         if inflight.is_empty() {
-            return Err("internal error: jobs remain but none is scheduled".into());
+            return Err(Failure::Job(
+                "internal error: jobs remain but none is scheduled".into(),
+            ));
         }
         tokio::select! {
             Some(f) = inflight.next() => {
@@ -198,10 +200,10 @@ pub(crate) async fn run_jobs(
                             }
                         } else if slot.running.is_empty() {
                             let n = slot.failures;
-                            return Err(format!(
+                            return Err(Failure::Job(format!(
                                 "encoding {name} failed after {n} attempt{}: {e}",
                                 if n == 1 { "" } else { "s" }
-                            ));
+                            )));
                         } else {
                             warn!(job = %name, error = %e, "job failed; waiting for its other copy");
                         }
@@ -363,7 +365,9 @@ mod tests {
         s: &Settings,
     ) -> (Result<(), String>, Vec<u32>) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let r = run_jobs(invoker, (0..jobs).map(slice_job).collect(), s, tx).await;
+        let r = run_jobs(invoker, (0..jobs).map(slice_job).collect(), s, tx)
+            .await
+            .map_err(|e| e.to_string());
         let mut done = Vec::new();
         while let Ok(JobResult::Slice(s)) = rx.try_recv() {
             done.push(s.attempt);

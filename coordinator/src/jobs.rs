@@ -1,7 +1,7 @@
 //! The jobs of a planned video (pure): the audio parts, the slice jobs, the
 //! progress units, and merging the audio chunks' results.
 
-use crate::Settings;
+use crate::{Failure, Settings};
 use slicecast_core::VideoId;
 use slicecast_core::job::{
     AudioChunk, AudioJob, AudioResult, EncodeSettings, Job, SliceJob, SourceRef, audio_chunks,
@@ -37,7 +37,7 @@ pub(crate) fn job_units(plan: &SlicePlan, probe: &Probe, settings: &Settings) ->
 
 /// One audio result from the chunks' results, checking that they chain:
 /// contiguous segment numbers from 0, each starting where the previous ends.
-pub(crate) fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioResult>, String> {
+pub(crate) fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioResult>, Failure> {
     parts.sort_by_key(|p| p.segments.first().map_or(u32::MAX, |s| s.number));
     let Some(first) = parts.first() else {
         return Ok(None);
@@ -51,16 +51,18 @@ pub(crate) fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioRes
         if (&p.codecs, p.timescale, p.sample_rate)
             != (&merged.codecs, merged.timescale, merged.sample_rate)
         {
-            return Err("the audio chunks were encoded differently".into());
+            return Err(Failure::Output(
+                "the audio chunks were encoded differently".into(),
+            ));
         }
         merged.segments.extend(p.segments.iter().cloned());
     }
     for (i, w) in merged.segments.windows(2).enumerate() {
         if w[1].number != w[0].number + 1 || w[1].start != w[0].start + w[0].duration {
-            return Err(format!(
+            return Err(Failure::Output(format!(
                 "the audio chunks do not fit together at audio segment {}",
                 i + 1
-            ));
+            )));
         }
     }
     if merged
@@ -68,7 +70,9 @@ pub(crate) fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioRes
         .first()
         .is_some_and(|s| s.number != 0 || s.start != 0)
     {
-        return Err("the audio does not start at segment 0".into());
+        return Err(Failure::Output(
+            "the audio does not start at segment 0".into(),
+        ));
     }
     Ok(Some(merged))
 }
@@ -161,7 +165,7 @@ mod tests {
 
     #[test]
     fn audio_chunks_merge_only_when_they_chain() {
-        assert_eq!(merge_audio(Vec::new()), Ok(None));
+        assert!(matches!(merge_audio(Vec::new()), Ok(None)));
         // Out of order, they are put in order and chain.
         let merged = merge_audio(vec![part(3..5), part(0..3)])
             .expect("chains")
@@ -171,20 +175,21 @@ mod tests {
 
         let mut other = part(3..5);
         other.sample_rate = 44_100;
+        let reason = |parts| merge_audio(parts).map_err(|e| e.to_string()).err();
         assert_eq!(
-            merge_audio(vec![part(0..3), other]),
-            Err("the audio chunks were encoded differently".into())
+            reason(vec![part(0..3), other]).as_deref(),
+            Some("the audio chunks were encoded differently")
         );
         assert_eq!(
-            merge_audio(vec![part(0..3), part(4..6)]),
-            Err("the audio chunks do not fit together at audio segment 3".into())
+            reason(vec![part(0..3), part(4..6)]).as_deref(),
+            Some("the audio chunks do not fit together at audio segment 3")
         );
         let mut shifted = part(3..5);
         shifted.segments[0].start += 1;
         assert!(merge_audio(vec![part(0..3), shifted]).is_err());
         assert_eq!(
-            merge_audio(vec![part(1..3)]),
-            Err("the audio does not start at segment 0".into())
+            reason(vec![part(1..3)]).as_deref(),
+            Some("the audio does not start at segment 0")
         );
     }
 }

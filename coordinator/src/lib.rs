@@ -7,6 +7,7 @@
 //! `processing_failed` manifest with a reason a person can act on.
 
 pub mod args;
+mod failure;
 mod fanout;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
@@ -21,6 +22,7 @@ mod settings;
 mod source;
 pub mod subtitles;
 
+pub use failure::Failure;
 pub use fanout::JobTimeout;
 pub use hash::hash_object;
 pub use invoker::{InvokeError, Invoker, LocalInvoker, describe, run_job};
@@ -192,10 +194,7 @@ pub async fn process_hashed_upload(
     );
     let result = match tokio::time::timeout(settings.deadline, run).await {
         Ok(r) => r,
-        Err(_) => Err(format!(
-            "processing took longer than the {} s deadline and was stopped",
-            settings.deadline.as_secs()
-        )),
+        Err(_) => Err(Failure::Deadline(settings.deadline.as_secs())),
     };
     heartbeat.stop().await;
     match result {
@@ -219,9 +218,10 @@ pub async fn process_hashed_upload(
             events(Event::Stage(Stage::Done));
             Ok(Outcome::Completed(m))
         }
-        Err(reason) => {
+        Err(failure) => {
             let _ = store.delete_prefix(&keys::work(&id, "")).await;
-            warn!(video.id = %id, reason = %reason, "video failed");
+            let reason = failure.to_string();
+            warn!(video.id = %id, reason = %reason, retryable = failure.is_retryable(), "video failed");
             let current = read_manifest(store.as_ref(), &id)
                 .await
                 .ok()

@@ -2,7 +2,9 @@
 //! plan, fan the jobs out, collect their results, assemble.
 
 use crate::jobs::{job_units, make_jobs, merge_audio};
-use crate::{Event, EventSink, Invoker, Settings, fanout, now_ms, resume, source, write_manifest};
+use crate::{
+    Event, EventSink, Failure, Invoker, Settings, fanout, now_ms, resume, source, write_manifest,
+};
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult, SourceRef};
 use slicecast_core::ladder::ladder_for;
@@ -10,7 +12,7 @@ use slicecast_core::manifest::{
     EncoderSummary, Manifest, SourceSummary, Stage, TranscriptionStatus,
 };
 use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_padded};
-use slicecast_storage::{BlobStore, StoreError};
+use slicecast_storage::BlobStore;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::{info, warn};
@@ -22,17 +24,13 @@ pub(crate) async fn run_claimed(
     size: u64,
     settings: &Settings,
     events: EventSink,
-) -> Result<(Manifest, (SourceRef, Option<usize>)), String> {
+) -> Result<(Manifest, (SourceRef, Option<usize>)), Failure> {
     let id = manifest.video_id.clone();
-    let store_err = |e: StoreError| format!("storage error: {e}");
     events(Event::Stage(Stage::Probing));
     let t = Instant::now();
-    let location = store
-        .readable_location(&manifest.upload_key)
-        .await
-        .map_err(store_err)?;
+    let location = store.readable_location(&manifest.upload_key).await?;
     if size == 0 {
-        return Err("the file is empty (0 bytes)".into());
+        return Err(Failure::Source("the file is empty (0 bytes)".into()));
     }
     let source::Examined {
         location,
@@ -57,7 +55,7 @@ pub(crate) async fn run_claimed(
         thumb_interval_seconds: settings.sprite.interval_s,
     };
     let plan = plan_padded(&index, &params, lead, tail)
-        .map_err(|e| format!("could not plan the encode: {e}"))?;
+        .map_err(|e| Failure::Source(format!("could not plan the encode: {e}")))?;
     if plan.accurate_seek_slices() > 0 {
         info!(
             video.id = %id,
@@ -127,9 +125,7 @@ pub(crate) async fn run_claimed(
         job_units(&plan, &probe, settings),
         now_ms(),
     );
-    write_manifest(store.as_ref(), &manifest)
-        .await
-        .map_err(store_err)?;
+    write_manifest(store.as_ref(), &manifest).await?;
     let source = SourceRef {
         location: location.clone(),
         format_name: probe.format_name.clone(),
@@ -156,9 +152,7 @@ pub(crate) async fn run_claimed(
     events(Event::Stage(Stage::Assembling));
     let t = Instant::now();
     manifest = manifest.at_stage(Stage::Assembling, now_ms());
-    write_manifest(store.as_ref(), &manifest)
-        .await
-        .map_err(store_err)?;
+    write_manifest(store.as_ref(), &manifest).await?;
     let (slices, audio) = results;
     let speech_source = (
         source.clone(),
@@ -185,9 +179,7 @@ pub(crate) async fn run_claimed(
     if settings.transcriber.is_some() {
         done.transcription_status = TranscriptionStatus::Pending;
     }
-    write_manifest(store.as_ref(), &done)
-        .await
-        .map_err(store_err)?;
+    write_manifest(store.as_ref(), &done).await?;
     info!(video.id = %id, total_ms = done.timings.total_ms, "video complete");
     Ok((done, speech_source))
 }
@@ -197,7 +189,7 @@ async fn assemble_with_retries(
     invoker: &dyn Invoker,
     input: AssembleInput,
     settings: &Settings,
-) -> Result<Assembled, String> {
+) -> Result<Assembled, Failure> {
     let mut failures = 0;
     let mut throttles = 0;
     loop {
@@ -212,7 +204,11 @@ async fn assemble_with_retries(
                 warn!(error = %e, attempt = failures, "assembling failed; retrying");
                 tokio::time::sleep(fanout::backoff(failures, settings.retry_backoff)).await;
             }
-            Err(e) => return Err(format!("assembling the output failed: {e}")),
+            Err(e) => {
+                return Err(Failure::Output(format!(
+                    "assembling the output failed: {e}"
+                )));
+            }
         }
     }
 }
@@ -230,7 +226,7 @@ async fn fan_out(
     manifest: Manifest,
     settings: &Settings,
     events: EventSink,
-) -> Result<(Results, Manifest), String> {
+) -> Result<(Results, Manifest), Failure> {
     let total = plan.slices.len() as u32;
     let units = (jobs.len() + done.len()) as u32;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -250,20 +246,21 @@ async fn fan_out(
             let done = slices.len() as u32;
             let units_done = done + audio.len() as u32;
             manifest = manifest.with_progress(done, total, units_done, units, now_ms());
-            write_manifest(store.as_ref(), &manifest)
-                .await
-                .map_err(|e| format!("storage error: {e}"))?;
+            write_manifest(store.as_ref(), &manifest).await?;
             events(Event::JobDone {
                 slices_done: done,
                 slices_total: total,
             });
         }
-        Ok::<_, String>((slices, audio, manifest))
+        Ok::<_, Failure>((slices, audio, manifest))
     };
     let ((), (mut slices, audio, manifest)) = tokio::try_join!(runner, collect)?;
     slices.sort_by_key(|s| s.index);
     if slices.len() as u32 != total {
-        return Err(format!("only {} of {total} slices finished", slices.len()));
+        return Err(Failure::Job(format!(
+            "only {} of {total} slices finished",
+            slices.len()
+        )));
     }
     let audio = merge_audio(audio)?;
     Ok(((slices, audio), manifest))

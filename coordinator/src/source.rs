@@ -3,6 +3,7 @@
 //! restart, and refuse it if it is truncated. Every refusal is a sentence for
 //! the person who uploaded it.
 
+use crate::Failure;
 use slicecast_core::probe::{FrameIndex, Probe, VideoStream};
 use slicecast_core::{VideoId, keys};
 use slicecast_media::limits::Limits;
@@ -25,17 +26,19 @@ pub(crate) struct Examined {
     pub index: FrameIndex,
 }
 
-pub(crate) fn probe_reason(e: &ProbeError) -> String {
+/// A probe error as a failure: the upload's fault, or (ffprobe could not
+/// run) the service's.
+pub(crate) fn probe_reason(e: &ProbeError) -> Failure {
     match e {
-        ProbeError::Process(p) => format!("probing the upload failed: {p}"),
-        other => other.to_string(),
+        ProbeError::Process(p) => Failure::Job(format!("probing the upload failed: {p}")),
+        other => Failure::Source(other.to_string()),
     }
 }
 
 async fn probe_and_index(
     location: &str,
     limits: &Limits,
-) -> Result<(Probe, VideoStream, ffprobe::Indexed), String> {
+) -> Result<(Probe, VideoStream, ffprobe::Indexed), Failure> {
     let probe = ffprobe::probe(location, Duration::from_secs(120))
         .await
         .map_err(|e| probe_reason(&e))?;
@@ -60,7 +63,7 @@ pub(crate) async fn examine(
     id: &VideoId,
     location: String,
     limits: &Limits,
-) -> Result<Examined, String> {
+) -> Result<Examined, Failure> {
     let (mut probe, mut video, mut indexed) = probe_and_index(&location, limits).await?;
     let mut location = location;
     if indexed.discontinuities > 0 && normalize::timestamps_may_restart(&probe.format_name) {
@@ -101,11 +104,11 @@ async fn continuous_copy(
     probe: &Probe,
     video: &VideoStream,
     restarts: u32,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let failed = |detail: String| {
-        format!(
+        Failure::Source(format!(
             "the file's timestamps restart {restarts} time(s) (a spliced or concatenated capture) and could not be made continuous: {detail}"
-        )
+        ))
     };
     let dir = tempfile::tempdir().map_err(|e| failed(e.to_string()))?;
     let out = dir.path().join("continuous.ts");
@@ -114,12 +117,6 @@ async fn continuous_copy(
         .await
         .map_err(|e| failed(e.to_string()))?;
     let key = keys::work(id, "continuous.ts");
-    store
-        .put_file(&key, &out)
-        .await
-        .map_err(|e| format!("storage error: {e}"))?;
-    store
-        .readable_location(&key)
-        .await
-        .map_err(|e| format!("storage error: {e}"))
+    store.put_file(&key, &out).await?;
+    Ok(store.readable_location(&key).await?)
 }

@@ -6,8 +6,7 @@ use slicecast_api::validate::{PartPlan, PartRef};
 use slicecast_api::{S3Uploads, UploadBackend};
 use slicecast_storage::{BlobStore, S3Store};
 
-#[path = "../../storage/tests/s3s/mod.rs"]
-mod s3s;
+use slicecast_tests::s3s;
 
 async fn s3() -> (s3s::S3sFs, S3Store) {
     let (server, client) = s3s::with_bucket("slicecast").await;

@@ -8,8 +8,7 @@
 //! (or `SLICECAST_CARGO_LAMBDA`); `scripts/install-deps.sh --test` installs both.
 
 mod emulator;
-#[path = "../../storage/tests/s3s/mod.rs"]
-mod s3s;
+use slicecast_tests::s3s;
 mod support;
 
 use md5::{Digest, Md5};

@@ -25,8 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use support::{Moto, Reply, client, serve};
 
-#[path = "../../storage/tests/s3s/mod.rs"]
-mod s3s;
+use slicecast_tests::s3s;
 mod support;
 
 use support::BUCKET;

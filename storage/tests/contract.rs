@@ -2,8 +2,7 @@
 //! real S3-compatible server (s3s-fs, started here; install it with
 //! `cargo install s3s-fs@0.14.1 --features binary --locked`, as `scripts/install-deps.sh --test` does).
 
-#[path = "s3s/mod.rs"]
-mod s3s;
+use slicecast_tests::s3s;
 
 use bytes::Bytes;
 use slicecast_storage::{BlobStore, FsStore, S3Store, StoreError};

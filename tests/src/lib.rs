@@ -2,6 +2,8 @@
 //! independent checks of an output directory with ffprobe.
 
 pub mod hostile;
+pub mod net;
+pub mod s3s;
 pub mod timing;
 
 use anyhow::{Context, bail, ensure};

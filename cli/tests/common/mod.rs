@@ -3,10 +3,9 @@
 
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `slicecast transcode INPUT --out OUT --quiet --no-subtitles EXTRA…`.
 pub fn transcode(input: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -54,17 +53,10 @@ impl Drop for Server {
 
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    slicecast_tests::net::free_port()
 }
 
 /// Waits until something accepts connections on the loopback `port`.
 pub fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on port {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    slicecast_tests::net::wait_for_port(port, Duration::from_secs(30));
 }

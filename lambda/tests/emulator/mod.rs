@@ -3,7 +3,6 @@
 //! it, started, killed and restarted by function name.
 
 use aws_sdk_lambda::primitives::Blob;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,12 +25,7 @@ fn cargo_lambda() -> PathBuf {
         .unwrap_or_else(|| root().join("target/tools-venv/bin/cargo-lambda"))
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
+use slicecast_tests::net::free_port;
 
 /// The Lambda emulator and the function processes polling it; all killed on drop.
 pub struct Lambda {

@@ -1,11 +1,11 @@
 //! A real S3-compatible server for tests: s3s-fs on a free loopback port, with
-//! a client and a bucket. Shared by the storage and api tests (`#[path]`).
+//! a client and a bucket, for the storage, api and Lambda tests.
 //! Install it with `cargo install s3s-fs@0.14.1 --features binary --locked`
 //! (`scripts/install-deps.sh --test` does).
 
-use std::net::TcpListener;
+use crate::net::{free_port, wait_for_port};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The server and the directory it stores into (removed after the server stops).
 pub struct S3sFs {
@@ -25,10 +25,7 @@ impl Drop for S3sFs {
 /// Starts s3s-fs (access key `test`, secret `testsecret`) and waits until it listens.
 pub fn start() -> S3sFs {
     let root = tempfile::tempdir().expect("tmp");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
+    let port = free_port();
     let child = Command::new("s3s-fs")
         .args([
             "--host",
@@ -45,11 +42,7 @@ pub fn start() -> S3sFs {
         .stderr(Stdio::null())
         .spawn()
         .expect("s3s-fs (cargo install s3s-fs@0.14.1 --features binary --locked)");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "s3s-fs did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_port(port, Duration::from_secs(20));
     S3sFs {
         child,
         _root: root,

@@ -17,7 +17,7 @@ use slicecast_core::manifest::{Manifest, Status, SubtitleTrack, TranscriptionSta
 use slicecast_core::presentation::{Presentation, TextTrack};
 use slicecast_core::subtitles::{self, Cue, CueLimits, Word};
 use slicecast_core::{VideoId, dash, hls, keys};
-use slicecast_media::speech::{self, Whisper};
+use slicecast_speech::{self as speech, Whisper};
 use slicecast_storage::{BlobStore, StoreError};
 use std::path::Path;
 use std::sync::Arc;

@@ -12,7 +12,6 @@ pub mod limits;
 pub mod normalize;
 pub mod probe;
 pub mod process;
-pub mod speech;
 pub mod truncation;
 
 pub use process::{ProcessError, run};

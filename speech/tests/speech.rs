@@ -4,7 +4,7 @@
 //! WebVTT that ffmpeg must read back. Run with `--nocapture` to see the WERs.
 
 use slicecast_core::subtitles::{CueLimits, Word, cues, webvtt, word_error_rate};
-use slicecast_media::speech::{self, SpeechError, Whisper};
+use slicecast_speech::{self as speech, SpeechError, Whisper};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;

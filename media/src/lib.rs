@@ -7,6 +7,7 @@
 //! demuxers), used by every command that reads one.
 
 pub mod args;
+mod ffprobe_json;
 pub mod input;
 pub mod limits;
 pub mod normalize;

@@ -2,7 +2,7 @@
 
 use crate::input;
 use crate::process::{self, ProcessError, last_lines};
-use serde_json::Value;
+use crate::ffprobe_json::{Output, Stream};
 use slicecast_core::probe::{AudioStream, FrameIndex, Probe, Rational, VideoStream};
 use std::ffi::OsString;
 use std::time::Duration;
@@ -61,98 +61,66 @@ impl ProbeError {
     }
 }
 
-fn num(v: &Value, key: &str) -> Option<f64> {
-    match v.get(key)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-fn rational(v: &Value, key: &str) -> Option<Rational> {
-    Rational::parse(v.get(key)?.as_str()?)
-}
-
-fn rotation(stream: &Value) -> u32 {
-    let from_side = stream
-        .get("side_data_list")
-        .and_then(Value::as_array)
-        .and_then(|l| l.iter().find_map(|sd| num(sd, "rotation")));
-    let from_tag = stream.get("tags").and_then(|t| num(t, "rotate"));
-    let deg = from_side.or(from_tag).unwrap_or(0.0);
-    let quarter = ((deg / 90.0).round() as i64).rem_euclid(4);
-    (quarter * 90) as u32
-}
-
-/// Parses `ffprobe -show_format -show_streams -of json`.
+/// Parses `ffprobe -show_format -show_streams -of json` (through the typed
+/// [`ffprobe_json`](crate::ffprobe_json) structs). The first video stream that
+/// is not a cover picture and the first audio stream are kept. A stream
+/// without a codec name is one ffmpeg cannot decode; a missing size stays 0
+/// for [`require_video`] to refuse with its sentence.
 pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
-    let v: Value = serde_json::from_str(json).map_err(|e| ProbeError::Parse(e.to_string()))?;
-    let format = v.get("format").ok_or_else(|| ProbeError::Unreadable {
+    let out: Output = serde_json::from_str(json).map_err(|e| ProbeError::Parse(e.to_string()))?;
+    let format = out.format.ok_or_else(|| ProbeError::Unreadable {
         detail: "no container format recognised".into(),
     })?;
-    let streams = v
-        .get("streams")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let is = |s: &&Value, t: &str| s.get("codec_type").and_then(Value::as_str) == Some(t);
-    let attached = |s: &&Value| {
-        s.get("disposition")
-            .and_then(|d| d.get("attached_pic"))
-            .and_then(Value::as_i64)
-            == Some(1)
+    let codec = |s: &Stream, kind: &str| {
+        s.codec_name.clone().ok_or_else(|| {
+            ProbeError::Unsupported(format!(
+                "the {kind} stream is in a format ffmpeg cannot decode"
+            ))
+        })
     };
-    let video = streams
+    let video = match out
+        .streams
         .iter()
-        .find(|s| is(s, "video") && !attached(s))
-        .map(|s| VideoStream {
-            index: num(s, "index").unwrap_or(0.0) as u32,
-            codec: s
-                .get("codec_name")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_owned(),
-            width: num(s, "width").unwrap_or(0.0) as u32,
-            height: num(s, "height").unwrap_or(0.0) as u32,
+        .find(|s| s.is("video") && !s.is_attached_picture())
+    {
+        None => None,
+        Some(s) => Some(VideoStream {
+            index: s.index.u32().unwrap_or(0),
+            codec: codec(s, "video")?,
+            width: s.width.u32().unwrap_or(0),
+            height: s.height.u32().unwrap_or(0),
             sample_aspect: s
-                .get("sample_aspect_ratio")
-                .and_then(Value::as_str)
+                .sample_aspect_ratio
+                .as_deref()
                 .and_then(|r| Rational::parse(&r.replace(':', "/")))
                 .unwrap_or(Rational::new(1, 1)),
-            rotation: rotation(s),
-            frame_rate: rational(s, "r_frame_rate"),
-            avg_frame_rate: rational(s, "avg_frame_rate"),
-            time_base: rational(s, "time_base").unwrap_or(Rational::new(1, 90_000)),
-            pix_fmt: s.get("pix_fmt").and_then(Value::as_str).map(str::to_owned),
-            interlaced: matches!(
-                s.get("field_order").and_then(Value::as_str),
-                Some("tt" | "bb" | "tb" | "bt")
-            ),
-        });
-    let audio = streams
+            rotation: s.rotation(),
+            frame_rate: Stream::rational(&s.r_frame_rate),
+            avg_frame_rate: Stream::rational(&s.avg_frame_rate),
+            time_base: Stream::rational(&s.time_base).unwrap_or(Rational::new(1, 90_000)),
+            pix_fmt: s.pix_fmt.clone(),
+            interlaced: matches!(s.field_order.as_deref(), Some("tt" | "bb" | "tb" | "bt")),
+        }),
+    };
+    // An audio stream ffmpeg cannot decode is left out (the video plays
+    // silent) rather than failing the video.
+    let audio = out
+        .streams
         .iter()
-        .find(|s| is(s, "audio"))
+        .find(|s| s.is("audio") && s.codec_name.is_some())
         .map(|s| AudioStream {
-            index: num(s, "index").unwrap_or(0.0) as u32,
-            codec: s
-                .get("codec_name")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_owned(),
-            sample_rate: num(s, "sample_rate").unwrap_or(0.0) as u32,
-            channels: num(s, "channels").unwrap_or(0.0) as u32,
-            duration_s: num(s, "duration"),
-            start_time_s: num(s, "start_time"),
+            index: s.index.u32().unwrap_or(0),
+            codec: s.codec_name.clone().unwrap_or_default(),
+            sample_rate: s.sample_rate.u32().unwrap_or(0),
+            channels: s.channels.u32().unwrap_or(0),
+            duration_s: s.duration.0,
+            start_time_s: s.start_time.0,
         });
     Ok(Probe {
-        format_name: format
-            .get("format_name")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned(),
-        duration_s: num(format, "duration").unwrap_or(0.0),
-        start_time_s: num(format, "start_time").unwrap_or(0.0),
-        bit_rate: num(format, "bit_rate").map(|b| b as u64),
+        format_name: format.format_name.unwrap_or_default(),
+        duration_s: format.duration.0.unwrap_or(0.0),
+        start_time_s: format.start_time.0.unwrap_or(0.0),
+        bit_rate: format.bit_rate.0.filter(|b| *b >= 0.0).map(|b| b as u64),
         video,
         audio,
     })

@@ -1,8 +1,8 @@
 //! ffprobe: run it, and parse what it says (pure functions, tested on real output).
 
+use crate::ffprobe_json::{Output, Stream};
 use crate::input;
 use crate::process::{self, ProcessError, last_lines};
-use crate::ffprobe_json::{Output, Stream};
 use slicecast_core::probe::{AudioStream, FrameIndex, Probe, Rational, VideoStream};
 use std::ffi::OsString;
 use std::time::Duration;

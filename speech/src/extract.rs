@@ -119,4 +119,3 @@ pub async fn audio_duration_s(location: &str, timeout: Duration) -> Result<f64, 
             detail: format!("no duration in {:?}", text.trim()),
         })
 }
-

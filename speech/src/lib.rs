@@ -11,7 +11,6 @@
 //!
 //! Every child runs through [`slicecast_media::process::run`].
 
-
 mod extract;
 mod pocketsphinx;
 #[cfg(test)]
@@ -22,9 +21,9 @@ pub use extract::{audio_duration_s, extract_speech_audio};
 pub use pocketsphinx::{pocketsphinx_available, pocketsphinx_words};
 pub use whisper::Whisper;
 
-use slicecast_media::process::{self, ProcessError, last_lines};
 use serde::Deserialize;
 use slicecast_core::subtitles::Word;
+use slicecast_media::process::{self, ProcessError, last_lines};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -233,4 +232,3 @@ pub(crate) fn part_path(out: &Path) -> PathBuf {
     name.push(".part");
     out.with_file_name(name)
 }
-

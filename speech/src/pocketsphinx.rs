@@ -198,12 +198,16 @@ pub async fn pocketsphinx_words(audio: &Path, timeout: Duration) -> Result<Vec<W
         timeout.min(Duration::from_secs(60)),
     )
     .await?;
-    let out = process::run(&slicecast_media::ffmpeg_bin(), &pocketsphinx_args(audio), timeout)
-        .await
-        .map_err(|source| SpeechError::Engine {
-            what: "pocketsphinx (ffmpeg asr) could not transcribe the audio".into(),
-            source,
-        })?;
+    let out = process::run(
+        &slicecast_media::ffmpeg_bin(),
+        &pocketsphinx_args(audio),
+        timeout,
+    )
+    .await
+    .map_err(|source| SpeechError::Engine {
+        what: "pocketsphinx (ffmpeg asr) could not transcribe the audio".into(),
+        source,
+    })?;
     let utterances = parse_asr_print(&String::from_utf8_lossy(&out.stdout));
     let words = words_from_utterances(&utterances, duration_s);
     debug!(

@@ -200,8 +200,7 @@ fn error_messages_say_what_to_do() {
             program: "pip".into(),
             status: "exit status: 1".into(),
             stderr_tail:
-                "Collecting x\nERROR: No matching distribution found for faster-whisper==9\n"
-                    .into(),
+                "Collecting x\nERROR: No matching distribution found for faster-whisper==9\n".into(),
         },
     };
     assert!(e.to_string().contains("No matching distribution"), "{e}");

@@ -295,7 +295,10 @@ pub(crate) fn venv_check() -> (String, Vec<OsString>, Duration) {
 }
 
 /// Why `python` cannot create a venv with pip, if [`venv_check`] failed.
-pub(crate) fn install_blocker(python: &str, check: Result<process::Output, ProcessError>) -> Option<String> {
+pub(crate) fn install_blocker(
+    python: &str,
+    check: Result<process::Output, ProcessError>,
+) -> Option<String> {
     match check {
         Ok(_) => None,
         Err(ProcessError::NotFound { .. }) => Some(format!(

@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use slicecast_coordinator::{CoordinatorError, Invoker, Outcome, Settings, process_hashed_upload};
 use slicecast_core::manifest::Manifest;
+use slicecast_core::now_ms;
 use slicecast_core::{VideoId, keys};
 use slicecast_storage::BlobStore;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::task::JoinHandle;
 use tracing::{error, info};
 
@@ -68,12 +68,6 @@ impl LocalProcessor {
             tasks: Mutex::new(HashMap::new()),
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 async fn run(

@@ -14,9 +14,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use slicecast_coordinator::subtitles;
 use slicecast_core::manifest::{Manifest, Status, TranscriptionStatus};
+use slicecast_core::now_ms;
 use slicecast_core::{VideoId, keys};
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// `axum::Json` whose rejections answer `{error, message}`; a body over
 /// [`crate::MAX_JSON_BYTES`] is 413.
@@ -47,12 +48,6 @@ where
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 /// Starts a multipart upload.
 #[utoipa::path(

@@ -38,7 +38,7 @@ use slicecast_core::manifest::{Manifest, Stage, Status};
 use slicecast_core::{VideoId, keys};
 use slicecast_storage::{BlobStore, StoreError};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 use tracing::{info, instrument, warn};
 
 /// What happened to an upload.
@@ -108,11 +108,7 @@ pub enum Event {
 /// Receives [`Event`]s.
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub(crate) use slicecast_core::now_ms;
 
 /// Processes the object at `upload_key` from hash to assembled output.
 #[instrument(skip_all, fields(upload.key = upload_key))]

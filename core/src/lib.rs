@@ -3,6 +3,7 @@
 //! Everything here is data in, data out: no processes, no I/O, no async.
 //! Adapters (ffmpeg, storage, invokers) live in the other crates.
 
+pub mod clock;
 pub mod cmaf;
 pub mod dash;
 pub mod hls;
@@ -19,4 +20,5 @@ pub mod subtitles;
 pub mod thumbs;
 pub mod timeline;
 
+pub use clock::now_ms;
 pub use ids::VideoId;

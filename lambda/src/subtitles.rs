@@ -7,12 +7,13 @@
 use crate::transcribe::{AwsTranscribe, JobState, TranscribeError as AwsError};
 use async_trait::async_trait;
 use slicecast_coordinator::subtitles::{TranscribeError, Transcriber, Transcript};
+use slicecast_core::now_ms;
 use slicecast_core::subtitles::parse_webvtt;
 use slicecast_core::{VideoId, keys};
 use slicecast_storage::BlobStore;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tracing::warn;
 
 /// Amazon Transcribe over the video bucket.
@@ -37,12 +38,6 @@ impl AwsTranscriber {
 /// `processed/<id>/transcripts/speech.flac`: the audio a job reads; deleted once it ends.
 pub fn speech_key(id: &VideoId) -> String {
     format!("{}speech.flac", keys::transcripts(id))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn error(e: AwsError) -> TranscribeError {

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
+use slicecast_core::now_ms;
 use slicecast_core::{VideoId, keys};
 use slicecast_storage::{BlobStore, FsStore};
 use std::collections::{BTreeMap, HashSet};
@@ -65,12 +66,6 @@ impl std::fmt::Debug for LocalUploads {
             .field("root", &self.store.root())
             .finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn no_upload(id: &str) -> ApiError {
@@ -327,9 +322,7 @@ impl UploadBackend for LocalUploads {
         content_length: Option<u64>,
         body: Body,
     ) -> Result<String, ApiError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = now_ms() / 1000;
         self.signer
             .verify(
                 upload_id,

@@ -1,14 +1,12 @@
 //! The `slicecast` binary: thin wiring of the library crates.
 
-mod bench;
-mod load;
-mod model;
 mod serve;
 mod transcode;
 
 use clap::{Args, Parser, Subcommand};
 use slicecast_coordinator::Settings;
 use slicecast_coordinator::args::{OutputArgs, SubtitleArgs};
+use slicecast_perf::{bench, load, model};
 use std::time::Duration;
 
 /// slicecast: a chunk-parallel video transcoder to adaptive HLS and DASH.

@@ -197,7 +197,7 @@ impl Catalog {
         {
             return Ok(bytes.clone());
         }
-        let list = crate::model::video_list(&done, url);
+        let list = crate::bodies::video_list(&done, url);
         let bytes = Bytes::from(serde_json::to_vec(&list).map_err(ApiError::internal)?);
         self.state.lock().map_err(|_| poisoned())?.videos_json = Some((fingerprint, bytes.clone()));
         Ok(bytes)

@@ -30,18 +30,18 @@
 //! multipart uploads and the uploads of failed videos.
 
 mod auth;
+pub mod bodies;
 mod catalog;
 mod config;
 mod error;
 mod index;
-pub mod model;
 mod processor;
 mod resume;
 mod routes;
 mod s3_uploads;
 mod server;
 mod sign;
-mod stream;
+pub mod stream;
 mod sweep;
 mod uploads;
 pub mod validate;
@@ -60,7 +60,7 @@ pub use server::{
 };
 pub use sign::{PartSigner, SignatureError};
 pub use sweep::{SweepReport, sweep};
-pub use uploads::{Assembled, LocalUploads, NewUpload, PartInfo, UploadBackend, UploadInfo};
+pub use uploads::{CompletedUpload, LocalUploads, NewUpload, PartInfo, UploadBackend, UploadInfo};
 pub use web::ASSETS as WEB_ASSETS;
 
 use axum::Router;
@@ -192,23 +192,23 @@ impl AppState {
     ),
     components(schemas(
         ErrorBody,
-        model::CreateUploadRequest,
-        model::CreateUploadResponse,
-        model::CompletedPart,
-        model::CompleteUploadRequest,
-        model::CompleteUploadResponse,
-        model::AbortUploadRequest,
-        model::AbortUploadResponse,
-        model::ReceivedPart,
-        model::UploadStateResponse,
-        model::VideoItem,
-        model::SubtitleItem,
-        model::ProgressItem,
-        model::TranscodingItem,
-        model::StatusPlaceholder,
-        model::DeleteResponse,
-        model::ManifestDoc,
-        model::Health,
+        bodies::CreateUploadRequest,
+        bodies::CreateUploadResponse,
+        bodies::CompletedPart,
+        bodies::CompleteUploadRequest,
+        bodies::CompleteUploadResponse,
+        bodies::AbortUploadRequest,
+        bodies::AbortUploadResponse,
+        bodies::ReceivedPart,
+        bodies::UploadStateResponse,
+        bodies::VideoItem,
+        bodies::SubtitleItem,
+        bodies::ProgressItem,
+        bodies::TranscodingItem,
+        bodies::StatusPlaceholder,
+        bodies::DeleteResponse,
+        bodies::ManifestDoc,
+        bodies::Health,
     )),
     modifiers(&BearerScheme),
 )]

@@ -1,9 +1,9 @@
 //! The handlers: thin glue between HTTP and the plain functions and traits.
 
 use crate::AppState;
+use crate::bodies::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::index::UploadRecord;
-use crate::model::*;
 use crate::processor::StartRequest;
 use crate::uploads::remove_upload_object;
 use crate::validate::{self, MAX_PARTS};

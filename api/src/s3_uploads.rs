@@ -10,7 +10,7 @@
 //! the limit or not the declared size, before it is read to be hashed.
 
 use crate::error::ApiError;
-use crate::uploads::{Assembled, NewUpload, PartInfo, UploadBackend, UploadInfo};
+use crate::uploads::{CompletedUpload, NewUpload, PartInfo, UploadBackend, UploadInfo};
 use crate::validate::{PartPlan, PartRef};
 use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -219,7 +219,7 @@ impl UploadBackend for S3Uploads {
         upload_id: &str,
         file_name: &str,
         parts: &[PartRef],
-    ) -> Result<Assembled, ApiError> {
+    ) -> Result<CompletedUpload, ApiError> {
         let m = self.meta(upload_id).await?;
         if m.file_name != file_name {
             return Err(ApiError::Invalid(format!(
@@ -295,7 +295,7 @@ impl UploadBackend for S3Uploads {
         // S3 does not give the MD5 of a multipart object: read it once, in ranges.
         let (video_id, size) = slicecast_coordinator::hash_object(&self.store, &m.key).await?;
         self.store.delete(&meta_key(upload_id)).await?;
-        Ok(Assembled {
+        Ok(CompletedUpload {
             key: m.key,
             size,
             video_id,

@@ -67,7 +67,7 @@ pub struct UploadInfo {
 
 /// A completed upload.
 #[derive(Debug, Clone)]
-pub struct Assembled {
+pub struct CompletedUpload {
     /// Key of the assembled object.
     pub key: String,
     /// Its size in bytes.
@@ -99,7 +99,7 @@ pub trait UploadBackend: Send + Sync + 'static {
         upload_id: &str,
         file_name: &str,
         parts: &[PartRef],
-    ) -> Result<Assembled, ApiError>;
+    ) -> Result<CompletedUpload, ApiError>;
 
     /// Discards an upload and its parts.
     async fn abort(&self, upload_id: &str) -> Result<(), ApiError>;

@@ -194,69 +194,6 @@ pub fn stream_key(raw: &str) -> Result<String, ApiError> {
 
 pub use slicecast_core::keys::{cache_control, content_type};
 
-/// What a `Range` header asks of an object of a given size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeRequest {
-    /// The whole object (no header, or one we may ignore: other units,
-    /// several ranges, bad syntax).
-    Full,
-    /// Bytes `start ..= end` (inclusive, `end < size`).
-    Partial {
-        /// First byte.
-        start: u64,
-        /// Last byte, inclusive.
-        end: u64,
-    },
-    /// No byte of the object is in the range (416).
-    Unsatisfiable,
-}
-
-/// Parses a `Range` header value against an object of `size` bytes (RFC 9110:
-/// one `bytes=` range; suffix ranges `-n`; open ranges `n-`).
-pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
-    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
-        return RangeRequest::Full;
-    };
-    if spec.contains(',') {
-        return RangeRequest::Full;
-    }
-    let Some((a, b)) = spec.trim().split_once('-') else {
-        return RangeRequest::Full;
-    };
-    let (a, b) = (a.trim(), b.trim());
-    if a.is_empty() {
-        // Suffix: the last n bytes.
-        let Ok(n) = b.parse::<u64>() else {
-            return RangeRequest::Full;
-        };
-        if n == 0 || size == 0 {
-            return RangeRequest::Unsatisfiable;
-        }
-        return RangeRequest::Partial {
-            start: size.saturating_sub(n),
-            end: size - 1,
-        };
-    }
-    let Ok(start) = a.parse::<u64>() else {
-        return RangeRequest::Full;
-    };
-    let end = if b.is_empty() {
-        u64::MAX
-    } else {
-        match b.parse::<u64>() {
-            Ok(e) if e >= start => e,
-            _ => return RangeRequest::Full,
-        }
-    };
-    if start >= size {
-        return RangeRequest::Unsatisfiable;
-    }
-    RangeRequest::Partial {
-        start,
-        end: end.min(size - 1),
-    }
-}
-
 /// The name without its extension (`my clip.v2.mp4` → `my clip.v2`).
 pub fn base_name(file_name: &str) -> &str {
     match file_name.rsplit_once('.') {
@@ -485,26 +422,6 @@ mod tests {
             assert_eq!(content_type(key), ct, "{key}");
             assert_eq!(cache_control(key), cc, "{key}");
         }
-    }
-
-    #[test]
-    fn ranges() {
-        use RangeRequest::*;
-        let r = |h: &str| parse_range(Some(h), 100);
-        assert_eq!(parse_range(None, 100), Full);
-        assert_eq!(r("bytes=0-9"), Partial { start: 0, end: 9 });
-        assert_eq!(r("bytes=90-"), Partial { start: 90, end: 99 });
-        assert_eq!(r("bytes=90-500"), Partial { start: 90, end: 99 });
-        assert_eq!(r("bytes=-10"), Partial { start: 90, end: 99 });
-        assert_eq!(r("bytes=-500"), Partial { start: 0, end: 99 });
-        assert_eq!(r("bytes=100-"), Unsatisfiable);
-        assert_eq!(r("bytes=100-200"), Unsatisfiable);
-        assert_eq!(r("bytes=-0"), Unsatisfiable);
-        assert_eq!(r("bytes=5-1"), Full);
-        assert_eq!(r("bytes=0-1,5-6"), Full);
-        assert_eq!(r("items=0-1"), Full);
-        assert_eq!(r("bytes=x-1"), Full);
-        assert_eq!(parse_range(Some("bytes=0-"), 0), Unsatisfiable);
     }
 
     #[test]

@@ -13,8 +13,9 @@ mod common;
 use bytes::Bytes;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use slicecast_api::model::{AbortUploadRequest, CompleteUploadRequest, CreateUploadRequest};
-use slicecast_api::validate::{self, RangeRequest};
+use slicecast_api::bodies::{AbortUploadRequest, CompleteUploadRequest, CreateUploadRequest};
+use slicecast_api::stream::{RangeRequest, parse_range};
+use slicecast_api::validate;
 use slicecast_api::{ApiConfig, PartSigner, bearer_matches};
 use slicecast_storage::BlobStore;
 use std::sync::OnceLock;
@@ -196,7 +197,7 @@ fn stream_path() -> impl Strategy<Value = String> {
 // ------------------------------------------------------------ parsers
 
 fn check_range(header: Option<&str>, size: u64) -> Result<(), TestCaseError> {
-    match validate::parse_range(header, size) {
+    match parse_range(header, size) {
         RangeRequest::Partial { start, end } => {
             prop_assert!(
                 start <= end && end < size,
@@ -229,7 +230,7 @@ proptest! {
     #[test]
     fn range_semantics(start in 0u64..300, len in 0u64..300, size in 0u64..300, suffix in any::<bool>()) {
         if suffix {
-            let got = validate::parse_range(Some(&format!("bytes=-{len}")), size);
+            let got = parse_range(Some(&format!("bytes=-{len}")), size);
             let want = if len == 0 || size == 0 {
                 RangeRequest::Unsatisfiable
             } else {
@@ -238,7 +239,7 @@ proptest! {
             prop_assert_eq!(got, want);
         } else {
             let end = start + len;
-            let got = validate::parse_range(Some(&format!("bytes={start}-{end}")), size);
+            let got = parse_range(Some(&format!("bytes={start}-{end}")), size);
             let want = if start >= size {
                 RangeRequest::Unsatisfiable
             } else {

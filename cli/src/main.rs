@@ -6,7 +6,7 @@ mod transcode;
 use clap::{Args, Parser, Subcommand};
 use slicecast_coordinator::Settings;
 use slicecast_coordinator::args::{OutputArgs, SubtitleArgs};
-use slicecast_perf::{bench, load, model};
+use slicecast_perf::{bench, lambda_model as model, load};
 use std::time::Duration;
 
 /// slicecast: a chunk-parallel video transcoder to adaptive HLS and DASH.

@@ -259,7 +259,7 @@ mod tests {
     use slicecast_core::VideoId;
     use slicecast_core::job::{EncodeSettings, SliceJob, SliceResult, SourceRef};
     use slicecast_core::plan::Slice;
-    use slicecast_core::probe::Rational;
+    use slicecast_core::source_info::Rational;
     use std::sync::Mutex;
 
     fn slice_job(index: u32) -> Job {

@@ -8,7 +8,7 @@ use slicecast_core::job::{
 };
 use slicecast_core::ladder::Rung;
 use slicecast_core::plan::SlicePlan;
-use slicecast_core::probe::Probe;
+use slicecast_core::source_info::Probe;
 
 /// The audio jobs: none without audio, one for the whole track, or chunks.
 pub(crate) fn audio_parts(

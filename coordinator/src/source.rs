@@ -4,7 +4,7 @@
 //! the person who uploaded it.
 
 use crate::Failure;
-use slicecast_core::probe::{FrameIndex, Probe, VideoStream};
+use slicecast_core::source_info::{FrameIndex, Probe, VideoStream};
 use slicecast_core::{VideoId, keys};
 use slicecast_media::limits::Limits;
 use slicecast_media::normalize;

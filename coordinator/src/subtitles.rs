@@ -383,8 +383,8 @@ pub async fn publish(
         name: subtitles::language_name(&lang),
         lang: lang.clone(),
     };
-    let vtt = keys::subtitles(id, &format!("{lang}.vtt"));
-    let srt = keys::subtitles(id, &format!("{lang}.srt"));
+    let vtt = keys::subtitles(id, &keys::subtitle_file(&lang, "vtt"));
+    let srt = keys::subtitles(id, &keys::subtitle_file(&lang, "srt"));
     store
         .put(&vtt, Bytes::from(subtitles::webvtt(cues)))
         .await?;

@@ -5,7 +5,7 @@ use crate::VideoId;
 use crate::ladder::Rung;
 use crate::plan::Slice;
 use crate::presentation::SegmentInfo;
-use crate::probe::Rational;
+use crate::source_info::Rational;
 use serde::{Deserialize, Serialize};
 
 /// Encoder settings shared by every slice of a video.

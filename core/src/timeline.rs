@@ -6,7 +6,7 @@
 //! no guess about the source's colours; the A/V offset of the source is kept
 //! to within one video frame, and no sound is dropped.
 
-use crate::probe::{FrameIndex, Probe, Rational};
+use crate::source_info::{FrameIndex, Probe, Rational};
 
 /// A forward step of the decode timestamps larger than this, seconds, is a
 /// discontinuity (a splice, a restarted capture), not a pause in the picture:
@@ -99,7 +99,7 @@ pub fn padding_frames(probe: &Probe, index: &FrameIndex) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::AudioStream;
+    use crate::source_info::AudioStream;
 
     fn probe(audio: Option<(f64, Option<f64>)>, container: (f64, f64)) -> Probe {
         Probe {

@@ -9,7 +9,7 @@
 //! pinned as a plain unit test next to the parser instead.
 
 use proptest::prelude::*;
-use slicecast_core::probe::{FrameIndex, Rational};
+use slicecast_core::source_info::{FrameIndex, Rational};
 use slicecast_core::{VideoId, cmaf, keys, subtitles};
 
 fn config() -> ProptestConfig {

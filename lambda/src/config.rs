@@ -3,7 +3,7 @@
 
 use crate::api_key::{ApiKey, ApiKeyError, KeySource};
 use crate::subtitles::AwsTranscriber;
-use crate::transcribe::{AwsTranscribe, LanguageChoice};
+use crate::transcribe::{LanguageChoice, TranscribeClient};
 use clap::Parser;
 use slicecast_coordinator::args::OutputArgs;
 use slicecast_coordinator::subtitles::{EngineChoice, Transcriber};
@@ -153,7 +153,7 @@ impl TranscribeEnv {
                     Some(&self.language_options),
                 );
                 info!(?language, "subtitles by Amazon Transcribe");
-                let t = AwsTranscribe::from_env(bucket, language).await;
+                let t = TranscribeClient::from_env(bucket, language).await;
                 Some(Arc::new(AwsTranscriber::new(t, store)))
             }
             EngineChoice::None => {

@@ -9,7 +9,7 @@
 //! processed but tells the coordinator that a video's subtitles are ready;
 //! nothing slicecast writes ends in `.transcript.json`, so that is no loop either.
 
-use crate::transcribe::AwsTranscribe;
+use crate::transcribe::TranscribeClient;
 use aws_lambda_events::s3::S3Event;
 use percent_encoding::percent_decode_str;
 use slicecast_core::{VideoId, keys};
@@ -44,7 +44,7 @@ pub fn transcript_of(key: &str) -> Option<(VideoId, String)> {
     let job = key
         .strip_prefix(&keys::transcripts(&id))?
         .strip_suffix(".json")?;
-    (AwsTranscribe::video_of_job(job).as_ref() == Some(&id)).then(|| (id, job.to_owned()))
+    (TranscribeClient::video_of_job(job).as_ref() == Some(&id)).then(|| (id, job.to_owned()))
 }
 
 /// What to do with one record of an event.

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_coordinator::{InvokeError, Invoker};
 use slicecast_core::job::{Job, JobResult};
+use slicecast_storage::aws_errors;
 
 /// Largest synchronous invoke request Lambda accepts.
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -115,28 +116,22 @@ fn sdk_error<E>(function: &str, e: SdkError<E>) -> InvokeError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = e.code().map(str::to_owned);
-    let status = e.raw_response().map(|r| r.status().as_u16());
+    let (code, status) = aws_errors::code_and_status(&e);
     // An emulator answers a handler error with a 500 and the error document.
     let handler_message = e
         .raw_response()
         .and_then(|r| r.body().bytes())
         .and_then(error_message);
-    let detail = handler_message.unwrap_or_else(|| {
-        aws_sdk_lambda::error::DisplayErrorContext(&e)
-            .to_string()
-            .chars()
-            .take(500)
-            .collect()
-    });
+    let detail = handler_message.unwrap_or_else(|| aws_errors::detail(&e));
     let message = format!("invoking {function} failed: {detail}");
+    if aws_errors::is_throttling(code.as_deref(), status) {
+        return InvokeError::throttled(message);
+    }
     match code.as_deref() {
-        Some(
-            "TooManyRequestsException"
-            | "EC2ThrottledException"
-            | "ResourceNotReadyException"
-            | "SnapStartNotReadyException",
-        ) => InvokeError::throttled(message),
+        // The function is still being created or its snapshot restored: later.
+        Some("ResourceNotReadyException" | "SnapStartNotReadyException") => {
+            InvokeError::throttled(message)
+        }
         Some(
             "ResourceNotFoundException"
             | "InvalidRequestContentException"
@@ -149,7 +144,6 @@ where
         _ if matches!(status, Some(400 | 401 | 403 | 404 | 413 | 415)) => {
             InvokeError::permanent(message)
         }
-        _ if status == Some(429) => InvokeError::throttled(message),
         _ => InvokeError::failed(message),
     }
 }

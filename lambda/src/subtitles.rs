@@ -4,7 +4,7 @@
 //! status read) asks [`Transcriber::check`], which reads Transcribe's WebVTT
 //! back into cues and removes the temporary audio.
 
-use crate::transcribe::{AwsTranscribe, JobState, TranscribeError as AwsError};
+use crate::transcribe::{JobState, TranscribeApiError, TranscribeClient};
 use async_trait::async_trait;
 use slicecast_coordinator::subtitles::{TranscribeError, Transcriber, Transcript};
 use slicecast_core::now_ms;
@@ -18,7 +18,7 @@ use tracing::warn;
 
 /// Amazon Transcribe over the video bucket.
 pub struct AwsTranscriber {
-    transcribe: AwsTranscribe,
+    transcribe: TranscribeClient,
     store: Arc<dyn BlobStore>,
 }
 
@@ -30,7 +30,7 @@ impl std::fmt::Debug for AwsTranscriber {
 
 impl AwsTranscriber {
     /// Transcribe jobs reading from and writing to `store`'s bucket.
-    pub fn new(transcribe: AwsTranscribe, store: Arc<dyn BlobStore>) -> Self {
+    pub fn new(transcribe: TranscribeClient, store: Arc<dyn BlobStore>) -> Self {
         Self { transcribe, store }
     }
 }
@@ -40,7 +40,7 @@ pub fn speech_key(id: &VideoId) -> String {
     format!("{}speech.flac", keys::transcripts(id))
 }
 
-fn error(e: AwsError) -> TranscribeError {
+fn error(e: TranscribeApiError) -> TranscribeError {
     TranscribeError(format!("Amazon Transcribe: {e}"))
 }
 

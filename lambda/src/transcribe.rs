@@ -1,4 +1,4 @@
-//! [`AwsTranscribe`]: subtitles for a video's audio through Amazon Transcribe
+//! [`TranscribeClient`]: subtitles for a video's audio through Amazon Transcribe
 //! (aws-sdk-transcribe `StartTranscriptionJob` / `GetTranscriptionJob` /
 //! `DeleteTranscriptionJob`).
 //!
@@ -8,11 +8,12 @@
 //! trigger filters on), `….transcript.vtt` and `….transcript.srt`.
 
 use aws_sdk_transcribe::Client;
-use aws_sdk_transcribe::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_transcribe::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_transcribe::types::{
     LanguageCode, Media, MediaFormat, SubtitleFormat, Subtitles, TranscriptionJobStatus,
 };
 use slicecast_core::{VideoId, keys};
+use slicecast_storage::aws_errors;
 
 /// Sample rate of the audio handed to Transcribe (the extracted speech track).
 pub const MEDIA_SAMPLE_RATE_HZ: i32 = 16_000;
@@ -92,7 +93,7 @@ pub enum JobState {
 /// A Transcribe call that did not go through. The message names the call and
 /// the job and carries the SDK's description of what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TranscribeError {
+pub enum TranscribeApiError {
     /// Transcribe is throttling us (`LimitExceededException`, HTTP 429):
     /// try again later, without counting it as a failure of the job.
     #[error("{0}")]
@@ -106,7 +107,7 @@ pub enum TranscribeError {
     Other(String),
 }
 
-impl TranscribeError {
+impl TranscribeApiError {
     /// Whether Transcribe was throttling.
     pub fn is_throttled(&self) -> bool {
         matches!(self, Self::Throttled(_))
@@ -121,13 +122,13 @@ impl TranscribeError {
 /// Amazon Transcribe over one bucket: audio in, subtitles out, both in
 /// `bucket`.
 #[derive(Debug, Clone)]
-pub struct AwsTranscribe {
+pub struct TranscribeClient {
     client: Client,
     bucket: String,
     language: LanguageChoice,
 }
 
-impl AwsTranscribe {
+impl TranscribeClient {
     /// An adapter over an existing client.
     pub fn new(client: Client, bucket: impl Into<String>, language: LanguageChoice) -> Self {
         Self {
@@ -155,7 +156,7 @@ impl AwsTranscribe {
 
     /// The video a job name belongs to (for the S3 event on
     /// `processed/<id>/transcripts/<job>.transcript.json`); `None` when the
-    /// name is not one of [`AwsTranscribe::job_name`]'s.
+    /// name is not one of [`TranscribeClient::job_name`]'s.
     pub fn video_of_job(job: &str) -> Option<VideoId> {
         let middle = job.strip_prefix(JOB_PREFIX)?.strip_suffix(JOB_SUFFIX)?;
         let (id, ms) = middle.split_once('-')?;
@@ -172,7 +173,7 @@ impl AwsTranscribe {
 
     /// Starts transcribing `s3://<bucket>/<media_key>` (FLAC or WAV, by its
     /// extension, at 16 kHz) into WebVTT and SubRip subtitles (cues numbered
-    /// from 1) under [`AwsTranscribe::output_prefix`]. Returns the job name.
+    /// from 1) under [`TranscribeClient::output_prefix`]. Returns the job name.
     /// A job of that name that already exists (a retried start with the same
     /// `now_ms`) counts as started.
     pub async fn start(
@@ -180,10 +181,10 @@ impl AwsTranscribe {
         video_id: &VideoId,
         media_key: &str,
         now_ms: u64,
-    ) -> Result<String, TranscribeError> {
+    ) -> Result<String, TranscribeApiError> {
         let job = Self::job_name(video_id, now_ms);
         let format = media_format(media_key).ok_or_else(|| {
-            TranscribeError::Other(format!(
+            TranscribeApiError::Other(format!(
                 "cannot transcribe {media_key}: only FLAC or WAV audio (.flac, .wav) is sent to Amazon Transcribe"
             ))
         })?;
@@ -230,7 +231,7 @@ impl AwsTranscribe {
 
     /// Where job `job` stands (`GetTranscriptionJob`). A completed job's
     /// subtitle files are given as keys in this adapter's bucket.
-    pub async fn check(&self, job: &str) -> Result<JobState, TranscribeError> {
+    pub async fn check(&self, job: &str) -> Result<JobState, TranscribeApiError> {
         let out = self
             .client
             .get_transcription_job()
@@ -239,7 +240,7 @@ impl AwsTranscribe {
             .await
             .map_err(|e| classify(&format!("checking transcription job {job}"), e))?;
         let unusable = |what: &str| {
-            TranscribeError::Other(format!(
+            TranscribeApiError::Other(format!(
                 "transcription job {job}: Transcribe's reply {what}"
             ))
         };
@@ -297,7 +298,7 @@ impl AwsTranscribe {
 
     /// Deletes job `job` (`DeleteTranscriptionJob`; its output files stay).
     /// A job that is already gone is fine.
-    pub async fn delete(&self, job: &str) -> Result<(), TranscribeError> {
+    pub async fn delete(&self, job: &str) -> Result<(), TranscribeApiError> {
         match self
             .client
             .delete_transcription_job()
@@ -307,7 +308,7 @@ impl AwsTranscribe {
         {
             Ok(_) => Ok(()),
             Err(e) => match classify(&format!("deleting transcription job {job}"), e) {
-                TranscribeError::NotFound(_) => Ok(()),
+                TranscribeApiError::NotFound(_) => Ok(()),
                 other => Err(other),
             },
         }
@@ -367,37 +368,30 @@ fn virtual_hosted(host: &str, bucket: &str) -> bool {
     !service.is_empty() && (!on_aws || service.starts_with("s3"))
 }
 
-/// A failed SDK call as a [`TranscribeError`]. Transcribe answers a missing
+/// A failed SDK call as a [`TranscribeApiError`]. Transcribe answers a missing
 /// job with `BadRequestException` ("The requested job couldn't be found")
 /// as often as with `NotFoundException`.
-fn classify<E>(doing: &str, e: SdkError<E>) -> TranscribeError
+fn classify<E>(doing: &str, e: SdkError<E>) -> TranscribeApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = e.code().map(str::to_owned);
+    let (code, status) = aws_errors::code_and_status(&e);
     let message = e.message().unwrap_or_default().to_ascii_lowercase();
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    let detail: String = DisplayErrorContext(&e)
-        .to_string()
-        .chars()
-        .take(500)
-        .collect();
-    let text = format!("{doing} failed: {detail}");
+    let text = format!("{doing} failed: {}", aws_errors::detail(&e));
+    if aws_errors::is_throttling(code.as_deref(), status) {
+        return TranscribeApiError::Throttled(text);
+    }
     match code.as_deref() {
-        Some("LimitExceededException" | "ThrottlingException" | "TooManyRequestsException") => {
-            TranscribeError::Throttled(text)
-        }
-        Some("NotFoundException") => TranscribeError::NotFound(text),
+        Some("NotFoundException") => TranscribeApiError::NotFound(text),
         Some("BadRequestException")
             if message.contains("couldn't be found")
                 || message.contains("could not be found")
                 || message.contains("doesn't exist")
                 || message.contains("does not exist") =>
         {
-            TranscribeError::NotFound(text)
+            TranscribeApiError::NotFound(text)
         }
-        _ if status == Some(429) => TranscribeError::Throttled(text),
-        _ => TranscribeError::Other(text),
+        _ => TranscribeApiError::Other(text),
     }
 }
 
@@ -412,14 +406,14 @@ mod tests {
     #[test]
     fn job_names_are_valid_unique_and_round_trip() {
         let id = id();
-        let a = AwsTranscribe::job_name(&id, 1_796_000_000_000);
-        let b = AwsTranscribe::job_name(&id, 1_796_000_000_001);
+        let a = TranscribeClient::job_name(&id, 1_796_000_000_000);
+        let b = TranscribeClient::job_name(&id, 1_796_000_000_001);
         assert_eq!(
             a,
             "slicecast-0123456789abcdef0123456789abcdef-1796000000000.transcript"
         );
         assert_ne!(a, b);
-        let longest = AwsTranscribe::job_name(&id, u64::MAX);
+        let longest = TranscribeClient::job_name(&id, u64::MAX);
         for name in [&a, &b, &longest] {
             assert!(name.len() <= MAX_JOB_NAME_LEN, "{name}");
             assert!(
@@ -427,7 +421,7 @@ mod tests {
                     .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)),
                 "{name}"
             );
-            assert_eq!(AwsTranscribe::video_of_job(name), Some(id.clone()));
+            assert_eq!(TranscribeClient::video_of_job(name), Some(id.clone()));
         }
         assert!(format!("{a}.json").ends_with(".transcript.json"));
     }
@@ -449,14 +443,14 @@ mod tests {
             "slicecast-0123456789abcdef0123456789abcdef-1796000000000.transcript.json",
         ];
         for name in table {
-            assert_eq!(AwsTranscribe::video_of_job(name), None, "{name:?}");
+            assert_eq!(TranscribeClient::video_of_job(name), None, "{name:?}");
         }
     }
 
     #[test]
     fn output_prefix_is_under_the_video() {
         assert_eq!(
-            AwsTranscribe::output_prefix(&id()),
+            TranscribeClient::output_prefix(&id()),
             "processed/0123456789abcdef0123456789abcdef/transcripts/"
         );
     }

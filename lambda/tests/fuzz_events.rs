@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_lambda::error_message;
 use slicecast_lambda::events::{self, Record, decode_key, is_source_key, transcript_of};
-use slicecast_lambda::transcribe::{AwsTranscribe, key_from_uri};
+use slicecast_lambda::transcribe::{TranscribeClient, key_from_uri};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -220,7 +220,7 @@ fn check_records(event: &S3Event) -> Result<(), TestCaseError> {
                 );
             }
             Record::Transcript { video_id, job } => {
-                prop_assert_eq!(AwsTranscribe::video_of_job(job), Some(video_id.clone()));
+                prop_assert_eq!(TranscribeClient::video_of_job(job), Some(video_id.clone()));
             }
             Record::Ignored { .. } => {}
         }
@@ -271,14 +271,14 @@ proptest! {
         if let Some((id, job)) = transcript_of(&key) {
             prop_assert!(key.starts_with(&format!("processed/{id}/transcripts/")), "{key:?}");
             prop_assert!(job.ends_with(".transcript"), "{job:?}");
-            prop_assert_eq!(AwsTranscribe::video_of_job(&job), Some(id));
+            prop_assert_eq!(TranscribeClient::video_of_job(&job), Some(id));
         }
     }
 
     /// Job names of any text.
     #[test]
     fn job_names(job in prop_oneof![".{0,64}", "slicecast-[0-9a-fA-F]{30,34}-[0-9]{0,20}\\.transcript"]) {
-        if let Some(id) = AwsTranscribe::video_of_job(&job) {
+        if let Some(id) = TranscribeClient::video_of_job(&job) {
             prop_assert!(job.contains(id.as_str()) || job.to_ascii_lowercase().contains(id.as_str()));
         }
     }

@@ -17,7 +17,7 @@ use slicecast_core::manifest::{Manifest, Status, TranscriptionStatus};
 use slicecast_core::{VideoId, keys};
 use slicecast_lambda::handlers::Coordinator;
 use slicecast_lambda::subtitles::{AwsTranscriber, speech_key};
-use slicecast_lambda::transcribe::{AwsTranscribe, LanguageChoice};
+use slicecast_lambda::transcribe::{LanguageChoice, TranscribeClient};
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, S3Store};
 use slicecast_tests::speech_video;
@@ -109,7 +109,7 @@ async fn transcribe_job_event_and_polling_publish_subtitles() {
     let tc = client(&moto.endpoint);
     let languages = LanguageChoice::Identify(vec!["en-US".into(), "es-US".into()]);
     let transcriber = Arc::new(AwsTranscriber::new(
-        AwsTranscribe::new(tc.clone(), BUCKET, languages),
+        TranscribeClient::new(tc.clone(), BUCKET, languages),
         store.clone(),
     ));
     let settings = Settings {
@@ -318,7 +318,7 @@ async fn transcribe_job_event_and_polling_publish_subtitles() {
     }])
     .await;
     let failing = AwsTranscriber::new(
-        AwsTranscribe::new(
+        TranscribeClient::new(
             client(&endpoint),
             BUCKET,
             LanguageChoice::Fixed("en-US".into()),

@@ -1,4 +1,4 @@
-//! [`AwsTranscribe`] against a real Amazon Transcribe stand-in: moto's server
+//! [`TranscribeClient`] against a real Amazon Transcribe stand-in: moto's server
 //! (`target/tools-venv/bin/moto_server`, which `bash scripts/install-deps.sh
 //! --test` installs). moto checks the API shape and walks a job through
 //! QUEUED → IN_PROGRESS → COMPLETED, one step per `GetTranscriptionJob`; it
@@ -9,7 +9,9 @@ use aws_sdk_transcribe::types::{
     LanguageCode, MediaFormat, OutputLocationType, SubtitleFormat, TranscriptionJob,
 };
 use slicecast_core::VideoId;
-use slicecast_lambda::transcribe::{AwsTranscribe, JobState, LanguageChoice, TranscribeError};
+use slicecast_lambda::transcribe::{
+    JobState, LanguageChoice, TranscribeApiError, TranscribeClient,
+};
 use std::time::{SystemTime, UNIX_EPOCH};
 use support::{Moto, Reply, client, serve};
 
@@ -51,14 +53,15 @@ async fn identify_language_job_is_requested_as_designed() {
     let moto = Moto::start("identify_language_job_is_requested_as_designed");
     let client = client(&moto.endpoint);
     let options = vec!["en-US".to_owned(), "es-US".to_owned()];
-    let transcribe = AwsTranscribe::new(client.clone(), BUCKET, LanguageChoice::Identify(options));
+    let transcribe =
+        TranscribeClient::new(client.clone(), BUCKET, LanguageChoice::Identify(options));
     let id = video(1);
     let media = format!("processed/{id}/work/speech.flac");
     let job = transcribe
         .start(&id, &media, now_ms())
         .await
         .expect("start");
-    assert_eq!(AwsTranscribe::video_of_job(&job), Some(id.clone()));
+    assert_eq!(TranscribeClient::video_of_job(&job), Some(id.clone()));
 
     let got = get_job(&client, &job).await;
     assert_eq!(got.transcription_job_name(), Some(job.as_str()));
@@ -116,7 +119,7 @@ async fn identify_language_job_is_requested_as_designed() {
 async fn fixed_language_job_sets_language_code() {
     let moto = Moto::start("fixed_language_job_sets_language_code");
     let client = client(&moto.endpoint);
-    let transcribe = AwsTranscribe::new(
+    let transcribe = TranscribeClient::new(
         client.clone(),
         BUCKET,
         LanguageChoice::Fixed("en-GB".to_owned()),
@@ -135,7 +138,7 @@ async fn fixed_language_job_sets_language_code() {
 
     // A single candidate language is sent as that language (Transcribe
     // wants two or more `LanguageOptions`).
-    let single = AwsTranscribe::new(
+    let single = TranscribeClient::new(
         client.clone(),
         BUCKET,
         LanguageChoice::Identify(vec!["es-US".to_owned()]),
@@ -162,7 +165,8 @@ async fn check_follows_a_job_to_completion_and_delete_cleans_up() {
     let moto = Moto::start("check_follows_a_job_to_completion_and_delete_cleans_up");
     let client = client(&moto.endpoint);
     let options = vec!["en-US".to_owned(), "es-US".to_owned()];
-    let transcribe = AwsTranscribe::new(client.clone(), BUCKET, LanguageChoice::Identify(options));
+    let transcribe =
+        TranscribeClient::new(client.clone(), BUCKET, LanguageChoice::Identify(options));
     let id = video(3);
     let media = format!("processed/{id}/work/speech.flac");
     let t0 = now_ms();
@@ -183,7 +187,7 @@ async fn check_follows_a_job_to_completion_and_delete_cleans_up() {
                 .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)),
             "{name}"
         );
-        assert_eq!(AwsTranscribe::video_of_job(name), Some(id.clone()));
+        assert_eq!(TranscribeClient::video_of_job(name), Some(id.clone()));
     }
     let listed = client
         .list_transcription_jobs()
@@ -212,7 +216,7 @@ async fn check_follows_a_job_to_completion_and_delete_cleans_up() {
     };
     println!("completed: {language_code} {vtt_key} {srt_key}");
     assert_eq!(language_code, "en-US", "moto identifies the first option");
-    let prefix = AwsTranscribe::output_prefix(&id);
+    let prefix = TranscribeClient::output_prefix(&id);
     assert_eq!(prefix, format!("processed/{id}/transcripts/"));
     for (key, ext) in [(&vtt_key, "vtt"), (&srt_key, "srt")] {
         // Real Transcribe names the files after the job inside the OutputKey
@@ -241,7 +245,7 @@ async fn check_follows_a_job_to_completion_and_delete_cleans_up() {
 
 #[tokio::test]
 async fn failed_and_throttled_jobs_over_the_wire() {
-    let job = AwsTranscribe::job_name(&video(4), 1_796_000_000_000);
+    let job = TranscribeClient::job_name(&video(4), 1_796_000_000_000);
     let reason = "The media format provided does not match the detected media format.";
     let failed = |failure_reason: Option<&str>| {
         let mut j = serde_json::json!({
@@ -292,7 +296,7 @@ async fn failed_and_throttled_jobs_over_the_wire() {
         },
     ])
     .await;
-    let transcribe = AwsTranscribe::new(
+    let transcribe = TranscribeClient::new(
         client(&endpoint),
         BUCKET,
         LanguageChoice::Fixed("en-US".to_owned()),
@@ -323,7 +327,7 @@ async fn failed_and_throttled_jobs_over_the_wire() {
 
     let internal = transcribe.check(&job).await.expect_err("internal");
     assert!(
-        matches!(internal, TranscribeError::Other(_)),
+        matches!(internal, TranscribeApiError::Other(_)),
         "{internal:?}"
     );
     assert!(

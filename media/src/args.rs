@@ -374,7 +374,7 @@ mod tests {
     use slicecast_core::job::{EncodeSettings, SourceRef};
     use slicecast_core::ladder::ladder_for;
     use slicecast_core::plan::{PlanParams, plan_slices};
-    use slicecast_core::probe::{FrameIndex, Rational};
+    use slicecast_core::source_info::{FrameIndex, Rational};
 
     fn job(slice: usize) -> SliceJob {
         let idx = FrameIndex {

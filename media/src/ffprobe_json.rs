@@ -5,7 +5,7 @@
 //! field means.
 
 use serde::Deserialize;
-use slicecast_core::probe::Rational;
+use slicecast_core::source_info::Rational;
 
 /// The whole document.
 #[derive(Debug, Default, Deserialize)]

@@ -2,7 +2,7 @@
 //! before any slice is planned or any worker invoked.
 
 use crate::probe::ProbeError;
-use slicecast_core::probe::{FrameIndex, Probe};
+use slicecast_core::source_info::{FrameIndex, Probe};
 
 /// Default longest source, seconds (6 h).
 pub const DEFAULT_MAX_DURATION_SECONDS: f64 = 6.0 * 3600.0;
@@ -98,7 +98,7 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slicecast_core::probe::{Rational, VideoStream};
+    use slicecast_core::source_info::{Rational, VideoStream};
 
     fn probe(duration_s: f64, w: u32, h: u32) -> Probe {
         Probe {

@@ -3,7 +3,7 @@
 use crate::ffprobe_json::{Output, Stream};
 use crate::input;
 use crate::process::{self, ProcessError, last_lines};
-use slicecast_core::probe::{AudioStream, FrameIndex, Probe, Rational, VideoStream};
+use slicecast_core::source_info::{AudioStream, FrameIndex, Probe, Rational, VideoStream};
 use std::ffi::OsString;
 use std::time::Duration;
 

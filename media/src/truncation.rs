@@ -12,7 +12,7 @@
 use crate::input;
 use crate::probe::ProbeError;
 use crate::process;
-use slicecast_core::probe::{FrameIndex, Probe};
+use slicecast_core::source_info::{FrameIndex, Probe};
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -107,7 +107,7 @@ pub async fn complete_or_truncated(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slicecast_core::probe::Rational;
+    use slicecast_core::source_info::Rational;
 
     fn probe(format: &str, duration_s: f64, start_time_s: f64) -> Probe {
         Probe {

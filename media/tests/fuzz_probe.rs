@@ -8,7 +8,7 @@
 //! are not persisted to `proptest-regressions/`.
 
 use proptest::prelude::*;
-use slicecast_core::probe::{FrameIndex, Probe, Rational};
+use slicecast_core::source_info::{FrameIndex, Probe, Rational};
 use slicecast_media::limits::Limits;
 use slicecast_media::probe::{MAX_SIDE, check_complete, parse_packets, parse_probe, require_video};
 use slicecast_media::truncation::video_end_s;

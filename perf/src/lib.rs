@@ -4,11 +4,11 @@
 //!
 //! - [`bench`]: slicecast against a single-process ladder encode and the
 //!   earlier service's pipeline, on the same machine in the same run;
-//! - [`model`]: time-to-playable and cost of a long upload on AWS Lambda,
+//! - [`lambda_model`]: time-to-playable and cost of a long upload on AWS Lambda,
 //!   modelled from figures measured here;
 //! - [`load`]: upload many videos to a running `slicecast serve` and measure
 //!   throughput and API latency.
 
 pub mod bench;
+pub mod lambda_model;
 pub mod load;
-pub mod model;

@@ -9,7 +9,7 @@ use slicecast_core::cmaf;
 use slicecast_core::job::{AudioJob, AudioResult, Job, RungOutput, SliceJob, SliceResult};
 use slicecast_core::keys;
 use slicecast_core::presentation::SegmentInfo;
-use slicecast_core::probe::{Rational, rescale};
+use slicecast_core::source_info::{Rational, rescale};
 use slicecast_media::args::{self, X264};
 use slicecast_media::{ProcessError, process};
 use slicecast_storage::{BlobStore, StoreError};

@@ -5,6 +5,7 @@
 //! keeps them in an S3 bucket (AWS or any S3-compatible server). Keys are
 //! `/`-separated relative paths (see `slicecast_core::keys`).
 
+pub mod aws_errors;
 mod fs;
 mod s3;
 

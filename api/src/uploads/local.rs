@@ -4,7 +4,9 @@
 use super::files::{
     Completing, TempFile, assemble_blocking, io_err, list_parts_blocking, part_file_name,
 };
-use super::{Assembled, NewUpload, PartInfo, UploadBackend, UploadInfo, query_param, random_hex};
+use super::{
+    CompletedUpload, NewUpload, PartInfo, UploadBackend, UploadInfo, query_param, random_hex,
+};
 use crate::config::ApiConfig;
 use crate::error::ApiError;
 use crate::sign::PartSigner;
@@ -205,7 +207,7 @@ impl UploadBackend for LocalUploads {
         upload_id: &str,
         file_name: &str,
         parts: &[PartRef],
-    ) -> Result<Assembled, ApiError> {
+    ) -> Result<CompletedUpload, ApiError> {
         let meta = self.meta(upload_id).await?;
         let id = meta.upload_id.clone();
         if meta.file_name != file_name {
@@ -286,7 +288,7 @@ impl UploadBackend for LocalUploads {
                 .await
                 .map_err(io_err("removing the parts"))?;
         }
-        Ok(Assembled {
+        Ok(CompletedUpload {
             key,
             size,
             video_id: VideoId::from_digest(&digest),

@@ -1,4 +1,5 @@
-//! What ffprobe told us about a source, as plain data.
+//! What ffprobe told us about a source, as plain data (`media::probe` runs
+//! ffprobe and fills it in).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,200 @@
+//! Table and property tests of the slice planner: contiguity, exact coverage, padding.
+
+use super::*;
+use proptest::prelude::*;
+
+fn cfr(frames: usize, fps: i64, gop: usize) -> FrameIndex {
+    FrameIndex {
+        time_base: Rational::new(1, fps),
+        pts: (0..frames as i64).collect(),
+        key: (0..frames).map(|i| i % gop == 0).collect(),
+    }
+}
+
+fn params(slice: f64, seg: f64) -> PlanParams {
+    PlanParams {
+        slice_seconds: slice,
+        segment_seconds: seg,
+        thumb_interval_seconds: 1.0,
+    }
+}
+
+fn check_invariants(idx: &FrameIndex, plan: &SlicePlan) {
+    assert_eq!(plan.slices[0].first_frame, 0);
+    assert_eq!(
+        plan.slices.last().map(|s| s.end_frame),
+        Some(idx.len() as u64)
+    );
+    let mut seg = 0;
+    let mut thumb = 0;
+    for w in plan.slices.windows(2) {
+        assert_eq!(w[0].end_frame, w[1].first_frame, "contiguous");
+        assert_eq!(w[0].end_pts, w[1].start_pts);
+    }
+    for s in &plan.slices {
+        assert!(s.end_frame > s.first_frame, "non-empty");
+        assert_eq!(s.first_segment, seg);
+        seg += s.segment_count();
+        assert_eq!(s.segment_starts[0], s.start_pts);
+        assert!(s.segment_starts.windows(2).all(|w| w[0] < w[1]));
+        assert!(s.seek_pts <= s.start_pts);
+        if s.on_keyframe {
+            assert!(idx.key[s.first_frame as usize]);
+            assert_eq!(s.seek_pts, s.start_pts);
+        }
+        assert_eq!(s.force_keyframes_s.len() + 1, s.segment_starts.len());
+        for t in &s.thumbs {
+            assert_eq!(t.index, thumb);
+            assert!(t.frame < s.frame_count());
+            thumb += 1;
+        }
+    }
+    assert_eq!(seg, plan.segment_count);
+    assert_eq!(thumb, plan.thumb_count);
+}
+
+#[test]
+fn cuts_on_keyframes_near_the_target() {
+    // 60 s at 24 fps, keyframe every 2 s, 12 s slices of 4 s segments.
+    let idx = cfr(60 * 24, 24, 48);
+    let plan = plan_slices(&idx, &params(12.0, 4.0)).expect("plan");
+    check_invariants(&idx, &plan);
+    let starts: Vec<u64> = plan.slices.iter().map(|s| s.first_frame / 24).collect();
+    assert_eq!(starts, vec![0, 12, 24, 36, 48]);
+    assert!(plan.slices.iter().all(|s| s.segment_count() == 3));
+    assert_eq!(plan.segment_count, 15);
+    assert_eq!(plan.thumb_count, 60);
+    assert_eq!(plan.accurate_seek_slices(), 0);
+    assert_eq!(plan.timescale, 90_000);
+}
+
+#[test]
+fn table() {
+    // (frames, fps, gop, slice s, segment s) -> (slices, segments, accurate-seek slices)
+    type Case = (usize, i64, usize, f64, f64, (usize, u32, usize));
+    let cases: &[Case] = &[
+        (24, 24, 250, 10.0, 4.0, (1, 1, 0)),     // shorter than a segment
+        (7 * 30, 30, 192, 10.0, 4.0, (1, 2, 0)), // shorter than a slice
+        (52 * 24, 24, 1000, 13.0, 4.0, (4, 13, 2)), // sparse keyframes: accurate seek but one
+        (30 * 60, 60, 30, 4.0, 4.0, (8, 8, 0)),  // one segment per slice
+        (80 * 10, 10, 250, 20.0, 4.0, (4, 20, 1)), // 10 fps, keyframe every 25 s
+    ];
+    for &(frames, fps, gop, slice, seg, want) in cases {
+        let idx = cfr(frames, fps, gop);
+        let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
+        check_invariants(&idx, &plan);
+        let got = (
+            plan.slices.len(),
+            plan.segment_count,
+            plan.accurate_seek_slices(),
+        );
+        assert_eq!(
+            got, want,
+            "{frames} frames at {fps} fps, gop {gop}, slice {slice}"
+        );
+    }
+}
+
+#[test]
+fn forced_keyframes_sit_between_frames() {
+    let idx = cfr(240, 24, 240);
+    let plan = plan_slices(&idx, &params(20.0, 4.0)).expect("plan");
+    let s = &plan.slices[0];
+    assert_eq!(s.segment_starts, vec![0, 96, 192]);
+    let want = [95.5 / 24.0, 191.5 / 24.0];
+    for (a, b) in s.force_keyframes_s.iter().zip(want) {
+        assert!((a - b).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn rejects_empty_and_bad_params() {
+    let empty = FrameIndex {
+        time_base: Rational::new(1, 24),
+        pts: vec![],
+        key: vec![],
+    };
+    assert_eq!(
+        plan_slices(&empty, &params(10.0, 4.0)),
+        Err(PlanError::NoFrames)
+    );
+    let idx = cfr(10, 24, 5);
+    assert!(plan_slices(&idx, &params(0.0, 4.0)).is_err());
+    assert!(plan_slices(&idx, &params(10.0, f64::NAN)).is_err());
+}
+
+#[test]
+fn default_slice_length() {
+    assert_eq!(default_slice_seconds(52.0, 2, 10.0), 26.0);
+    assert_eq!(default_slice_seconds(600.0, 200, 10.0), 10.0);
+    assert_eq!(default_slice_seconds(30.0, 0, 10.0), 30.0);
+}
+
+#[test]
+fn timescales_are_exact() {
+    assert_eq!(video_timescale(Rational::new(1, 24)), 90_000);
+    assert_eq!(video_timescale(Rational::new(1, 10)), 90_000);
+    assert_eq!(video_timescale(Rational::new(1, 1000)), 1000);
+    assert_eq!(video_timescale(Rational::new(1, 15_360)), 15_360);
+    assert_eq!(video_timescale(Rational::new(1001, 24_000)), 24_000);
+    assert_eq!(video_timescale(Rational::new(1, 7)), 10_003);
+}
+
+proptest! {
+    #[test]
+    fn plans_cover_every_frame_once(
+        deltas in prop::collection::vec(1i64..5, 1..600),
+        keys in prop::collection::vec(prop::bool::weighted(0.05), 600),
+        slice in 1.0f64..30.0,
+        seg in 0.5f64..8.0,
+    ) {
+        let mut pts = Vec::with_capacity(deltas.len());
+        let mut t = 0;
+        for d in &deltas { pts.push(t); t += d; }
+        let key: Vec<bool> = (0..pts.len()).map(|i| i == 0 || keys[i]).collect();
+        let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key };
+        let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
+        check_invariants(&idx, &plan);
+    }
+}
+
+proptest! {
+    #[test]
+    fn padding_is_always_kept_and_every_slice_reads_the_source(
+        frames in 1usize..300,
+        gop in 1usize..400,
+        lead in 0u64..200,
+        tail in 0u64..200,
+        slice in 0.5f64..10.0,
+    ) {
+        // 25 fps; the first keyframe is the source's first frame, the
+        // natural cut right after a lead that fills a whole slice.
+        let idx = cfr(frames, 25, gop);
+        let plan = plan_padded(&idx, &params(slice, 1.0), lead, tail).expect("plan");
+        let padded = idx.padded(lead, tail);
+        check_invariants(&padded, &plan);
+        prop_assert_eq!(plan.frames, frames as u64 + lead + tail);
+        prop_assert_eq!(plan.slices[0].lead_pad, lead);
+        prop_assert_eq!(plan.slices.last().map(|s| s.tail_pad), Some(tail));
+        for (i, s) in plan.slices.iter().enumerate() {
+            let pad = if i == 0 { s.lead_pad } else { 0 }
+                + if i + 1 == plan.slices.len() { s.tail_pad } else { 0 };
+            prop_assert!(s.frame_count() > pad, "slice {} is only padding", i);
+        }
+    }
+}
+
+#[test]
+fn default_slices_are_one_per_worker_within_bounds() {
+    // (duration, workers, min, slice)
+    let cases = [
+        (52.0, 2, 10.0, 26.0),
+        (7.0, 2, 10.0, 10.0),
+        (596.0, 2, 10.0, 60.0),
+        (7200.0, 200, 8.0, 36.0),
+        (30.0, 0, 10.0, 30.0),
+    ];
+    for (d, w, min, want) in cases {
+        assert_eq!(default_slice_seconds(d, w, min), want, "{d} s on {w}");
+    }
+}

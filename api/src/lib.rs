@@ -38,6 +38,7 @@ mod index;
 mod processor;
 mod resume;
 mod routes;
+#[cfg(feature = "aws")]
 mod s3_uploads;
 mod server;
 mod sign;
@@ -53,6 +54,7 @@ pub use error::{ApiError, ErrorBody};
 pub use index::{IdEntry, NameEntry, UploadRecord, id_key, name_key};
 pub use processor::{EventProcessor, LocalProcessor, Processor, StartRequest};
 pub use resume::resume_interrupted;
+#[cfg(feature = "aws")]
 pub use s3_uploads::S3Uploads;
 pub use server::{
     BodyIdleTimeout, DEFAULT_BODY_IDLE_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
@@ -68,7 +70,9 @@ use axum::routing::{delete, get, post, put};
 use slicecast_coordinator::subtitles::Transcriber;
 use slicecast_coordinator::{Invoker, Settings};
 use slicecast_core::VideoId;
-use slicecast_storage::{BlobStore, FsStore, S3Store};
+#[cfg(feature = "aws")]
+use slicecast_storage::S3Store;
+use slicecast_storage::{BlobStore, FsStore};
 use std::sync::{Arc, OnceLock};
 use utoipa::OpenApi;
 
@@ -161,6 +165,7 @@ impl AppState {
     }
 }
 
+#[cfg(feature = "aws")]
 impl AppState {
     /// The AWS deployment: objects in S3, browsers upload parts straight to
     /// presigned S3 URLs ([`S3Uploads`]), and the upload's S3 event starts

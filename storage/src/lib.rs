@@ -1,15 +1,18 @@
 //! slicecast-storage: where objects live.
 //!
 //! [`BlobStore`] is the small trait every role talks to; [`FsStore`] keeps
-//! objects as files under a root directory (the local default); [`S3Store`]
-//! keeps them in an S3 bucket (AWS or any S3-compatible server). Keys are
+//! objects as files under a root directory (the local default); `S3Store` (feature
+//! `aws`) keeps them in an S3 bucket (AWS or any S3-compatible server). Keys are
 //! `/`-separated relative paths (see `slicecast_core::keys`).
 
+#[cfg(feature = "aws")]
 pub mod aws_errors;
 mod fs;
+#[cfg(feature = "aws")]
 mod s3;
 
 pub use fs::FsStore;
+#[cfg(feature = "aws")]
 pub use s3::S3Store;
 
 use async_trait::async_trait;

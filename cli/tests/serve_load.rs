@@ -1,6 +1,7 @@
 //! `slicecast serve` on a real port, driven by `slicecast load`: eight uploads
 //! through the real multipart API, four at a time, all processed correctly;
-//! and the same with 5 % of slice attempts failing at random (chaos).
+//! and the same with 5 % of slice attempts failing (chaos: the 1st attempt
+//! and one in twenty after it).
 
 mod common;
 

@@ -4,11 +4,15 @@
 //! `SLICECAST_FAIL_SLICE` holds rules separated by `,` or `;`, each
 //! `k[:n[:video-id]]`: slice `k` fails its first `n` attempts (1 when `n` is
 //! left out), for every video or only for the one whose id is given; or
-//! `p%`: every slice attempt fails with probability `p` % (chaos testing).
-//! The roll is a hash of the video, slice and attempt, so a run is
-//! reproducible and a retry rolls again.
+//! `p%`: `p` % of all slice attempts fail (chaos testing). The chaos rule
+//! counts the attempts this process sees and fails the 1st, and then one in
+//! every `100 / p`, so a run of `N` attempts always sees `ceil(N * p / 100)`
+//! failures, whatever the video ids or the order the slices ran in (a run
+//! that proves nothing because no attempt happened to fail cannot occur),
+//! and a slice's retry is never the next attempt failed.
 
 use slicecast_core::job::SliceJob;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The environment variable read by [`rules_from_env`].
 pub const FAIL_SLICE_ENV: &str = "SLICECAST_FAIL_SLICE";
@@ -22,28 +26,24 @@ pub struct FailureRule {
     pub attempts: u32,
     /// Only this video, when set (hex id).
     pub video: Option<String>,
-    /// Instead of the above: every attempt of every slice fails with this
-    /// probability (0..=1).
+    /// Instead of the above: this share (0..=1) of all slice attempts fails.
     pub chance: Option<f64>,
 }
 
-/// A number in `[0, 1)` that depends only on the video, slice and attempt.
-fn roll(job: &SliceJob) -> f64 {
-    use md5::{Digest, Md5};
-    let d = Md5::digest(format!(
-        "{}:{}:{}",
-        job.video_id, job.slice.index, job.attempt
-    ));
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&d[..8]);
-    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+/// Slice attempts a chaos rule has seen in this process.
+static CHAOS_ATTEMPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether the `n`th attempt (from 1) fails when a share `p` of them must:
+/// the running count of failures, `ceil(n * p)`, steps up at `n`.
+fn chaos_fails(n: u64, p: f64) -> bool {
+    (n as f64 * p).ceil() > ((n - 1) as f64 * p).ceil()
 }
 
 impl FailureRule {
-    /// Whether this rule makes `job` fail.
+    /// Whether this rule makes `job` fail (a chaos rule counts the attempt).
     pub fn fails(&self, job: &SliceJob) -> bool {
         if let Some(p) = self.chance {
-            return roll(job) < p;
+            return chaos_fails(CHAOS_ATTEMPTS.fetch_add(1, Ordering::Relaxed) + 1, p);
         }
         job.slice.index == self.slice
             && job.attempt <= self.attempts
@@ -109,6 +109,14 @@ pub fn injected_failure(rules: &[FailureRule], job: &SliceJob) -> Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chaos_fails_a_fixed_share_starting_with_the_first() {
+        let failed: Vec<u64> = (1..=60).filter(|&n| chaos_fails(n, 0.05)).collect();
+        assert_eq!(failed, [1, 21, 41]);
+        assert_eq!((1..=7).filter(|&n| chaos_fails(n, 1.0)).count(), 7);
+        assert_eq!((1..=7).filter(|&n| chaos_fails(n, 0.0)).count(), 0);
+    }
 
     #[test]
     fn rules() {

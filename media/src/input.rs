@@ -8,7 +8,7 @@
 //! * limits the protocols to what the location needs (`file` for a local path,
 //!   `https,tls,tcp` or `http,tcp` for the store's presigned URL): no `data:`,
 //!   `concat:`, `subfile:`, `crypto:` or any other protocol is ever opened;
-//! * allows only the demuxers in [`ACCEPTED_DEMUXERS`] (`-format_whitelist`):
+//! * allows only the demuxers in [`accepted_demuxers`] (`-format_whitelist`):
 //!   single-file containers and elementary streams that never open anything
 //!   the file names. ffmpeg refuses anything else *before* reading its header,
 //!   so a playlist's segments are never opened;
@@ -20,11 +20,10 @@
 
 use std::ffi::OsString;
 
-/// Demuxers slicecast opens (ffmpeg's names). Each reads one file and never
-/// opens another file or URL named in it (mov's external data references are
-/// off by default and stay off).
-pub const ACCEPTED_DEMUXERS: &[&str] = &[
-    // Containers.
+/// Container demuxers slicecast opens (ffmpeg's names). Each reads one file
+/// and never opens another file or URL named in it (mov's external data
+/// references are off by default and stay off).
+const CONTAINER_DEMUXERS: &[&str] = &[
     "mov",      // MP4, MOV, M4V, 3GP, MJ2
     "matroska", // MKV, WebM
     "mpegts",   // TS, M2TS
@@ -40,7 +39,11 @@ pub const ACCEPTED_DEMUXERS: &[&str] = &[
     "yuv4mpegpipe",
     "gif",
     "apng",
-    // Elementary video streams.
+];
+
+/// Demuxers of elementary video streams (no container): they carry no index
+/// to seek by, and often no timestamps at all.
+const ELEMENTARY_DEMUXERS: &[&str] = &[
     "h264",
     "hevc",
     "mpegvideo",
@@ -51,39 +54,32 @@ pub const ACCEPTED_DEMUXERS: &[&str] = &[
     "h261",
     "h263",
     "cavsvideo",
-    // Audio-only files: read so that the verdict is "no video stream".
-    "wav",
-    "mp3",
-    "aac",
-    "flac",
-    "w64",
-    "aiff",
-    "caf",
 ];
 
-/// True for the demuxers of elementary video streams (no container): they
-/// carry no index to seek by, and often no timestamps at all.
+/// Audio-only demuxers: read so that the verdict is "no video stream".
+const AUDIO_DEMUXERS: &[&str] = &["wav", "mp3", "aac", "flac", "w64", "aiff", "caf"];
+
+/// Every demuxer slicecast opens: the containers, elementary video streams
+/// and audio-only files above, and nothing else.
+pub fn accepted_demuxers() -> impl Iterator<Item = &'static str> {
+    [CONTAINER_DEMUXERS, ELEMENTARY_DEMUXERS, AUDIO_DEMUXERS]
+        .into_iter()
+        .flatten()
+        .copied()
+}
+
+/// True for the demuxers of elementary video streams.
 pub fn is_elementary_stream(format_name: &str) -> bool {
-    const ELEMENTARY: &[&str] = &[
-        "h264",
-        "hevc",
-        "mpegvideo",
-        "m4v",
-        "mjpeg",
-        "obu",
-        "vc1",
-        "h261",
-        "h263",
-        "cavsvideo",
-    ];
-    format_name.split(',').any(|n| ELEMENTARY.contains(&n))
+    format_name
+        .split(',')
+        .any(|n| ELEMENTARY_DEMUXERS.contains(&n))
 }
 
 /// The demuxer to pin for a probed format (`mov,mp4,m4a,3gp,3g2,mj2` → `mov`),
 /// when slicecast accepts it.
 pub fn accepted_demuxer(format_name: &str) -> Option<&'static str> {
     let first = format_name.split(',').next()?.trim();
-    ACCEPTED_DEMUXERS.iter().copied().find(|d| *d == first)
+    accepted_demuxers().find(|d| *d == first)
 }
 
 /// The protocols a location may use, and the location as ffmpeg should be
@@ -112,7 +108,7 @@ pub fn input_args(location: &str, format_name: Option<&str>) -> Vec<OsString> {
         "-protocol_whitelist".into(),
         protocols.into(),
         "-format_whitelist".into(),
-        ACCEPTED_DEMUXERS.join(",").into(),
+        accepted_demuxers().collect::<Vec<_>>().join(",").into(),
     ];
     if let Some(demuxer) = format_name.and_then(accepted_demuxer) {
         v.extend(["-f".into(), demuxer.into()]);
@@ -192,7 +188,7 @@ mod tests {
 
     #[test]
     fn every_input_is_fenced() {
-        let accepted = ACCEPTED_DEMUXERS.join(",");
+        let accepted = accepted_demuxers().collect::<Vec<_>>().join(",");
         let cases: [(&str, Option<&str>, Vec<&str>); 5] = [
             (
                 "/data/uploads/a.mp4",
@@ -287,7 +283,7 @@ mod tests {
             "tty",
         ];
         for d in referencing {
-            assert!(!ACCEPTED_DEMUXERS.contains(&d), "{d}");
+            assert!(accepted_demuxers().all(|a| a != d), "{d}");
             assert_eq!(accepted_demuxer(d), None);
         }
         assert_eq!(accepted_demuxer("mov,mp4,m4a,3gp,3g2,mj2"), Some("mov"));

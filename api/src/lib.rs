@@ -1,12 +1,14 @@
 //! slicecast-api: the REST API of slicecast as an axum [`Router`].
 //!
 //! [`app`] builds the router from an [`AppState`]; the same router runs under
-//! `slicecast serve` (tokio + hyper) and, later, as a Lambda Function URL. The
-//! parts that differ between the local and the AWS deployment sit behind two
-//! small traits: [`UploadBackend`] (the upload-URL scheme: [`LocalUploads`]
-//! hands out signed URLs of this API) and [`Processor`] (the "start
-//! processing" action: [`LocalProcessor`] runs the coordinator in background
-//! tasks over one shared worker pool).
+//! `slicecast serve` (tokio + hyper) and, on AWS, as the `api` function behind
+//! a Lambda Function URL (`slicecast-lambda`). The parts that differ between
+//! the two deployments sit behind two small traits: [`UploadBackend`] (the
+//! upload-URL scheme: [`LocalUploads`] hands out signed URLs of this API,
+//! `S3Uploads` presigned S3 URLs) and [`Processor`] (the "start processing"
+//! action: [`LocalProcessor`] runs the coordinator in background tasks over
+//! one shared worker pool, [`EventProcessor`] leaves it to the upload's S3
+//! event). The AWS parts build only with the `aws` feature.
 //!
 //! Routes (JSON field names as in the service slicecast replaces):
 //!
@@ -79,13 +81,12 @@ use utoipa::OpenApi;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where objects live.
+    /// Uploads, manifests and outputs (a folder locally, the bucket on AWS).
     pub store: Arc<dyn BlobStore>,
-    /// The upload-URL scheme.
+    /// Who hands out part URLs and completes multipart uploads.
     pub uploads: Arc<dyn UploadBackend>,
-    /// The "start processing" action.
+    /// What a completed upload starts.
     pub processor: Arc<dyn Processor>,
-    /// Settings.
     pub config: Arc<ApiConfig>,
     /// The speech engine whose pending jobs status reads ask about (Amazon
     /// Transcribe on AWS; `None` locally, where engines answer at once).

@@ -26,10 +26,13 @@ fn strs(v: &[&str]) -> Vec<OsString> {
     v.iter().map(os).collect()
 }
 
-/// `slicecast transcode INPUT --out OUT --quiet` with slicecast's default
-/// preset, CRF and segment length spelled out (so `X264_PRESET` and friends in
-/// the environment cannot make it differ from the ladder baseline), and
-/// `--workers N` only when the bench was given one.
+/// `slicecast transcode INPUT --out OUT --quiet --no-subtitles` with
+/// slicecast's default preset, CRF and segment length spelled out (so
+/// `X264_PRESET` and friends in the environment cannot make it differ from the
+/// ladder baseline), and `--workers N` only when the bench was given one.
+/// Subtitles are off because no baseline transcribes: speech recognition (and,
+/// on a fresh machine, Whisper's install) would be counted as slicecast's
+/// transcoding time.
 pub fn transcode_args(
     input: &Path,
     out: &Path,
@@ -43,6 +46,8 @@ pub fn transcode_args(
         os("--out"),
         path(out),
         os("--quiet"),
+        // The baselines transcribe nothing: neither does slicecast here.
+        os("--no-subtitles"),
     ];
     v.extend([os("--preset"), os(preset), os("--crf"), os(crf.to_string())]);
     v.extend([os("--segment-seconds"), os(format!("{SEGMENT_SECONDS}"))]);

@@ -134,13 +134,107 @@ pub(crate) fn make_jobs(
             attempt: 1,
         }));
     }
+    time_ordered(jobs, plan)
+}
+
+/// Where a job's output starts on the timeline, seconds: a slice at its first
+/// frame, an audio chunk at its first kept fragment, the whole track at 0.
+fn starts_at(job: &Job, plan: &SlicePlan) -> f64 {
+    match job {
+        Job::Slice(j) => plan.seconds(j.slice.start_pts),
+        Job::Audio(j) => j.chunk.as_ref().map_or(0.0, |c| {
+            (u64::from(c.first_fragment) * c.fragment_samples()) as f64
+                / f64::from(j.sample_rate.max(1))
+        }),
+    }
+}
+
+/// The jobs in the order of the timeline (audio first where they start
+/// together), so the pool, which takes jobs in order, finishes the start of
+/// the video first.
+fn time_ordered(mut jobs: Vec<Job>, plan: &SlicePlan) -> Vec<Job> {
+    jobs.sort_by(|a, b| {
+        starts_at(a, plan)
+            .total_cmp(&starts_at(b, plan))
+            .then_with(|| matches!(a, Job::Slice(_)).cmp(&matches!(b, Job::Slice(_))))
+    });
     jobs
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use slicecast_core::plan::{PlanParams, plan_slices};
     use slicecast_core::presentation::SegmentInfo;
+    use slicecast_core::source_info::{AudioStream, FrameIndex, Rational};
+
+    #[test]
+    fn jobs_follow_the_timeline_with_audio_chunks_between_the_slices() {
+        // 120 s at 10 fps, a keyframe a second: 20 s slices, 30 s audio chunks.
+        let index = FrameIndex {
+            time_base: Rational::new(1, 10),
+            pts: (0..1200).collect(),
+            key: (0..1200).map(|i| i % 10 == 0).collect(),
+        };
+        let params = PlanParams {
+            slice_seconds: 20.0,
+            segment_seconds: 4.0,
+            thumb_interval_seconds: 1.0,
+            first_slice_seconds: None,
+        };
+        let plan = plan_slices(&index, &params).expect("plan");
+        let probe = Probe {
+            format_name: "mov,mp4,m4a,3gp,3g2,mj2".into(),
+            duration_s: 120.0,
+            start_time_s: 0.0,
+            bit_rate: None,
+            video: None,
+            audio: Some(AudioStream {
+                index: 1,
+                codec: "aac".into(),
+                sample_rate: 48_000,
+                channels: 2,
+                duration_s: Some(120.0),
+                start_time_s: Some(0.0),
+            }),
+        };
+        let source = SourceRef {
+            location: "/in.mp4".into(),
+            format_name: probe.format_name.clone(),
+            start_time_s: 0.0,
+        };
+        let id = VideoId::parse("0123456789abcdef0123456789abcdef").expect("id");
+        let order = |settings: &Settings| -> Vec<String> {
+            make_jobs(&id, &source, &probe, &plan, &[], settings, (1280, 720))
+                .iter()
+                .map(|j| match j {
+                    Job::Slice(j) => format!("s{}", j.slice.index),
+                    Job::Audio(j) => {
+                        format!("a{}", j.chunk.as_ref().map_or(0, |c| c.first_fragment))
+                    }
+                })
+                .collect()
+        };
+        let whole = Settings::default();
+        assert_eq!(order(&whole), ["a0", "s0", "s1", "s2", "s3", "s4", "s5"]);
+        let chunked = Settings {
+            audio_chunk_seconds: Some(30.0),
+            ..Settings::default()
+        };
+        let got = order(&chunked);
+        assert_eq!(&got[..2], ["a0", "s0"], "{got:?}");
+        assert!(
+            got.iter().filter(|j| j.starts_with('a')).count() > 1,
+            "{got:?}"
+        );
+        assert!(got[2..].starts_with(&["s1".to_owned()]), "{got:?}");
+        // Every job starts no earlier than the one before it.
+        let jobs = make_jobs(&id, &source, &probe, &plan, &[], &chunked, (1280, 720));
+        assert!(
+            jobs.windows(2)
+                .all(|w| starts_at(&w[0], &plan) <= starts_at(&w[1], &plan))
+        );
+    }
 
     /// Audio segments `numbers`, 100 ticks each, starting at `number * 100`.
     fn part(numbers: std::ops::Range<u32>) -> AudioResult {

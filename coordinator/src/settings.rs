@@ -22,6 +22,10 @@ pub struct Settings {
     pub slice_seconds: Option<f64>,
     /// Shortest slice the automatic choice makes.
     pub min_slice_seconds: f64,
+    /// Target length of the first slice when it should be shorter than the
+    /// rest, so the start of the video is encoded first (`None`: as the rest).
+    /// Groundwork for publishing the stream while it encodes; off until then.
+    pub first_slice_seconds: Option<f64>,
     /// Output segment length in seconds.
     pub segment_seconds: f64,
     /// x264 preset.
@@ -69,6 +73,7 @@ impl Default for Settings {
             threads_per_worker: 1,
             slice_seconds: None,
             min_slice_seconds: 10.0,
+            first_slice_seconds: None,
             segment_seconds: 4.0,
             preset: "veryfast".into(),
             crf: slicecast_core::job::DEFAULT_CRF,

@@ -388,6 +388,7 @@ mod tests {
                 slice_seconds: 10.0,
                 segment_seconds: 4.0,
                 thumb_interval_seconds: 2.0,
+                first_slice_seconds: None,
             },
         )
         .expect("plan");

@@ -29,6 +29,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
             slice_seconds: 13.0,
             segment_seconds: 4.0,
             thumb_interval_seconds: 2.0,
+            first_slice_seconds: None,
         },
     )
     .expect("plan");

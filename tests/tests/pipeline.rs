@@ -92,6 +92,24 @@ clip_tests! {
     city_small_slices: "city_720x405_oddheight_7s_mpeg2ps_noaudio.mpg", Some(4.0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_first_slice_keeps_the_output_exact() {
+    let src = clip("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
+    let dir = tempfile::tempdir().expect("tmp");
+    let settings = Settings {
+        first_slice_seconds: Some(4.0),
+        ..settings(Some(20.0))
+    };
+    let outcome = transcode(&src, dir.path(), &settings)
+        .await
+        .expect("transcode");
+    let m = outcome.manifest();
+    assert_eq!(m.status, Status::ProcessingComplete);
+    assert_eq!(m.slices, 3, "4 s, then 20 s slices over 52 s");
+    let video_dir = dir.path().join(keys::video_prefix(&m.video_id));
+    check_output(&video_dir, &src).expect("output checks");
+}
+
 #[tokio::test]
 async fn same_bytes_are_processed_once() {
     let src = clip("deer_1920x1080_1s_h264_aac_23976.mp4");

@@ -13,6 +13,10 @@ pub struct PlanParams {
     pub segment_seconds: f64,
     /// One thumbnail every this many seconds.
     pub thumb_interval_seconds: f64,
+    /// Target length of the first slice, when it should be shorter than the
+    /// others (the start of the video is ready first); `None`: as the others.
+    #[serde(default)]
+    pub first_slice_seconds: Option<f64>,
 }
 
 /// Why no plan could be made.
@@ -203,6 +207,14 @@ fn plan_cut_within(
     if !(params.segment_seconds > 0.0 && params.segment_seconds.is_finite()) {
         return Err(PlanError::InvalidParams("segment seconds must be positive"));
     }
+    if params
+        .first_slice_seconds
+        .is_some_and(|s| !(s > 0.0 && s.is_finite()))
+    {
+        return Err(PlanError::InvalidParams(
+            "first slice seconds must be positive",
+        ));
+    }
     if !(params.thumb_interval_seconds > 0.0 && params.thumb_interval_seconds.is_finite()) {
         return Err(PlanError::InvalidParams(
             "thumbnail interval must be positive",
@@ -214,6 +226,9 @@ fn plan_cut_within(
     let n = pts.len();
     let end = index.end_pts();
     let slice_len = to_pts(params.slice_seconds.max(params.segment_seconds));
+    let first_len = params.first_slice_seconds.map_or(slice_len, |s| {
+        to_pts(s.max(params.segment_seconds)).min(slice_len)
+    });
     let seg_len = to_pts(params.segment_seconds);
     let first_at_or_after = |t: i64| pts.partition_point(|&p| p < t);
 
@@ -222,6 +237,11 @@ fn plan_cut_within(
     let mut cur = 0usize;
     loop {
         let t = pts[cur];
+        let slice_len = if starts.len() == 1 {
+            first_len
+        } else {
+            slice_len
+        };
         if end - t < slice_len + slice_len / 2 {
             break;
         }

@@ -16,6 +16,14 @@ fn params(slice: f64, seg: f64) -> PlanParams {
         slice_seconds: slice,
         segment_seconds: seg,
         thumb_interval_seconds: 1.0,
+        first_slice_seconds: None,
+    }
+}
+
+fn with_first(first: f64, slice: f64, seg: f64) -> PlanParams {
+    PlanParams {
+        first_slice_seconds: Some(first),
+        ..params(slice, seg)
     }
 }
 
@@ -96,6 +104,36 @@ fn table() {
 }
 
 #[test]
+fn a_short_first_slice_then_the_normal_length() {
+    // 60 s at 24 fps, keyframe every 2 s: a 4 s first slice, then 12 s ones.
+    let idx = cfr(60 * 24, 24, 48);
+    let plan = plan_slices(&idx, &with_first(4.0, 12.0, 4.0)).expect("plan");
+    check_invariants(&idx, &plan);
+    let starts: Vec<u64> = plan.slices.iter().map(|s| s.first_frame / 24).collect();
+    assert_eq!(starts, vec![0, 4, 16, 28, 40, 52]);
+    assert_eq!(plan.slices[0].segment_count(), 1);
+    assert_eq!(plan.segment_count, 15);
+    // (first s, slice s, segment s) -> slice starts in seconds
+    let table: &[(f64, f64, f64, &[u64])] = &[
+        (1.0, 12.0, 4.0, &[0, 4, 16, 28, 40, 52]), // never below one segment
+        (30.0, 12.0, 4.0, &[0, 12, 24, 36, 48]),   // never above a slice
+        (8.0, 12.0, 4.0, &[0, 8, 20, 32, 44]),     // two segments
+    ];
+    for &(first, slice, seg, want) in table {
+        let plan = plan_slices(&idx, &with_first(first, slice, seg)).expect("plan");
+        check_invariants(&idx, &plan);
+        let got: Vec<u64> = plan.slices.iter().map(|s| s.first_frame / 24).collect();
+        assert_eq!(got, want, "first {first} s");
+    }
+    // A source shorter than a short first slice and a half is one slice.
+    let short = cfr(5 * 24, 24, 48);
+    let plan = plan_slices(&short, &with_first(4.0, 12.0, 4.0)).expect("plan");
+    assert_eq!(plan.slices.len(), 1);
+    assert!(plan_slices(&idx, &with_first(0.0, 12.0, 4.0)).is_err());
+    assert!(plan_slices(&idx, &with_first(f64::INFINITY, 12.0, 4.0)).is_err());
+}
+
+#[test]
 fn forced_keyframes_sit_between_frames() {
     let idx = cfr(240, 24, 240);
     let plan = plan_slices(&idx, &params(20.0, 4.0)).expect("plan");
@@ -155,6 +193,23 @@ proptest! {
         let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key };
         let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
         check_invariants(&idx, &plan);
+    }
+
+    #[test]
+    fn a_short_first_slice_keeps_coverage_and_never_ends_later(
+        frames in 1usize..2000,
+        gop in 1usize..100,
+        first in 0.5f64..8.0,
+        slice in 8.0f64..30.0,
+        seg in 0.5f64..4.0,
+    ) {
+        let idx = cfr(frames, 25, gop);
+        let plan = plan_slices(&idx, &with_first(first, slice, seg)).expect("plan");
+        check_invariants(&idx, &plan);
+        // Whatever the keyframes allow, the first cut comes no later than
+        // the plain plan's: the start of the video is never held back.
+        let plain = plan_slices(&idx, &params(slice, seg)).expect("plan");
+        prop_assert!(plan.slices[0].end_frame <= plain.slices[0].end_frame);
     }
 }
 

@@ -46,9 +46,11 @@ fn check_slicecast_and_ladder(v: &Value) {
     assert!(f(v, "peak_rss_mb") < 64.0 * 1024.0, "{v}");
     assert!(f(v, "psnr_db") > 30.0, "{v}");
     assert!(f(v, "ladder_psnr_db") > 30.0, "{v}");
-    // Same encoder, same settings: the quality and size land close together.
-    assert!(f(v, "psnr_delta_db").abs() < 3.0, "{v}");
-    assert!(f(v, "bitrate_delta_pct").abs() < 50.0, "{v}");
+    // Same encoder, same settings, and on this one-second clip one slice:
+    // quality and size agree closely (measured +0.09 dB, +1.4 %; x264's
+    // threading alone moves them a little).
+    assert!(f(v, "psnr_delta_db").abs() < 0.5, "{v}");
+    assert!(f(v, "bitrate_delta_pct").abs() < 10.0, "{v}");
     let ratio = f(v, "cpu_ratio_vs_ladder");
     assert!(
         (ratio - f(v, "cpu_s") / f(v, "ladder_cpu_s")).abs() < 0.01,

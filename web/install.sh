@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the web page's pinned npm packages (hls.js, shaka-player; playwright-core for
-# tests/page.mjs) into web/node_modules with `npm ci`. Idempotent: does nothing when
-# node_modules already holds exactly the versions package-lock.json pins.
+# tests/page.mjs, eslint for the lint) into web/node_modules with `npm ci`. Idempotent:
+# does nothing when node_modules already holds exactly the versions package-lock.json pins.
 # The end-to-end test also needs Chromium at /usr/bin/chromium (apt-get install chromium).
 set -euo pipefail
 cd "$(dirname "$0")"

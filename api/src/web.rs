@@ -14,12 +14,29 @@ use tower::ServiceExt;
 pub const PLACEHOLDER: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>slicecast</title></head>\n<body><h1>slicecast</h1><p>The API is running. The web page is not installed (no <code>index.html</code> in the web folder).</p>\n<p>See <a href=\"/api/openapi.json\">/api/openapi.json</a> and <a href=\"/api/videos\">/api/videos</a>.</p></body></html>\n";
 
 /// Every file `/web/<path>` serves, relative to the web folder: the page
-/// (`index.html`, `app.js`, `style.css`) and the player libraries `index.html`
-/// and `app.js` load (with their source maps).
+/// (`index.html`, `style.css`, and the ES modules under `js/` that `index.html`
+/// loads from `js/main.js`) and the player libraries the page loads (with
+/// their source maps).
 pub const ASSETS: &[&str] = &[
     "index.html",
-    "app.js",
     "style.css",
+    "js/main.js",
+    "js/util.js",
+    "js/format.js",
+    "js/api.js",
+    "js/toast.js",
+    "js/settings.js",
+    "js/upload.js",
+    "js/upload-ui.js",
+    "js/jobs.js",
+    "js/stages.js",
+    "js/library.js",
+    "js/items.js",
+    "js/vtt.js",
+    "js/player/index.js",
+    "js/player/engines.js",
+    "js/player/seekbar.js",
+    "js/player/subtitles.js",
     "node_modules/hls.js/dist/hls.min.js",
     "node_modules/hls.js/dist/hls.min.js.map",
     "node_modules/shaka-player/dist/shaka-player.compiled.js",
@@ -93,9 +110,16 @@ mod tests {
             "node_modules/hls.js/package.json",
             "node_modules/hls.js/dist/hls.js",
             "../Cargo.toml",
-            "./app.js",
-            "app.js/",
-            "APP.JS",
+            "app.js",
+            "js/",
+            "js",
+            "./js/main.js",
+            "js/main.js/",
+            "js//main.js",
+            "js/../js/main.js",
+            "JS/MAIN.JS",
+            "eslint.config.js",
+            "tests/unit/format.test.mjs",
             "",
         ] {
             assert!(!is_asset(bad), "{bad}");

@@ -570,7 +570,8 @@ async fn cors_openapi_health_and_web_page() -> anyhow::Result<()> {
         web.path().join("node_modules/hls.js/dist/hls.min.js"),
         "var Hls;",
     )?;
-    std::fs::write(web.path().join("app.js"), "console.log(1)")?;
+    std::fs::create_dir_all(web.path().join("js"))?;
+    std::fs::write(web.path().join("js/main.js"), "console.log(1)")?;
     let s = recording_server(ApiConfig {
         cors_origins: vec!["http://page.test".into()],
         web_dir: Some(web.path().to_owned()),
@@ -620,7 +621,10 @@ async fn cors_openapi_health_and_web_page() -> anyhow::Result<()> {
         .await?;
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await?, "var Hls;");
-    assert_eq!(s.http.get(s.url("/web/app.js")).send().await?.status(), 200);
+    assert_eq!(
+        s.http.get(s.url("/web/js/main.js")).send().await?.status(),
+        200
+    );
     assert_eq!(
         s.http.get(s.url("/web/missing.js")).send().await?.status(),
         404

@@ -118,10 +118,14 @@ async fn web_serves_only_the_pages_assets() -> anyhow::Result<()> {
         let r = s.http.get(s.url(&format!("/web/{f}"))).send().await?;
         assert_eq!(r.status(), 404, "/web/{f}");
     }
-    // Every /web/ file the real page loads is on the list.
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for page in ["web/index.html", "web/app.js"] {
-        let text = std::fs::read_to_string(repo.join(page))?;
+    // Every /web/ file the real page loads is on the list: the paths named in
+    // index.html and in the page's ES modules, each module, and what it imports.
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    let mut pages = vec!["index.html".to_owned()];
+    pages.extend(modules_under(&web, "js")?);
+    assert!(pages.contains(&"js/main.js".to_owned()), "{pages:?}");
+    for page in &pages {
+        let text = std::fs::read_to_string(web.join(page))?;
         for (i, _) in text.match_indices("/web/") {
             let rest = &text[i + 5..];
             let end = rest
@@ -133,11 +137,75 @@ async fn web_serves_only_the_pages_assets() -> anyhow::Result<()> {
             }
             assert!(
                 WEB_ASSETS.contains(&asset),
-                "{page} loads /web/{asset}, which is not served"
+                "web/{page} loads /web/{asset}, which is not served"
             );
+        }
+        if page.ends_with(".js") {
+            assert!(
+                WEB_ASSETS.contains(&page.as_str()),
+                "web/{page} is a module of the page, which is not served"
+            );
+            for spec in relative_imports(&text) {
+                let asset = resolve_import(page, spec);
+                assert!(
+                    WEB_ASSETS.contains(&asset.as_str()),
+                    "web/{page} imports {spec} (/web/{asset}), which is not served"
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// The `.js` files under `dir/sub`, as paths relative to `dir`, sorted.
+fn modules_under(dir: &Path, sub: &str) -> anyhow::Result<Vec<String>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir.join(sub))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = format!("{sub}/{name}");
+        if entry.file_type()?.is_dir() {
+            found.extend(modules_under(dir, &rel)?);
+        } else if name.ends_with(".js") {
+            found.push(rel);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The relative specifiers (`./x.js`, `../y.js`) a module imports, statically
+/// (`from '...'`) or dynamically (`import('...')`).
+fn relative_imports(text: &str) -> Vec<&str> {
+    let mut specs = Vec::new();
+    for marker in ["from '", "from \"", "import('", "import(\""] {
+        for (i, _) in text.match_indices(marker) {
+            let rest = &text[i + marker.len()..];
+            let end = rest.find(['\'', '"']).unwrap_or(rest.len());
+            let spec = &rest[..end];
+            if spec.starts_with("./") || spec.starts_with("../") {
+                specs.push(spec);
+            }
+        }
+    }
+    specs
+}
+
+/// The path (relative to the web folder) that `spec`, imported by the module at
+/// `from`, names.
+fn resolve_import(from: &str, spec: &str) -> String {
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for seg in spec.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            seg => parts.push(seg),
+        }
+    }
+    parts.join("/")
 }
 
 #[tokio::test]

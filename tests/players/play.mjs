@@ -15,14 +15,15 @@
 // cue's time and exactly one active cue must show its text. Prints one JSON line per case, then a
 // summary line; writes the summary to --out. Exit 0 only if every case passed, 1 if one
 // failed, 2 on a usage or setup error.
-import { createServer } from 'node:http';
-import { createReadStream, promises as fs } from 'node:fs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import {
+  CHROMIUM, collectErrors, collectHttpErrors, getBrowserVersion, launchChromium, MIME, round, sleep,
+  startStaticServer, under,
+} from '../harness/chromium.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MODULES = path.join(HERE, 'node_modules');
@@ -32,25 +33,6 @@ const LIBS = {
   'hls.js': { pkg: 'hls.js', file: 'dist/hls.min.js' },
   shaka: { pkg: 'shaka-player', file: 'dist/shaka-player.compiled.js' },
   dashjs: { pkg: 'dashjs', file: 'dist/modern/umd/dash.all.min.js' },
-};
-
-const MIME = {
-  '.m3u8': 'application/vnd.apple.mpegurl',
-  '.mpd': 'application/dash+xml',
-  '.m4s': 'video/iso.segment',
-  '.mp4': 'video/mp4',
-  '.m4v': 'video/mp4',
-  '.m4a': 'audio/mp4',
-  '.ts': 'video/mp2t',
-  '.aac': 'audio/aac',
-  '.vtt': 'text/vtt',
-  '.webvtt': 'text/vtt',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.png': 'image/png',
-  '.json': 'application/json',
-  '.js': 'text/javascript',
-  '.html': 'text/html; charset=utf-8',
 };
 
 function usage(msg) {
@@ -76,7 +58,7 @@ function options() {
         rate: { type: 'string', default: '4' },
         timeout: { type: 'string', default: '60' },
         'max-play': { type: 'string', default: '120' },
-        chromium: { type: 'string', default: process.env.CHROMIUM ?? '/usr/bin/chromium' },
+        chromium: { type: 'string', default: CHROMIUM },
         serve: { type: 'boolean' },
         cue: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -131,101 +113,18 @@ function pageHtml(lib) {
 <script src="/__players/page.js"></script></body></html>`;
 }
 
-// Resolves a URL path under root; null if it escapes root.
-function under(root, urlPath) {
-  const p = path.resolve(root, '.' + path.posix.normalize('/' + urlPath));
-  return p === root || p.startsWith(root + path.sep) ? p : null;
-}
-
-async function serveFile(req, res, file) {
-  let st;
-  try {
-    st = await fs.stat(file);
-  } catch {
-    st = null;
-  }
-  if (!st || !st.isFile()) {
-    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
-    return;
-  }
-  const size = st.size;
-  const headers = {
-    'Content-Type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-    'Accept-Ranges': 'bytes',
-    'Cache-Control': 'no-store',
-    'Last-Modified': st.mtime.toUTCString(),
-  };
-  let start = 0;
-  let end = size - 1;
-  let status = 200;
-  // One byte range (bytes=a-b, bytes=a-, bytes=-n); several ranges are answered with the whole file.
-  const m = /^bytes=(\d*)-(\d*)$/.exec((req.headers.range ?? '').trim());
-  if (m && (m[1] !== '' || m[2] !== '')) {
-    if (m[1] === '') {
-      start = Math.max(0, size - Number(m[2]));
-    } else {
-      start = Number(m[1]);
-      if (m[2] !== '') end = Math.min(end, Number(m[2]));
-    }
-    if (start >= size || start > end) {
-      res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' }).end();
-      return;
-    }
-    status = 206;
-    headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
-  }
-  headers['Content-Length'] = String(end - start + 1);
-  res.writeHead(status, headers);
-  if (req.method === 'HEAD' || size === 0) {
-    res.end();
-    return;
-  }
-  createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
-}
-
 function startServer(dir) {
-  const server = createServer(async (req, res) => {
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { Allow: 'GET, HEAD' }).end();
-        return;
-      }
-      const urlPath = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-      const lib = /^\/__players\/lib\/([\w.]+)$/.exec(urlPath);
-      const page = /^\/__players\/([\w.]+)\.html$/.exec(urlPath);
-      let file;
-      if (lib && LIBS[lib[1]]) {
-        file = path.join(MODULES, LIBS[lib[1]].pkg, LIBS[lib[1]].file);
-      } else if (page && LIBS[page[1]]) {
-        const body = pageHtml(page[1]);
-        res.writeHead(200, { 'Content-Type': MIME['.html'], 'Cache-Control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : body);
-        return;
-      } else if (urlPath === '/__players/page.js') {
-        file = path.join(HERE, 'page.js');
-      } else {
-        file = under(dir, urlPath);
-      }
-      if (!file) {
-        res.writeHead(403, { 'Content-Type': 'text/plain' }).end('forbidden\n');
-        return;
-      }
-      await serveFile(req, res, file);
-    } catch (err) {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
-      res.end(String(err));
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
+  return startStaticServer((urlPath) => {
+    const lib = /^\/__players\/lib\/([\w.]+)$/.exec(urlPath);
+    const page = /^\/__players\/([\w.]+)\.html$/.exec(urlPath);
+    if (lib && LIBS[lib[1]]) return path.join(MODULES, LIBS[lib[1]].pkg, LIBS[lib[1]].file);
+    if (page && LIBS[page[1]]) return { body: pageHtml(page[1]), type: MIME['.html'] };
+    if (urlPath === '/__players/page.js') return path.join(HERE, 'page.js');
+    return under(dir, urlPath);
   });
 }
 
 // ---------------------------------------------------------------- one case
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const round = (x) => (x == null ? x : Math.round(x * 1000) / 1000);
-
 async function runCase(context, base, c, opts, screenshot) {
   const t0 = Date.now();
   const deadline = t0 + opts.timeoutMs;
@@ -233,16 +132,8 @@ async function runCase(context, base, c, opts, screenshot) {
   const consoleErrors = [];
   const httpErrors = [];
   let abortedRequests = 0;
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') {
-      const loc = msg.location();
-      consoleErrors.push(`${msg.text()}${loc?.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`.slice(0, 500));
-    }
-  });
-  page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`.slice(0, 500)));
-  page.on('response', (resp) => {
-    if (resp.status() >= 400) httpErrors.push(`${resp.status()} ${resp.url().replace(base, '')}`);
-  });
+  collectErrors(page, consoleErrors, consoleErrors, 'pageerror: ');
+  collectHttpErrors(page, base, httpErrors);
   page.on('requestfailed', () => abortedRequests++);
 
   const res = {
@@ -418,36 +309,21 @@ async function main() {
     console.log(JSON.stringify({ serving: base, dir: opts.dir, pages: Object.keys(LIBS).map((l) => `${base}/__players/${l}.html`) }));
     return;
   }
-  const profile = mkdtempSync(path.join(tmpdir(), 'slicecast-chromium-'));
-  let context;
+  let browser;
   let browserVersion = null;
   const results = [];
   const screenshot = { path: opts.screenshot ? path.resolve(opts.screenshot) : null, taken: null };
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: opts.chromium,
-      headless: true,
-      viewport: { width: 640, height: 360 },
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-      timeout: 30000,
-    });
-    const probe = await context.newPage();
-    const cdp = await context.newCDPSession(probe);
-    browserVersion = (await cdp.send('Browser.getVersion')).product; // e.g. HeadlessChrome/156.0.8078.79
-    await probe.close();
+    browser = await launchChromium(chromium, { executablePath: opts.chromium, viewport: { width: 640, height: 360 } });
+    browserVersion = await getBrowserVersion(browser.context);
     for (const c of cases) {
-      const r = await runCase(context, base, c, opts, screenshot);
+      const r = await runCase(browser.context, base, c, opts, screenshot);
       console.log(JSON.stringify(r));
       results.push(r);
     }
   } finally {
-    await context?.close().catch(() => {});
+    await browser?.close();
     server.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 
   const passed = results.filter((r) => r.pass).length;

@@ -1,0 +1,34 @@
+// A video as the page shows it (the shape of an /api/videos entry), built from a manifest
+// (GET /status/<id>). Pure (node imports it).
+import { streamUrl } from './api.js';
+
+/** A library item from a processed video's manifest; null while it has no assets. */
+export function itemFromManifest(m, name) {
+  if (!m?.assets) return null;
+  const fileName = m.source?.name || name || m.video_id;
+  return {
+    video_id: m.video_id,
+    base_name: fileName.replace(/\.[^.]+$/, ''),
+    file_name: fileName,
+    hls_url: streamUrl(m.assets.hls_master),
+    dash_url: streamUrl(m.assets.dash_mpd),
+    thumbnail_url: streamUrl(m.assets.poster),
+    sprite: streamUrl(m.assets.thumbnails_vtt),
+    presets: (m.rungs ?? []).map((r) => r.name),
+    duration: m.duration_s ?? m.source?.duration_s,
+    uploaded_at: m.created_ms ? new Date(m.created_ms).toISOString() : null,
+    width: m.source?.width,
+    height: m.source?.height,
+    subtitles: subtitleItems(m.subtitles),
+    transcription_status: m.transcription_status ?? 'not_requested',
+    transcription_error: m.transcription?.error ?? null,
+  };
+}
+
+/** The manifest's subtitle tracks ({lang, name, vtt, srt} keys) as list items ({lang, name, url}). */
+export function subtitleItems(list) {
+  return (list ?? []).map((s) => ({ lang: s.lang, name: s.name, url: s.url ?? streamUrl(s.vtt), srt_url: s.srt_url ?? streamUrl(s.srt) }));
+}
+
+/** Transcription still to come: the player keeps asking /status until it settles. */
+export const SUBTITLES_COMING = new Set(['pending', 'in_progress']);

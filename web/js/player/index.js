@@ -1,0 +1,337 @@
+// The player: opens a library item with an engine (engines.js) for HLS or DASH, with its
+// controls (play, volume, speed, quality, full screen, keys). The seek bar (seekbar.js) and
+// subtitles (subtitles.js) are mixed into the same object.
+import { fetchStatus } from '../api.js';
+import { fmtAge, fmtDuration, rungName } from '../format.js';
+import { SUBTITLES_COMING, subtitleItems } from '../items.js';
+import { $, clamp, h, LS, setIcon } from '../util.js';
+import { createEngine, shakaCode } from './engines.js';
+import { seekBar } from './seekbar.js';
+import { subtitles } from './subtitles.js';
+
+export const player = {
+  ...seekBar,
+  ...subtitles,
+  item: null,
+  engine: null,
+  token: 0,
+  protocol: localStorage.getItem(LS.protocol) === 'dash' ? 'dash' : 'hls',
+  idleTimer: null,
+  // Set by main.js (the library imports the player, not the other way round).
+  /** Called when the video shown changes (opened or closed). */
+  onItemChange() {},
+  /** Called by close() to put the focus back on the closed video's card. */
+  focusCard() {},
+
+  init() {
+    const v = (this.video = $('#video'));
+    this.el = $('#player');
+    this.seek = $('#seek-bar');
+    v.volume = clamp(Number(localStorage.getItem(LS.volume) ?? 1) || 0, 0, 1);
+    $('#volume').value = String(v.volume);
+
+    $('#play-button').addEventListener('click', () => this.toggle());
+    v.addEventListener('click', () => this.toggle());
+    v.addEventListener('dblclick', () => this.fullscreen());
+    $('#mute-button').addEventListener('click', () => { v.muted = !v.muted; });
+    $('#volume').addEventListener('input', (e) => { v.volume = Number(e.target.value); v.muted = v.volume === 0; });
+    $('#fullscreen-button').addEventListener('click', () => this.fullscreen());
+    $('#player-close').addEventListener('click', () => this.close());
+    $('#speed-menu').addEventListener('change', (e) => { v.playbackRate = Number(e.target.value); });
+    $('#quality-menu').addEventListener('change', (e) => this.setLevel(Number(e.target.value)));
+    $('#subtitles-menu').addEventListener('change', (e) => this.setSubtitle(e.target.value));
+    for (const r of document.querySelectorAll('input[name="protocol"]')) {
+      r.checked = r.value === this.protocol;
+      r.addEventListener('change', () => { if (r.checked) this.switchProtocol(r.value); });
+    }
+
+    const sync = () => this.syncState();
+    for (const ev of ['play', 'pause', 'playing', 'waiting', 'canplay', 'seeking', 'seeked', 'ended', 'emptied', 'loadstart']) v.addEventListener(ev, sync);
+    v.addEventListener('timeupdate', () => this.drawTime());
+    v.addEventListener('durationchange', () => this.drawTime());
+    v.addEventListener('progress', () => this.drawBuffered());
+    v.addEventListener('resize', () => this.drawLevel());
+    v.addEventListener('volumechange', () => {
+      setIcon($('#mute-button'), v.muted || v.volume === 0 ? 'muted' : 'volume');
+      $('#mute-button').setAttribute('aria-label', v.muted ? 'Unmute' : 'Mute');
+      if (!v.muted) $('#volume').value = String(v.volume);
+      try { localStorage.setItem(LS.volume, String(v.volume)); } catch { /* ignore */ }
+    });
+    v.addEventListener('ratechange', () => {
+      const opt = [...$('#speed-menu').options].find((o) => Number(o.value) === v.playbackRate);
+      if (opt) $('#speed-menu').value = opt.value;
+    });
+    v.addEventListener('error', () => {
+      if (this.engine?.name === 'native HLS' && v.error) this.showError(`The video cannot be played (${v.error.message || `media error ${v.error.code}`}).`);
+    });
+    v.textTracks.addEventListener('addtrack', () => this.drawSubtitles());
+    v.textTracks.addEventListener('removetrack', () => this.drawSubtitles());
+
+    this.initSeek();
+    this.initKeys();
+    this.el.addEventListener('pointermove', () => this.wake());
+    this.el.addEventListener('pointerleave', () => { if (!v.paused) this.el.classList.add('idle'); });
+    document.addEventListener('fullscreenchange', () => {
+      $('#fullscreen-button').setAttribute('aria-label', document.fullscreenElement ? 'Exit full screen' : 'Full screen');
+    });
+  },
+
+  wake() {
+    this.el.classList.remove('idle');
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => { if (!this.video.paused && !this.scrubbing) this.el.classList.add('idle'); }, 2500);
+  },
+
+  async open(item, { autoplay = true, time = 0 } = {}) {
+    this.item = item;
+    const section = $('#player-section');
+    section.hidden = false;
+    $('#player-title').textContent = item.base_name || item.file_name || item.video_id;
+    this.drawMeta();
+    this.el.dataset.videoId = item.video_id;
+    const dash = $('#protocol-dash');
+    dash.disabled = !item.dash_url;
+    if (!item.dash_url && this.protocol === 'dash') this.protocol = 'hls';
+    if (!item.hls_url && item.dash_url) this.protocol = 'dash';
+    $('#protocol-hls').disabled = !item.hls_url;
+    for (const r of document.querySelectorAll('input[name="protocol"]')) r.checked = r.value === this.protocol;
+    history.replaceState(null, '', `#v=${encodeURIComponent(item.video_id)}`);
+    this.onItemChange();
+    section.scrollIntoView({ behavior: 'smooth', block: 'start' });
+    this.el.focus({ preventScroll: true });
+
+    this.cues = [];
+    this.setTracks(item.subtitles ?? []);
+    this.loadThumbnails(item);
+    this.loadDetails(item);
+    await this.load(time, autoplay);
+  },
+
+  drawMeta() {
+    const item = this.item;
+    if (!item) return;
+    const bits = [];
+    if (item.duration) bits.push(fmtDuration(item.duration));
+    if (item.width && item.height) bits.push(`${item.width}×${item.height}`);
+    if (item.presets?.length) bits.push(item.presets.join(' · '));
+    if (item.uploaded_at) bits.push(`uploaded ${fmtAge(item.uploaded_at)}`);
+    const ts = item.transcription_status;
+    if (SUBTITLES_COMING.has(ts)) bits.push('subtitles on the way…');
+    else if (ts === 'failed') bits.push(`no subtitles: ${item.transcription_error ?? 'transcription failed'}`);
+    else if (ts === 'completed' && !(item.subtitles ?? []).length) bits.push('no speech heard for subtitles');
+    $('#player-meta').textContent = bits.join('  ·  ');
+  },
+
+  /** Manifest details the list lacks (slice seams; subtitles that arrived since the list was read). */
+  async loadDetails(item) {
+    try {
+      const r = await fetchStatus(item.video_id);
+      if (r.code !== 200 || this.item !== item) return;
+      this.manifest = r.body;
+      this.el.dataset.sliceStarts = (r.body.slice_starts_s ?? []).join(',');
+      this.takeSubtitles(item, r.body);
+      // Subtitles come after the video is playable: ask again until they settle.
+      if (SUBTITLES_COMING.has(item.transcription_status)) {
+        clearTimeout(this.subtitleTimer);
+        this.subtitleTimer = setTimeout(() => { if (this.item === item) this.loadDetails(item); }, 3000);
+      }
+    } catch { /* optional */ }
+  },
+
+  takeSubtitles(item, m) {
+    item.transcription_status = m.transcription_status ?? item.transcription_status;
+    item.transcription_error = m.transcription?.error ?? null;
+    const extra = subtitleItems(m.subtitles).filter((s) => !(item.subtitles ?? []).some((t) => t.lang === s.lang));
+    if (extra.length) {
+      item.subtitles = [...(item.subtitles ?? []), ...extra];
+      this.setTracks(item.subtitles);
+    }
+    this.el.dataset.transcription = item.transcription_status ?? '';
+    this.drawMeta();
+  },
+
+  async destroyEngine() {
+    const e = this.engine;
+    this.engine = null;
+    if (e) await e.destroy().catch(() => {});
+  },
+
+  async load(startTime = 0, autoplay = true) {
+    const token = ++this.token;
+    const item = this.item;
+    const v = this.video;
+    this.hideError();
+    await this.destroyEngine();
+    this.removeSidecars();
+    if (token !== this.token) return;
+    this.el.classList.add('loading');
+    this.drawLevels([]);
+    this.drawTime();
+    const url = this.protocol === 'dash' ? item.dash_url : item.hls_url;
+    const events = {
+      onLevel: () => { if (token === this.token) this.drawLevel(); },
+      onError: (err) => { if (token === this.token) this.showError(err.message); },
+      onSubtitles: () => { if (token === this.token) this.syncSidecars(); },
+    };
+    let engine;
+    try {
+      engine = await createEngine(this.protocol, v, url, startTime, events);
+    } catch (err) {
+      if (token !== this.token || shakaCode(err) === 7000) return; // superseded / interrupted
+      this.el.classList.remove('loading');
+      this.showError(err.message || `Playback failed (error ${shakaCode(err) ?? 'unknown'}).`);
+      return;
+    }
+    if (token !== this.token) { await engine.destroy().catch(() => {}); return; }
+    this.engine = engine;
+    this.syncSidecars();
+    this.el.dataset.engine = engine.name;
+    this.el.dataset.protocol = this.protocol;
+    $('#engine-label').textContent = `${engine.name}${engine.version ? ` ${engine.version}` : ''}`;
+    this.drawLevels(engine.levels);
+    this.drawLevel();
+    const rate = Number($('#speed-menu').value) || 1;
+    v.playbackRate = rate;
+    if (autoplay) this.play();
+    this.syncState();
+  },
+
+  play() {
+    const p = this.video.play();
+    p?.catch((err) => {
+      if (err?.name === 'NotAllowedError') {
+        // Autoplay with sound refused: the user presses play.
+        this.syncState();
+      }
+    });
+  },
+  toggle() {
+    if (!this.engine) return;
+    if (this.video.paused || this.video.ended) this.play();
+    else this.video.pause();
+  },
+  fullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    else this.el.requestFullscreen?.().catch(() => {});
+  },
+
+  async switchProtocol(proto) {
+    if (proto === this.protocol || !this.item) return;
+    this.protocol = proto;
+    try { localStorage.setItem(LS.protocol, proto); } catch { /* ignore */ }
+    const v = this.video;
+    const t = v.currentTime;
+    const wasPlaying = !v.paused && !v.ended;
+    await this.load(t, wasPlaying);
+  },
+
+  setLevel(id) {
+    if (!this.engine) return;
+    this.engine.setLevel(id);
+    this.el.dataset.levelRequest = String(id);
+    this.drawLevel();
+  },
+
+  drawLevels(levels) {
+    const menu = $('#quality-menu');
+    const sorted = [...levels].sort((a, b) => b.height - a.height || b.bitrate - a.bitrate);
+    menu.replaceChildren(h('option', { value: '-1' }, 'Auto'),
+      ...sorted.map((l) => h('option', { value: String(l.id), dataset: { height: l.height } }, l.name)));
+    menu.value = '-1';
+    menu.disabled = sorted.length < 2;
+  },
+
+  drawLevel() {
+    const e = this.engine;
+    const v = this.video;
+    const cur = e?.current();
+    const auto = e ? e.isAuto() : true;
+    const name = cur?.name ?? (v.videoHeight ? rungName(v.videoWidth, v.videoHeight) : '');
+    const badge = $('#current-quality');
+    badge.textContent = name;
+    badge.title = name ? `Playing ${name}${auto ? ' (chosen automatically)' : ''}` : '';
+    badge.dataset.level = cur ? String(cur.id) : '';
+    badge.dataset.height = String(cur?.height ?? v.videoHeight ?? '');
+    badge.dataset.videoHeight = String(v.videoHeight || '');
+    const menu = $('#quality-menu');
+    const autoOpt = menu.options[0];
+    if (autoOpt) autoOpt.textContent = auto && cur ? `Auto (${cur.name})` : 'Auto';
+    if (auto) menu.value = '-1';
+    else if (cur && [...menu.options].some((o) => o.value === String(cur.id))) menu.value = String(cur.id);
+  },
+
+  syncState() {
+    const v = this.video;
+    const paused = v.paused || v.ended;
+    this.el.classList.toggle('paused', paused);
+    setIcon($('#play-button'), paused ? 'play' : 'pause');
+    $('#play-button').setAttribute('aria-label', paused ? 'Play' : 'Pause');
+    const waiting = !!this.engine && !paused && v.readyState < 3;
+    const loading = this.el.classList.contains('loading') && !this.engine;
+    $('#player-spinner').hidden = !(waiting || loading || v.seeking);
+    if (this.engine) this.el.classList.remove('loading');
+    if (paused) this.el.classList.remove('idle');
+    else this.wake();
+    if (!paused) this.raf();
+  },
+
+  raf() {
+    if (this.rafId) return;
+    const step = () => {
+      this.rafId = null;
+      this.drawTime();
+      if (!this.video.paused && !this.video.ended) this.rafId = requestAnimationFrame(step);
+    };
+    this.rafId = requestAnimationFrame(step);
+  },
+
+  initKeys() {
+    this.el.addEventListener('keydown', (e) => {
+      if (e.target.closest('select, input, dialog') || e.altKey || e.ctrlKey || e.metaKey) return;
+      const onButton = e.target.closest('button');
+      switch (e.key) {
+        case ' ':
+        case 'k':
+          if (onButton && e.key === ' ') return; // the button's own action
+          e.preventDefault();
+          this.toggle();
+          break;
+        case 'm': this.video.muted = !this.video.muted; break;
+        case 'f': this.fullscreen(); break;
+        case 'ArrowLeft': e.preventDefault(); this.seekTo(this.video.currentTime - 5); break;
+        case 'ArrowRight': e.preventDefault(); this.seekTo(this.video.currentTime + 5); break;
+        default: return;
+      }
+      this.wake();
+    });
+  },
+
+  showError(msg) {
+    const el = $('#player-error');
+    el.textContent = msg;
+    el.hidden = false;
+    this.el.dataset.error = msg;
+  },
+  hideError() {
+    $('#player-error').hidden = true;
+    delete this.el.dataset.error;
+  },
+
+  async close({ restoreFocus = true } = {}) {
+    this.token++;
+    const closed = this.item;
+    this.item = null;
+    this.video.pause();
+    await this.destroyEngine();
+    this.setTracks([]);
+    this.cues = [];
+    this.hidePreview();
+    $('#player-section').hidden = true;
+    delete this.el.dataset.videoId;
+    delete this.el.dataset.engine;
+    $('#current-quality').textContent = '';
+    history.replaceState(null, '', location.pathname + location.search);
+    this.onItemChange();
+    if (restoreFocus && closed) this.focusCard(closed.video_id);
+  },
+};

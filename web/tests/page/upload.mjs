@@ -1,0 +1,138 @@
+// page.mjs's steps from the file to a processed video: [an interrupted upload resumed,] the
+// upload through the file input, and the processing view until the video is processed.
+import { statSync } from 'node:fs';
+import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
+
+/** Uploads `opts.file` through the page and follows it until processed; returns its manifest. */
+export async function uploadAndProcess({ page, opts, result, step, parts }) {
+  // ---------------------------------------------------------------- upload
+  if (opts.checkResume) {
+    const resumed = await step('interrupt the upload, reload, resume with only the missing parts', async () => {
+      const partNo = (u) => Number(/\/uploads\/parts\/[^/]+\/(\d+)/.exec(u)?.[1]);
+      // Parts 1 and 2 go through; later ones are held until the page reloads (which cancels them).
+      await page.route('**/uploads/parts/**', (route) => {
+        if (partNo(route.request().url()) <= 2) route.continue().catch(() => {});
+      });
+      await page.setInputFiles('#file-input', opts.file);
+      const st = await waitFor(page, 'two parts sent', () => ({
+        status: document.querySelector('#upload-status').textContent,
+        done: document.querySelector('#upload-panel').classList.contains('done'),
+      }), null, (x) => x.done || /^2 of \d+ parts sent/.test(x.status), { timeout: 30000 });
+      if (st.done) throw new CheckError('the file fits in fewer than 3 parts: start serve with a smaller --part-size (e.g. 1048576)');
+      const rec = await page.evaluate(() => JSON.parse(localStorage.getItem('slicecast.uploads.v1') ?? '[]')[0]);
+      if (!rec?.uploadId) throw new CheckError('the page did not remember the upload in localStorage');
+      await page.reload({ waitUntil: 'load' });
+      await page.unroute('**/uploads/parts/**');
+      await page.waitForSelector('html[data-ready="true"]', { timeout: 20000 });
+      const banner = (await page.textContent('#resume-list')).trim();
+      if (!banner.includes(rec.fileName)) throw new CheckError(`no resume notice for ${rec.fileName} after the reload (shows: ${JSON.stringify(banner)})`);
+      const server = await (await fetch(`${opts.base}/multipart_upload/${rec.uploadId}`)).json();
+      const had = (server.parts ?? []).map((p) => p.PartNumber);
+      const total = rec.urls.length;
+      const expected = [];
+      for (let n = 1; n <= total; n++) if (!had.includes(n)) expected.push(n);
+      const sent = [];
+      const onReq = (req) => { if (req.method() === 'PUT' && req.url().includes('/uploads/parts/')) sent.push(partNo(req.url())); };
+      page.on('request', onReq);
+      await page.setInputFiles('#file-input', opts.file);
+      await waitFor(page, 'resumed upload finished', () => document.querySelector('#upload-panel').className, null,
+        (c) => /\b(done|error)\b/.test(c), { timeout: 60000 });
+      page.off('request', onReq);
+      sent.sort((a, b) => a - b);
+      if (JSON.stringify(sent) !== JSON.stringify(expected)) {
+        throw new CheckError(`after the reload the page sent parts ${sent} but the server lacked ${expected}`);
+      }
+      result.resume = { parts: total, serverHad: had, sentAfterReload: sent, notice: banner.slice(0, 160) };
+      return result.resume;
+    });
+    if (!resumed) throw new CheckError('resume failed');
+  }
+
+  const uploaded = await step(opts.checkResume ? 'upload progress reached 100 % (resumed)' : 'upload through the file input', async () => {
+    const size = statSync(opts.file).size;
+    const u0 = Date.now();
+    if (!opts.checkResume) await page.setInputFiles('#file-input', opts.file);
+    const seen = new Set();
+    const state = () => ({
+      percent: document.querySelector('#upload-percent').textContent.trim(),
+      valuenow: Number(document.querySelector('#upload-progress').getAttribute('aria-valuenow')),
+      panelHidden: document.querySelector('#upload-panel').hidden,
+      done: document.querySelector('#upload-panel').classList.contains('done'),
+      error: document.querySelector('#upload-panel').classList.contains('error'),
+      status: document.querySelector('#upload-status').textContent,
+      bytes: document.querySelector('#upload-bytes').textContent,
+    });
+    let last;
+    const end = Date.now() + Math.max(60000, size / 1e5);
+    for (;;) {
+      last = await page.evaluate(state);
+      seen.add(last.percent);
+      if (last.error) throw new CheckError(`upload failed: ${last.status}`);
+      if (last.done) break;
+      if (Date.now() > end) throw new CheckError(`upload did not finish (last: ${JSON.stringify(last)})`);
+      await sleep(50);
+    }
+    if (last.percent !== '100 %' || last.valuenow !== 100) {
+      throw new CheckError(`upload finished but the progress shows ${last.percent} (aria-valuenow ${last.valuenow})`);
+    }
+    result.upload = {
+      bytes: size, s: round((Date.now() - u0) / 1000, 2), percentsSeen: [...seen],
+      finalPercent: last.percent, status: last.status, bytesText: last.bytes,
+      partRequests: parts.started, maxPartsInFlight: parts.maxInFlight,
+    };
+    return result.upload;
+  });
+  if (!uploaded) throw new CheckError('upload failed');
+
+  // ---------------------------------------------------------------- processing
+  const processed = await step('processing view until complete', async () => {
+    const p0 = Date.now();
+    const job = await page.waitForSelector('[data-testid="processing-job"][data-video-id]', { timeout: 20000 });
+    result.videoId = await job.getAttribute('data-video-id');
+    const sel = `[data-testid="processing-job"][data-video-id="${result.videoId}"]`;
+    const observed = [];
+    let last = null;
+    const end = Date.now() + opts.timeoutMs;
+    for (;;) {
+      const s = await page.evaluate((q) => {
+        const el = document.querySelector(q);
+        if (!el) return null;
+        return {
+          status: el.dataset.status,
+          stage: el.dataset.stage,
+          stageText: el.querySelector('[data-testid="processing-stage"]').textContent,
+          statusText: el.querySelector('[data-testid="processing-status"]').textContent,
+          slices: el.querySelector('[data-testid="processing-slices"]').textContent,
+          percent: el.querySelector('[data-testid="processing-percent"]').textContent,
+          error: el.querySelector('[data-testid="processing-error"]').hidden ? null : el.querySelector('[data-testid="processing-error"]').textContent,
+        };
+      }, sel);
+      if (!s) throw new CheckError('the processing entry disappeared');
+      const key = `${s.status}|${s.stageText}|${s.slices}|${s.percent}`;
+      if (key !== last) {
+        observed.push({ t: round((Date.now() - p0) / 1000, 1), ...s, error: undefined });
+        last = key;
+      }
+      if (s.status === 'processing_failed') throw new CheckError(`processing failed; the page shows: ${s.error}`);
+      if (s.status === 'processing_complete') break;
+      if (Date.now() > end) throw new CheckError(`not processed within ${opts.timeoutMs / 1000} s (last: ${key})`);
+      await sleep(200);
+    }
+    result.processing = {
+      s: round((Date.now() - p0) / 1000, 1),
+      updatesSeen: observed.length,
+      stagesSeen: [...new Set(observed.map((o) => o.stage))],
+      observed: observed.slice(0, 40),
+    };
+    return { videoId: result.videoId, s: result.processing.s, stagesSeen: result.processing.stagesSeen, updatesSeen: observed.length };
+  });
+  if (!processed) throw new CheckError('processing did not complete');
+
+  // The manifest, for the seam and rungs.
+  const manifest = await (await fetch(`${opts.base}/status/${result.videoId}`)).json();
+  result.manifest = {
+    status: manifest.status, duration_s: round(manifest.duration_s), slice_starts_s: manifest.slice_starts_s,
+    rungs: (manifest.rungs ?? []).map((r) => `${r.name} ${r.width}x${r.height}`),
+  };
+  return manifest;
+}

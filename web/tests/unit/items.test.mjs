@@ -1,0 +1,77 @@
+// Library items from manifests (web/js/items.js) and the stage a failed video stopped in
+// (web/js/stages.js).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { itemFromManifest, subtitleItems } from '../../js/items.js';
+import { failedStage } from '../../js/stages.js';
+
+const MANIFEST = {
+  video_id: 'v1',
+  status: 'processing_complete',
+  duration_s: 52.2,
+  created_ms: Date.parse('2024-05-01T12:00:00Z'),
+  source: { name: 'sintel trailer.mp4', width: 1280, height: 720, duration_s: 52.25 },
+  rungs: [{ name: '720p' }, { name: '360p' }],
+  assets: {
+    hls_master: 'videos/v1/hls/master.m3u8',
+    dash_mpd: 'videos/v1/dash/stream.mpd',
+    poster: 'videos/v1/poster.jpg',
+    thumbnails_vtt: 'videos/v1/thumbnails/thumbnails.vtt',
+  },
+  subtitles: [{ lang: 'en', name: 'English', vtt: 'videos/v1/subtitles/en.vtt', srt: 'videos/v1/subtitles/en.srt' }],
+  transcription_status: 'completed',
+};
+
+test('itemFromManifest: a processed video as a library item', () => {
+  assert.deepEqual(itemFromManifest(MANIFEST, 'ignored.mp4'), {
+    video_id: 'v1',
+    base_name: 'sintel trailer',
+    file_name: 'sintel trailer.mp4',
+    hls_url: '/stream/videos/v1/hls/master.m3u8',
+    dash_url: '/stream/videos/v1/dash/stream.mpd',
+    thumbnail_url: '/stream/videos/v1/poster.jpg',
+    sprite: '/stream/videos/v1/thumbnails/thumbnails.vtt',
+    presets: ['720p', '360p'],
+    duration: 52.2,
+    uploaded_at: '2024-05-01T12:00:00.000Z',
+    width: 1280,
+    height: 720,
+    subtitles: [{ lang: 'en', name: 'English', url: '/stream/videos/v1/subtitles/en.vtt', srt_url: '/stream/videos/v1/subtitles/en.srt' }],
+    transcription_status: 'completed',
+    transcription_error: null,
+  });
+});
+
+test('itemFromManifest: no item before the assets exist; names fall back', () => {
+  assert.equal(itemFromManifest(null), null);
+  assert.equal(itemFromManifest({ video_id: 'v1', status: 'processing' }), null);
+  const bare = itemFromManifest({ video_id: 'v2', assets: {} }, 'given.name.mov');
+  assert.equal(bare.file_name, 'given.name.mov');
+  assert.equal(bare.base_name, 'given.name');
+  assert.equal(bare.hls_url, null);
+  assert.equal(bare.uploaded_at, null);
+  assert.deepEqual(bare.subtitles, []);
+  assert.equal(bare.transcription_status, 'not_requested');
+  assert.equal(itemFromManifest({ video_id: 'v3', assets: {} }).file_name, 'v3');
+});
+
+test('subtitleItems: URLs kept, or made from the keys', () => {
+  assert.deepEqual(subtitleItems(undefined), []);
+  assert.deepEqual(subtitleItems([{ lang: 'de', name: 'Deutsch', url: '/x.vtt', srt_url: '/x.srt' }]),
+    [{ lang: 'de', name: 'Deutsch', url: '/x.vtt', srt_url: '/x.srt' }]);
+  assert.deepEqual(subtitleItems([{ lang: 'fr' }]), [{ lang: 'fr', name: undefined, url: null, srt_url: null }]);
+});
+
+test('failedStage: the stage a failed video stopped in', () => {
+  const src = { width: 1280 };
+  for (const [job, want] of [
+    [{ lastActive: 'encoding' }, 'encoding'],
+    [{ lastActive: 'transcribing', manifest: { source: src } }, 'transcribing'],
+    [{ lastActive: 'hashing', manifest: {} }, 'hashing'],
+    [{}, 'probing'],
+    [{ manifest: { source: src, progress: {} } }, 'probing'],
+    [{ manifest: { source: src, progress: { slices_total: 4, slices_done: 2 } } }, 'encoding'],
+    [{ manifest: { source: src, progress: { slices_total: 4 } } }, 'encoding'],
+    [{ manifest: { source: src, progress: { slices_total: 4, slices_done: 4 } } }, 'assembling'],
+  ]) assert.equal(failedStage(job), want, JSON.stringify(job));
+});

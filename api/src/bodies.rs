@@ -197,6 +197,13 @@ pub struct TranscodingItem {
     pub progress: ProgressItem,
     /// When processing began (or the upload completed): ISO 8601 UTC.
     pub uploaded_at: String,
+    /// Whether the start already plays (at `hls_url`) while the rest encodes.
+    pub playable: bool,
+    /// HLS master playlist URL, once playable: its media playlists grow
+    /// (`EXT-X-PLAYLIST-TYPE:EVENT`) until processing completes.
+    pub hls_url: Option<String>,
+    /// Seconds from the start that play so far.
+    pub ready_until_s: Option<f64>,
 }
 
 /// `GET /status/<id>` while there is no manifest: `uploaded` (202) or `not_found` (404).
@@ -259,6 +266,13 @@ pub struct ManifestDoc {
     /// Subtitle tracks: `[{lang, name, vtt, srt, playlist}]` (keys; serve them as `/stream/<key>`).
     #[schema(value_type = Vec<Object>)]
     pub subtitles: Vec<serde_json::Value>,
+    /// Present and true once the start plays (`assets.hls_master` is set
+    /// then), while the rest still encodes, and after.
+    pub playable: Option<bool>,
+    /// Milliseconds from the start of processing until the video first played.
+    pub playable_after_ms: Option<u64>,
+    /// Seconds from the start that play so far (the duration once complete).
+    pub ready_until_s: Option<f64>,
 }
 
 /// The file name of a manifest's source.
@@ -343,9 +357,15 @@ pub fn video_item(m: &Manifest, url: &dyn Fn(&str) -> String) -> VideoItem {
 }
 
 /// The entry of a video still processing.
-pub fn transcoding_item(m: &Manifest) -> TranscodingItem {
+pub fn transcoding_item(m: &Manifest, url: &dyn Fn(&str) -> String) -> TranscodingItem {
     let name = source_name(m);
     TranscodingItem {
+        playable: m.playable,
+        hls_url: m
+            .playable
+            .then(|| m.assets.hls_master.as_deref().map(|k| url(&stream_path(k))))
+            .flatten(),
+        ready_until_s: m.ready_until_s,
         video_id: m.video_id.to_string(),
         base_name: validate::base_name(&name).to_owned(),
         status: status_str(m.status).to_owned(),
@@ -458,8 +478,17 @@ mod tests {
         let list = video_list(&[&a, &b, &c], &|p| p.to_owned());
         let ids: Vec<&str> = list.iter().map(|v| &v.video_id[..1]).collect();
         assert_eq!(ids, ["b", "a"]);
-        let t = transcoding_item(&c);
+        let t = transcoding_item(&c, &|p| p.to_owned());
         assert_eq!(t.status, "processing");
         assert_eq!(t.stage, "probing");
+        assert!(!t.playable && t.hls_url.is_none());
+        let early = c.with_ready(8.0, "processed/c/hls/master.m3u8".into(), 2500);
+        let t = transcoding_item(&early, &|p| format!("https://h{p}"));
+        assert!(t.playable);
+        assert_eq!(t.ready_until_s, Some(8.0));
+        assert_eq!(
+            t.hls_url.as_deref(),
+            Some("https://h/stream/processed/c/hls/master.m3u8")
+        );
     }
 }

@@ -411,7 +411,7 @@ pub async fn transcoding_status(
                 .await?
             && m.status == Status::Processing
         {
-            items.push(transcoding_item(&m));
+            items.push(transcoding_item(&m, &|p| s.config.url(p)));
         }
     }
     let hb_ms = s.config.heartbeat_timeout.as_millis() as u64;
@@ -441,6 +441,9 @@ pub async fn transcoding_status(
                 slices_total: 0,
             },
             uploaded_at: validate::iso8601(last.uploaded_ms),
+            playable: false,
+            hls_url: None,
+            ready_until_s: None,
         });
     }
     items.sort_by(|a, b| b.uploaded_at.cmp(&a.uploaded_at));

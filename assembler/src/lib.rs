@@ -2,6 +2,8 @@
 //! media playlists and the DASH MPD over the same segment files, the thumbnail
 //! sprite sheets with their WebVTT track, and a poster frame.
 
+pub mod progressive;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use slicecast_core::job::{AudioResult, SliceResult, SourceRef};
@@ -101,15 +103,20 @@ pub enum AssembleError {
     Io(#[from] std::io::Error),
 }
 
-/// Builds the presentation from the slice results, checking that they fit:
-/// one init segment per rung, contiguous segment numbers and timestamps.
-pub fn presentation(input: &AssembleInput) -> Result<Presentation, AssembleError> {
-    let mut video = Vec::with_capacity(input.rungs.len());
-    for (i, rung) in input.rungs.iter().enumerate() {
+/// One video track per rung over `slices` (in order, from slice 0), checking
+/// that they fit: one init segment per rung, contiguous segment numbers.
+pub(crate) fn video_tracks(
+    rungs: &[Rung],
+    slices: &[SliceResult],
+    frame_rate: f64,
+    timescale: u32,
+) -> Result<Vec<VideoTrack>, AssembleError> {
+    let mut video = Vec::with_capacity(rungs.len());
+    for (i, rung) in rungs.iter().enumerate() {
         let mut segments = Vec::new();
         let mut init_md5: Option<&str> = None;
         let mut codecs = String::new();
-        for s in &input.slices {
+        for s in slices {
             let r = s
                 .rungs
                 .get(i)
@@ -150,19 +157,36 @@ pub fn presentation(input: &AssembleInput) -> Result<Presentation, AssembleError
         video.push(VideoTrack {
             rung: rung.clone(),
             codecs,
-            frame_rate: input.frame_rate,
-            timescale: input.plan.timescale,
+            frame_rate,
+            timescale,
             segments,
         });
     }
-    let audio = input.audio.as_ref().map(|a| AudioTrack {
+    Ok(video)
+}
+
+/// The audio track of an audio result.
+pub(crate) fn audio_track(a: &AudioResult) -> AudioTrack {
+    AudioTrack {
         codecs: a.codecs.clone(),
         sample_rate: a.sample_rate,
         channels: a.channels,
         bitrate: a.bitrate,
         timescale: a.timescale,
         segments: a.segments.clone(),
-    });
+    }
+}
+
+/// Builds the presentation from the slice results, checking that they fit:
+/// one init segment per rung, contiguous segment numbers and timestamps.
+pub fn presentation(input: &AssembleInput) -> Result<Presentation, AssembleError> {
+    let video = video_tracks(
+        &input.rungs,
+        &input.slices,
+        input.frame_rate,
+        input.plan.timescale,
+    )?;
+    let audio = input.audio.as_ref().map(audio_track);
     let duration_s = video
         .iter()
         .map(VideoTrack::duration_s)

@@ -17,6 +17,7 @@ mod invoker;
 mod jobs;
 mod manifests;
 mod pipeline;
+mod publish;
 mod resume;
 mod settings;
 mod source;

@@ -2,6 +2,7 @@
 //! plan, fan the jobs out, collect their results, assemble.
 
 use crate::jobs::{job_units, make_jobs, merge_audio};
+use crate::publish::EarlyPublisher;
 use crate::{
     Event, EventSink, Failure, Invoker, Settings, fanout, now_ms, resume, source, write_manifest,
 };
@@ -11,7 +12,7 @@ use slicecast_core::ladder::ladder_for;
 use slicecast_core::manifest::{
     EncoderSummary, Manifest, SourceSummary, Stage, TranscriptionStatus,
 };
-use slicecast_core::plan::{PlanParams, SlicePlan, default_slice_seconds, plan_padded};
+use slicecast_core::plan::{PlanParams, default_slice_seconds, plan_padded};
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
 use std::time::Instant;
@@ -138,11 +139,18 @@ pub(crate) async fn run_claimed(
         info!(video.id = %id, resumed = done.len(), "resuming: results of an interrupted run reused");
         manifest.resumed = done.len() as u32;
     }
+    let publisher = EarlyPublisher::new(
+        &plan,
+        &rungs,
+        fps,
+        probe.audio.is_some(),
+        settings.publish_while_encoding,
+    );
     let (results, mut manifest) = fan_out(
         store.clone(),
         invoker.clone(),
         (jobs, done),
-        &plan,
+        publisher,
         manifest,
         settings,
         events.clone(),
@@ -223,12 +231,12 @@ async fn fan_out(
     store: Arc<dyn BlobStore>,
     invoker: Arc<dyn Invoker>,
     (jobs, done): (Vec<Job>, Vec<JobResult>),
-    plan: &SlicePlan,
+    mut publisher: EarlyPublisher<'_>,
     manifest: Manifest,
     settings: &Settings,
     events: EventSink,
 ) -> Result<(Results, Manifest), Failure> {
-    let total = plan.slices.len() as u32;
+    let total = publisher.slices_total();
     let units = (jobs.len() + done.len()) as u32;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     for r in done {
@@ -247,6 +255,9 @@ async fn fan_out(
             let done = slices.len() as u32;
             let units_done = done + audio.len() as u32;
             manifest = manifest.with_progress(done, total, units_done, units, now_ms());
+            manifest = publisher
+                .update(store.as_ref(), manifest, &slices, &audio, now_ms())
+                .await;
             write_manifest(store.as_ref(), &manifest).await?;
             events(Event::JobDone {
                 slices_done: done,

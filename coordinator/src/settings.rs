@@ -54,6 +54,9 @@ pub struct Settings {
     /// On elastic capacity, a slice still running after this many times the
     /// median slice time gets a second copy (0 = never).
     pub straggler_factor: f64,
+    /// Publish HLS playlists of the start of the video as soon as it plays,
+    /// growing while the rest encodes (`EXT-X-PLAYLIST-TYPE:EVENT`).
+    pub publish_while_encoding: bool,
     /// Encode the audio in parallel chunks of about this many seconds
     /// (`None`: the whole track in one job).
     pub audio_chunk_seconds: Option<f64>,
@@ -86,6 +89,7 @@ impl Default for Settings {
             job_timeout: None,
             retry_backoff: Duration::from_millis(250),
             straggler_factor: 2.0,
+            publish_while_encoding: true,
             audio_chunk_seconds: None,
             transcriber: None,
             limits: Limits::default(),

@@ -1,5 +1,7 @@
 //! HLS rendering: the master playlist (m3u8-rs) and one VOD media playlist per
-//! rendition, all over the shared CMAF segments (`../video/<rung>/seg_<n>.m4s`).
+//! rendition, all over the shared CMAF segments (`../video/<rung>/seg_<n>.m4s`);
+//! while the video still encodes, EVENT media playlists over the segments
+//! ready so far (same files, same URLs, no `EXT-X-ENDLIST`).
 //!
 //! Playlists live in `hls/`, so every URI in a media playlist climbs one level
 //! (`../video/720p/init.mp4`); the master names its media playlists by file
@@ -141,7 +143,23 @@ fn extinf(us: u64) -> String {
     format!("{}.{:06}", us / MICROS_PER_S, us % MICROS_PER_S)
 }
 
-/// A VOD media playlist over `segments`, whose files live in `dir` (relative
+/// Whether a media playlist is final, or lists what is ready of a video
+/// that is still encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// `EXT-X-PLAYLIST-TYPE:VOD` and `EXT-X-ENDLIST`: every segment.
+    Complete,
+    /// `EXT-X-PLAYLIST-TYPE:EVENT`, no `EXT-X-ENDLIST`: the segments ready so
+    /// far; later versions only append. The target duration is given, since
+    /// it may not change while the playlist grows (RFC 8216 §6.2.1): the
+    /// longest segment the whole video will have, not the longest so far.
+    Growing {
+        /// `EXT-X-TARGETDURATION`, seconds.
+        target: u64,
+    },
+}
+
+/// A media playlist over `segments`, whose files live in `dir` (relative
 /// to `hls/`), named by `file`; `init` adds the `EXT-X-MAP` of `dir/init.mp4`.
 ///
 /// Written here rather than by m3u8-rs: a media playlist is a fixed list of
@@ -153,11 +171,15 @@ fn media_playlist(
     dir: &str,
     file: fn(u32) -> String,
     init: bool,
+    listing: Listing,
 ) -> String {
+    let (target, kind) = match listing {
+        Listing::Complete => (target_duration(segments, timescale), "VOD"),
+        Listing::Growing { target } => (target.max(target_duration(segments, timescale)), "EVENT"),
+    };
     let mut out = format!(
         "#EXTM3U\n#EXT-X-VERSION:{VERSION}\n#EXT-X-INDEPENDENT-SEGMENTS\n\
-         #EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n",
-        target_duration(segments, timescale)
+         #EXT-X-TARGETDURATION:{target}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:{kind}\n"
     );
     if init {
         // One EXT-X-MAP before the first segment applies to all that follow.
@@ -170,31 +192,45 @@ fn media_playlist(
             file(s.number)
         ));
     }
-    out.push_str("#EXT-X-ENDLIST\n");
+    if listing == Listing::Complete {
+        out.push_str("#EXT-X-ENDLIST\n");
+    }
     out
 }
 
 /// The media playlist of a video rendition (`hls/<rung>.m3u8`), over
 /// `../video/<rung>/init.mp4` and `../video/<rung>/seg_<n>.m4s`.
 pub fn video_playlist(t: &VideoTrack) -> String {
+    video_playlist_as(t, Listing::Complete)
+}
+
+/// [`video_playlist`], complete or growing.
+pub fn video_playlist_as(t: &VideoTrack, listing: Listing) -> String {
     media_playlist(
         &t.segments,
         t.timescale,
         &keys::from_manifests(&keys::video_dir(&t.rung.name)),
         segment_file,
         true,
+        listing,
     )
 }
 
 /// The media playlist of the audio rendition (`hls/audio.m3u8`), over
 /// `../audio/init.mp4` and `../audio/seg_<n>.m4s`.
 pub fn audio_playlist(t: &AudioTrack) -> String {
+    audio_playlist_as(t, Listing::Complete)
+}
+
+/// [`audio_playlist`], complete or growing.
+pub fn audio_playlist_as(t: &AudioTrack, listing: Listing) -> String {
     media_playlist(
         &t.segments,
         t.timescale,
         &keys::from_manifests(keys::AUDIO_DIR),
         segment_file,
         true,
+        listing,
     )
 }
 
@@ -214,6 +250,7 @@ pub fn subtitle_playlist(t: &TextTrack, grid: &VideoTrack) -> String {
         &keys::from_manifests(&keys::subtitle_dir(&t.lang)),
         subtitle_segment_file,
         false,
+        Listing::Complete,
     )
 }
 

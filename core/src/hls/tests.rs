@@ -394,3 +394,33 @@ proptest! {
         prop_assert!(m.target_duration <= (longest.round() as u64).max(1));
     }
 }
+
+#[test]
+fn growing_playlists_are_events_that_only_append() {
+    let p = fixture();
+    let t = &p.video[1];
+    let growing = Listing::Growing { target: 6 };
+    let full = video_playlist_as(t, growing);
+    insta::assert_snapshot!(full);
+    let Playlist::MediaPlaylist(m) = parse(&full) else {
+        panic!("not a media playlist: {full}");
+    };
+    assert_eq!(m.playlist_type, Some(MediaPlaylistType::Event));
+    assert!(!m.end_list);
+    assert_eq!(
+        m.target_duration, 6,
+        "the given target, not the longest so far"
+    );
+    // A shorter prefix is a prefix of the text: a later version only appends.
+    let mut first = t.clone();
+    first.segments.truncate(1);
+    let early = video_playlist_as(&first, growing);
+    assert!(full.starts_with(&early), "{early}\n---\n{full}");
+    // The complete playlist is the VOD one, as before.
+    assert_eq!(video_playlist_as(t, Listing::Complete), video_playlist(t));
+    let a = audio(&p);
+    assert!(audio_playlist_as(a, growing).contains("#EXT-X-PLAYLIST-TYPE:EVENT\n"));
+    // Never below what a listed segment needs.
+    let low = video_playlist_as(t, Listing::Growing { target: 1 });
+    assert!(low.contains("#EXT-X-TARGETDURATION:4\n"), "{low}");
+}

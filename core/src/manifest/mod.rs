@@ -247,6 +247,18 @@ pub struct Manifest {
     /// not because of the file: it may be resumed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub interrupted: bool,
+    /// Whether the HLS stream plays: from when its start is published while
+    /// the rest still encodes (`assets.hls_master` is then set), and once
+    /// complete.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub playable: bool,
+    /// Milliseconds from the claim (the upload's completion) until the video
+    /// first played.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub playable_after_ms: Option<u64>,
+    /// Seconds of the video that play so far (the whole duration once complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_until_s: Option<f64>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -284,6 +296,9 @@ impl Manifest {
             encoder: None,
             resumed: 0,
             interrupted: false,
+            playable: false,
+            playable_after_ms: None,
+            ready_until_s: None,
         }
     }
 
@@ -391,14 +406,31 @@ impl Manifest {
     pub fn failed(mut self, reason: impl Into<String>, now_ms: u64) -> Self {
         self.status = Status::ProcessingFailed;
         self.stage = Stage::Done;
+        self.playable = false;
         self.error = Some(crate::public::public_text(&reason.into()));
         self.updated_ms = now_ms;
         self.timings.total_ms = now_ms.saturating_sub(self.created_ms);
         self
     }
 
-    /// Marks the video complete.
+    /// Records that the first `ready_until_s` seconds play through the HLS
+    /// master `hls_master` while the rest still encodes.
+    pub fn with_ready(mut self, ready_until_s: f64, hls_master: String, now_ms: u64) -> Self {
+        self.playable = true;
+        self.playable_after_ms
+            .get_or_insert(now_ms.saturating_sub(self.created_ms));
+        self.ready_until_s = Some(ready_until_s);
+        self.assets.hls_master = Some(hls_master);
+        self.updated_ms = now_ms;
+        self
+    }
+
+    /// Marks the video complete: every output is written.
     pub fn completed(mut self, now_ms: u64) -> Self {
+        self.playable = true;
+        self.playable_after_ms
+            .get_or_insert(now_ms.saturating_sub(self.created_ms));
+        self.ready_until_s = self.duration_s;
         self.status = Status::ProcessingComplete;
         self.stage = Stage::Done;
         self.error = None;

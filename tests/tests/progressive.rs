@@ -1,0 +1,167 @@
+//! Publishing while encoding, through the real pipeline: with slices finishing
+//! out of order, every playlist published before the end lists only a run of
+//! segments from the start, parses, and reads in ffprobe; the manifest says
+//! when the video became playable; the final output is exact as always.
+
+use async_trait::async_trait;
+use slicecast_assembler::{AssembleInput, Assembled};
+use slicecast_coordinator::{Event, InvokeError, Invoker, LocalInvoker, Settings, process_upload};
+use slicecast_core::job::{Job, JobResult};
+use slicecast_core::keys;
+use slicecast_core::manifest::{Manifest, Status};
+use slicecast_segment_worker::WorkerOptions;
+use slicecast_storage::{BlobStore, FsStore};
+use slicecast_tests::{check_output, clip, count_packets};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Runs jobs on `inner`, holding slice 1's result back so later slices finish first.
+struct SlowSecondSlice {
+    inner: LocalInvoker,
+}
+
+#[async_trait]
+impl Invoker for SlowSecondSlice {
+    async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
+        let slow = matches!(&job, Job::Slice(j) if j.slice.index == 1);
+        let result = self.inner.invoke(job).await;
+        if slow {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+        }
+        result
+    }
+
+    async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
+        self.inner.assemble(input).await
+    }
+
+    fn elastic(&self) -> bool {
+        false
+    }
+}
+
+/// What was published at one moment: the first rung's playlist and the manifest.
+struct Seen {
+    playlist: Option<String>,
+    manifest: Manifest,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
+    let src = clip("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().to_owned();
+    let store = Arc::new(FsStore::new(&root).expect("store"));
+    let upload = keys::upload("sintel.mp4");
+    store.put_file(&upload, &src).await.expect("upload");
+    let invoker = Arc::new(SlowSecondSlice {
+        inner: LocalInvoker::new(store.clone(), 3, WorkerOptions::default()),
+    });
+    let settings = Settings {
+        workers: 3,
+        slice_seconds: Some(8.0),
+        preset: "ultrafast".into(),
+        audio_chunk_seconds: Some(16.0),
+        ..Settings::default()
+    };
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let id_cell: Arc<Mutex<Option<PathBuf>>> = Arc::default();
+    let (seen2, id2, root2) = (seen.clone(), id_cell.clone(), root.clone());
+    let events = Arc::new(move |e: Event| match e {
+        Event::Hashed(id) => *id2.lock().expect("lock") = Some(root2.join(keys::video_prefix(&id))),
+        Event::JobDone { .. } => {
+            let Some(video) = id2.lock().expect("lock").clone() else {
+                return;
+            };
+            let read = |p: &Path| std::fs::read_to_string(p).ok();
+            let manifest =
+                read(&video.join("manifest.json")).and_then(|t| serde_json::from_str(&t).ok());
+            if let Some(manifest) = manifest {
+                let playlist = read(&video.join("hls/720p.m3u8"));
+                seen2
+                    .lock()
+                    .expect("lock")
+                    .push(Seen { playlist, manifest });
+            }
+        }
+        _ => {}
+    });
+    let outcome = process_upload(store, invoker, &upload, &settings, events)
+        .await
+        .expect("transcode");
+    let m = outcome.manifest();
+    assert_eq!(m.status, Status::ProcessingComplete);
+    let video = root.join(keys::video_prefix(&m.video_id));
+    let seen = seen.lock().expect("lock");
+    let first = seen
+        .iter()
+        .position(|s| s.manifest.playable)
+        .expect("playable before the end");
+    let mut listed_before = 0;
+    let mut checked_with_ffprobe = 0;
+    let mut behind = false;
+    for s in &seen[first..] {
+        let text = s
+            .playlist
+            .as_deref()
+            .expect("a playable video has its playlist");
+        let m3u8_rs::Playlist::MediaPlaylist(p) =
+            m3u8_rs::parse_playlist_res(text.as_bytes()).expect("parses")
+        else {
+            panic!("not a media playlist: {text}");
+        };
+        // A run from the start that only grows, and never past what is done.
+        for (i, seg) in p.segments.iter().enumerate() {
+            assert_eq!(seg.uri, format!("../video/720p/seg_{i}.m4s"), "{text}");
+        }
+        assert!(p.segments.len() >= listed_before, "{text}");
+        listed_before = p.segments.len();
+        let listed_s: f64 = p.segments.iter().map(|s| f64::from(s.duration)).sum();
+        let ready = s.manifest.ready_until_s.expect("ready_until_s");
+        assert!(
+            listed_s <= ready + 0.1,
+            "{listed_s} s listed, {ready} s ready"
+        );
+        assert!(s.manifest.assets.hls_master.is_some());
+        if s.manifest.status == Status::Processing {
+            assert_eq!(p.playlist_type, Some(m3u8_rs::MediaPlaylistType::Event));
+            assert!(!p.end_list);
+            let run = s
+                .manifest
+                .slice_starts_s
+                .iter()
+                .filter(|&&t| t < listed_s - 0.01)
+                .count();
+            behind |= s.manifest.progress.slices_done as usize > run;
+            if checked_with_ffprobe < 2 {
+                // The growing playlist reads: one packet a frame of what it
+                // lists. ffprobe would wait for a live playlist to grow, so it
+                // reads a copy closed with ENDLIST.
+                let copy = video.join("hls/early.m3u8");
+                std::fs::write(&copy, format!("{text}#EXT-X-ENDLIST\n")).expect("copy");
+                let packets = count_packets(&copy).expect("ffprobe reads it");
+                assert!(
+                    (packets as f64 - listed_s * 24.0).abs() <= 2.0,
+                    "{packets} for {listed_s} s"
+                );
+                checked_with_ffprobe += 1;
+            }
+        }
+    }
+    assert!(checked_with_ffprobe > 0, "nothing published while encoding");
+    assert!(
+        behind,
+        "slice 1 held back: some playlist lagged the finished slices"
+    );
+    let after = m.playable_after_ms.expect("playable_after_ms");
+    assert!(
+        after < m.timings.total_ms,
+        "{after} ms vs {} ms",
+        m.timings.total_ms
+    );
+    let _ = std::fs::remove_file(video.join("hls/early.m3u8"));
+    check_output(&video, &src).expect("the final output is exact");
+    let fin = std::fs::read_to_string(video.join("hls/720p.m3u8")).expect("final");
+    assert!(fin.contains("#EXT-X-PLAYLIST-TYPE:VOD") && fin.ends_with("#EXT-X-ENDLIST\n"));
+}

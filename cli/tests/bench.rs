@@ -51,6 +51,15 @@ fn check_slicecast_and_ladder(v: &Value) {
     // threading alone moves them a little).
     assert!(f(v, "psnr_delta_db").abs() < 0.5, "{v}");
     assert!(f(v, "bitrate_delta_pct").abs() < 10.0, "{v}");
+    // The ladder publishes nothing before it ends; slicecast's first
+    // playable moment is within its run.
+    assert_eq!(
+        f(v, "ladder_first_playable_s"),
+        f(v, "ladder_wall_s"),
+        "{v}"
+    );
+    assert!(f(v, "first_playable_s") > 0.0, "{v}");
+    assert!(f(v, "first_playable_s") <= f(v, "wall_s"), "{v}");
     let ratio = f(v, "cpu_ratio_vs_ladder");
     assert!(
         (ratio - f(v, "cpu_s") / f(v, "ladder_cpu_s")).abs() < 0.01,

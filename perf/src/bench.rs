@@ -337,6 +337,7 @@ async fn run_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
     let timeout = Duration::from_secs(spec.timeout_s);
     let (cpu0, _) = children_usage()?;
     let start = Instant::now();
+    let start_ms = slicecast_core::now_ms();
     let mut last = Vec::new();
     for args in &cmds {
         last = process::run(&program, args, timeout)
@@ -355,15 +356,31 @@ async fn run_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
                 .map(|l| l.trim().to_owned())
         })
         .flatten();
+    let first_playable_s = video_id
+        .as_deref()
+        .and_then(|id| playable_at_ms(&spec.work, id))
+        .map_or(wall_s, |at| {
+            (at.saturating_sub(start_ms) as f64 / 1000.0).min(wall_s)
+        });
     Ok(VariantResult {
         measurement: Measurement {
             cpu_s: cpu1 - cpu0,
             wall_s,
             peak_rss_mb: maxrss_kb as f64 / 1024.0,
+            first_playable_s,
         },
         processes: cmds.len(),
         video_id,
     })
+}
+
+/// When (epoch ms) slicecast's output under `root` first played, from its
+/// manifest: the claim plus `playable_after_ms`.
+fn playable_at_ms(root: &Path, id: &str) -> Option<u64> {
+    let id = VideoId::parse(id).ok()?;
+    let text = std::fs::read_to_string(root.join(keys::manifest(&id))).ok()?;
+    let m: slicecast_core::manifest::Manifest = serde_json::from_str(&text).ok()?;
+    Some(m.created_ms + m.playable_after_ms?)
 }
 
 /// Top-rung PSNR of `output` against the source, in dB.

@@ -66,6 +66,11 @@ pub struct Measurement {
     pub wall_s: f64,
     /// The largest peak resident set of any single child process, in MiB.
     pub peak_rss_mb: f64,
+    /// Seconds from the start until the video first played: for slicecast,
+    /// when its HLS start was published while the rest encoded; for the
+    /// baselines, which publish nothing before they finish, the wall time.
+    #[serde(default)]
+    pub first_playable_s: f64,
 }
 
 /// `num / den`, or `None` when there is nothing to divide by.
@@ -161,6 +166,14 @@ impl Report {
         ratio(self.medium?.wall_s, self.legacy?.wall_s)
     }
 
+    /// (a) first playable / (b) first playable.
+    pub fn first_playable_ratio_vs_ladder(&self) -> Option<f64> {
+        ratio(
+            self.slicecast.first_playable_s,
+            self.ladder.first_playable_s,
+        )
+    }
+
     /// PSNR (a) − PSNR (b), dB.
     pub fn psnr_delta_db(&self) -> Option<f64> {
         Some(self.psnr_db - self.ladder_psnr_db).filter(|d| d.is_finite())
@@ -177,6 +190,7 @@ impl Report {
         let cpu = |m: &Measurement| m.cpu_s;
         let wall = |m: &Measurement| m.wall_s;
         let rss = |m: &Measurement| m.peak_rss_mb;
+        let playable = |m: &Measurement| m.first_playable_s;
         json!({
             "input": self.input,
             "generated_1080p_s": self.generated_1080p_s,
@@ -191,6 +205,11 @@ impl Report {
             "cpu_s": m(Some(self.slicecast), cpu, 3),
             "wall_s": m(Some(self.slicecast), wall, 3),
             "peak_rss_mb": m(Some(self.slicecast), rss, 1),
+            "first_playable_s": m(Some(self.slicecast), playable, 3),
+            "ladder_first_playable_s": m(Some(self.ladder), playable, 3),
+            "medium_first_playable_s": m(self.medium, playable, 3),
+            "legacy_first_playable_s": m(self.legacy, playable, 3),
+            "first_playable_ratio_vs_ladder": num(self.first_playable_ratio_vs_ladder(), 3),
             "ladder_cpu_s": m(Some(self.ladder), cpu, 3),
             "ladder_wall_s": m(Some(self.ladder), wall, 3),
             "ladder_peak_rss_mb": m(Some(self.ladder), rss, 1),
@@ -235,8 +254,8 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "{:<9} {:<36} {:>9} {:>9} {:>12} {:>9} {:>9}",
-            "variant", "", "CPU s", "wall s", "peak RSS MB", "CPU / b", "wall / b"
+            "{:<9} {:<36} {:>9} {:>9} {:>10} {:>12} {:>9} {:>9}",
+            "variant", "", "CPU s", "wall s", "playable", "peak RSS MB", "CPU / b", "wall / b"
         );
         for v in Variant::ALL {
             let m = match v {
@@ -249,11 +268,12 @@ impl Report {
                 Some(m) => {
                     let _ = writeln!(
                         s,
-                        "{:<9} {:<36} {:>9.2} {:>9.2} {:>12.1} {:>9} {:>9}",
+                        "{:<9} {:<36} {:>9.2} {:>9.2} {:>10.2} {:>12.1} {:>9} {:>9}",
                         v.label(),
                         v.describe(),
                         m.cpu_s,
                         m.wall_s,
+                        m.first_playable_s,
                         m.peak_rss_mb,
                         fmt(ratio(m.cpu_s, self.ladder.cpu_s), 2),
                         fmt(ratio(m.wall_s, self.ladder.wall_s), 2),
@@ -324,6 +344,7 @@ mod tests {
             cpu_s,
             wall_s,
             peak_rss_mb,
+            first_playable_s: wall_s,
         }
     }
 
@@ -380,6 +401,9 @@ mod tests {
         assert_eq!(v["bitrate_delta_pct"], json!(5.0));
         assert_eq!(v["top_rung"], json!("1080p"));
         assert_eq!(v["workers"], json!(2));
+        assert_eq!(v["first_playable_s"], json!(1.5));
+        assert_eq!(v["ladder_first_playable_s"], json!(1.0));
+        assert_eq!(v["first_playable_ratio_vs_ladder"], json!(1.5));
 
         let mut skipped = report();
         skipped.medium = None;
@@ -389,6 +413,8 @@ mod tests {
         for k in [
             "medium_cpu_s",
             "medium_wall_s",
+            "medium_first_playable_s",
+            "legacy_first_playable_s",
             "legacy_cpu_s",
             "legacy_wall_s",
             "cpu_ratio_vs_legacy",

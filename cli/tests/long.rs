@@ -47,6 +47,19 @@ fn transcode_at_defaults(minutes: u32) {
     let video = common::video_dir(&out, &o);
     let report = check_output(&video, &src).unwrap_or_else(|e| panic!("{minutes} min: {e:#}"));
     eprintln!("{minutes} min: {report:?}");
+    // It played early: a two-segment first slice and the sound's first
+    // minute were published long before the last slice was in.
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(video.join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let after = m["playable_after_ms"].as_u64().expect("playable_after_ms");
+    let total = m["timings"]["total_ms"].as_u64().expect("total_ms");
+    assert!(
+        after < total,
+        "{minutes} min: playable after {after} ms of {total} ms"
+    );
+    eprintln!("{minutes} min: playable after {after} ms, complete after {total} ms");
     // One thumbnail a second, every one on a sprite.
     let vtt = std::fs::read_to_string(video.join("thumbnail/thumbnails.vtt")).expect("vtt");
     let cues = vtt.lines().filter(|l| l.contains("#xywh=")).count();

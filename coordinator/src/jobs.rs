@@ -22,7 +22,7 @@ pub(crate) fn audio_parts(
     let sample_rate = slicecast_media::args::audio_sample_rate(a.sample_rate);
     let duration = probe.duration_s.max(plan.duration_s());
     match settings
-        .audio_chunk_seconds
+        .audio_chunks_for(duration)
         .and_then(|c| audio_chunks(duration, sample_rate, settings.segment_seconds, c))
     {
         Some(chunks) => chunks.into_iter().map(Some).collect(),
@@ -215,7 +215,10 @@ mod tests {
                 })
                 .collect()
         };
-        let whole = Settings::default();
+        let whole = Settings {
+            publish_while_encoding: false,
+            ..Settings::default()
+        };
         assert_eq!(order(&whole), ["a0", "s0", "s1", "s2", "s3", "s4", "s5"]);
         let chunked = Settings {
             audio_chunk_seconds: Some(30.0),

@@ -54,7 +54,7 @@ pub(crate) async fn run_claimed(
         }),
         segment_seconds: settings.segment_seconds,
         thumb_interval_seconds: settings.sprite.interval_s,
-        first_slice_seconds: settings.first_slice_seconds,
+        first_slice_seconds: settings.first_slice_for(approx_duration),
     };
     let plan = plan_padded(&index, &params, lead, tail)
         .map_err(|e| Failure::Source(format!("could not plan the encode: {e}")))?;

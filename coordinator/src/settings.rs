@@ -11,6 +11,14 @@ use std::time::Duration;
 /// Default for [`Settings::heartbeat_timeout`].
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Sources at least this long start playing early by default: a first slice
+/// of two segments and the audio in chunks, so the start is ready in seconds
+/// while the rest encodes (shorter ones are ready about as soon whole).
+pub const EARLY_START_MIN_SECONDS: f64 = 120.0;
+
+/// The audio chunk length a long source gets when it starts early (as on Lambda).
+const EARLY_AUDIO_CHUNK_SECONDS: f64 = 60.0;
+
 /// How a video is processed.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -23,8 +31,8 @@ pub struct Settings {
     /// Shortest slice the automatic choice makes.
     pub min_slice_seconds: f64,
     /// Target length of the first slice when it should be shorter than the
-    /// rest, so the start of the video is encoded first (`None`: as the rest).
-    /// Groundwork for publishing the stream while it encodes; off until then.
+    /// rest, so the start of the video is ready first (`None`: see
+    /// [`Settings::first_slice_for`]).
     pub first_slice_seconds: Option<f64>,
     /// Output segment length in seconds.
     pub segment_seconds: f64,
@@ -58,7 +66,7 @@ pub struct Settings {
     /// growing while the rest encodes (`EXT-X-PLAYLIST-TYPE:EVENT`).
     pub publish_while_encoding: bool,
     /// Encode the audio in parallel chunks of about this many seconds
-    /// (`None`: the whole track in one job).
+    /// (`None`: see [`Settings::audio_chunks_for`]).
     pub audio_chunk_seconds: Option<f64>,
     /// The speech engine for subtitles (`None`: no subtitles). Runs once the
     /// video is playable; [`process_upload`] returns after it has answered.
@@ -93,6 +101,68 @@ impl Default for Settings {
             audio_chunk_seconds: None,
             transcriber: None,
             limits: Limits::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Whether a source of `duration_s` starts playing early by default.
+    fn early_start(&self, duration_s: f64) -> bool {
+        self.publish_while_encoding && duration_s >= EARLY_START_MIN_SECONDS
+    }
+
+    /// The first slice's target length for a source of `duration_s`: as set;
+    /// else, for a long source published while it encodes whose slices are
+    /// sized automatically, two segments; else like the others (`None`).
+    pub fn first_slice_for(&self, duration_s: f64) -> Option<f64> {
+        self.first_slice_seconds.or_else(|| {
+            (self.early_start(duration_s) && self.slice_seconds.is_none())
+                .then_some(2.0 * self.segment_seconds)
+        })
+    }
+
+    /// The audio chunk length for a source of `duration_s`: as set; else, for
+    /// a long source published while it encodes, a minute, so the start of
+    /// the sound is ready with the first slice; else the whole track (`None`).
+    pub fn audio_chunks_for(&self, duration_s: f64) -> Option<f64> {
+        self.audio_chunk_seconds.or_else(|| {
+            self.early_start(duration_s)
+                .then_some(EARLY_AUDIO_CHUNK_SECONDS)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_sources_start_early_unless_told_otherwise() {
+        let d = Settings::default();
+        // (settings, duration) -> (first slice, audio chunks)
+        let fixed = Settings {
+            slice_seconds: Some(20.0),
+            ..Settings::default()
+        };
+        let off = Settings {
+            publish_while_encoding: false,
+            ..Settings::default()
+        };
+        let set = Settings {
+            first_slice_seconds: Some(6.0),
+            audio_chunk_seconds: Some(16.0),
+            ..Settings::default()
+        };
+        let cases: [(&Settings, f64, (Option<f64>, Option<f64>)); 5] = [
+            (&d, 52.0, (None, None)),
+            (&d, 600.0, (Some(8.0), Some(60.0))),
+            (&fixed, 600.0, (None, Some(60.0))),
+            (&off, 600.0, (None, None)),
+            (&set, 52.0, (Some(6.0), Some(16.0))),
+        ];
+        for (s, duration, want) in cases {
+            let got = (s.first_slice_for(duration), s.audio_chunks_for(duration));
+            assert_eq!(got, want, "{duration} s");
         }
     }
 }

@@ -153,7 +153,8 @@ mod tests {
             audio_chunk_seconds: Some(16.0),
             ..Settings::default()
         };
-        let cases: [(&Settings, f64, (Option<f64>, Option<f64>)); 5] = [
+        type Case<'a> = (&'a Settings, f64, (Option<f64>, Option<f64>));
+        let cases: [Case; 5] = [
             (&d, 52.0, (None, None)),
             (&d, 600.0, (Some(8.0), Some(60.0))),
             (&fixed, 600.0, (None, Some(60.0))),

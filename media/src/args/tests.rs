@@ -1,0 +1,141 @@
+//! Tests of the ffmpeg argument builders: slices, audio, keyframes, thumbnails.
+
+use super::*;
+use slicecast_core::VideoId;
+use slicecast_core::job::{EncodeSettings, SourceRef};
+use slicecast_core::ladder::ladder_for;
+use slicecast_core::plan::{PlanParams, plan_slices};
+use slicecast_core::source_info::{FrameIndex, Rational};
+
+fn job(slice: usize) -> SliceJob {
+    let idx = FrameIndex {
+        time_base: Rational::new(1, 24),
+        pts: (0..480).collect(),
+        key: (0..480).map(|i| i % 48 == 0).collect(),
+    };
+    let plan = plan_slices(
+        &idx,
+        &PlanParams {
+            slice_seconds: 10.0,
+            segment_seconds: 4.0,
+            thumb_interval_seconds: 2.0,
+            first_slice_seconds: None,
+        },
+    )
+    .expect("plan");
+    SliceJob {
+        video_id: VideoId::parse(&"a".repeat(32)).expect("id"),
+        source: SourceRef {
+            location: "/in/src file.mp4".into(),
+            format_name: "mov,mp4,m4a".into(),
+            start_time_s: 0.0,
+        },
+        video_stream: 0,
+        time_base: plan.time_base,
+        timescale: plan.timescale,
+        origin_pts: plan.origin_pts,
+        slice: plan.slices[slice].clone(),
+        video_delay_ticks: 0,
+        rungs: ladder_for(1280, 720)[..2].to_vec(),
+        settings: EncodeSettings {
+            preset: "veryfast".into(),
+            crf: 21,
+            threads: 1,
+            deinterlace: false,
+            thumb_size: (160, 90),
+        },
+        attempt: 1,
+    }
+}
+
+fn joined(v: &[OsString]) -> String {
+    v.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn slice_command_line() {
+    let x = X264 {
+        preset: "veryfast".into(),
+        crf: 21,
+        threads: 1,
+    };
+    let first = joined(&slice_args(&job(0), &x, Path::new("/w")));
+    assert!(!first.contains("-ss "), "{first}");
+    let j = job(1);
+    let v = slice_args(&j, &x, Path::new("/w"));
+    let s = joined(&v);
+    assert!(
+        s.contains(
+            "-ss 9.999000 -noaccurate_seek -copyts -protocol_whitelist file -format_whitelist mov,"
+        ),
+        "{s}"
+    );
+    assert!(s.contains(" -f mov -i file:/in/src file.mp4 "), "{s}");
+    assert!(
+        v.iter().any(|a| a == "file:/in/src file.mp4"),
+        "the path is one argument"
+    );
+    assert!(
+        s.contains("trim=start_pts=240:end_pts=480,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"),
+        "{s}"
+    );
+    assert!(s.contains("scale=1280:720"));
+    assert!(
+        s.contains(
+            "select='if(eq(n\\,0)\\,1\\,gt(floor((pts+240)/48)\\,floor((prev_pts+240)/48)))'"
+        ),
+        "{s}"
+    );
+    assert!(s.contains("-force_key_frames 3.979167,7.979167"), "{s}");
+    assert!(s.contains("-maxrate 2500k -bufsize 5000k"));
+    assert!(s.contains("-enc_time_base 1/90000 -video_track_timescale 90000"));
+    assert!(s.ends_with("/w/thumb_%05d.jpg"));
+}
+
+#[test]
+fn sloppy_containers_seek_earlier_and_retries_back_off() {
+    let mut j = job(1);
+    j.source.format_name = "avi".into();
+    assert!((slice_seek_s(&j).expect("seek") - 6.999).abs() < 1e-9);
+    j.attempt = 2;
+    assert!((slice_seek_s(&j).expect("seek") - 1.999).abs() < 1e-9);
+    j.attempt = 3;
+    assert_eq!(slice_seek_s(&j), None);
+}
+
+#[test]
+fn audio_command_line() {
+    let j = AudioJob {
+        video_id: VideoId::parse(&"b".repeat(32)).expect("id"),
+        source: SourceRef {
+            location: "in.mp4".into(),
+            format_name: "mov".into(),
+            start_time_s: 0.0,
+        },
+        audio_stream: 1,
+        origin_s: 0.083417,
+        channels: 2,
+        sample_rate: 48_000,
+        bitrate: 128_000,
+        segment_seconds: 4.0,
+        duration_s: 10.0,
+        attempt: 1,
+        chunk: None,
+    };
+    let s = joined(&audio_args(&j, Path::new("a.mp4")));
+    assert!(
+        s.contains("-protocol_whitelist file -format_whitelist mov,"),
+        "{s}"
+    );
+    assert!(s.contains(" -f mov -i file:in.mp4 -map 0:1"), "{s}");
+    assert!(
+        s.contains("asetpts=PTS-0.083417/TB,aresample=48000:async=1:first_pts=0"),
+        "{s}"
+    );
+    assert!(s.contains("-frag_duration 4000000"));
+    assert_eq!(audio_sample_rate(44_100), 44_100);
+    assert_eq!(audio_sample_rate(96_000), 48_000);
+}

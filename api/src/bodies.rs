@@ -131,11 +131,19 @@ pub struct SubtitleItem {
     pub srt_url: String,
 }
 
-/// One processed video in `GET /api/videos`.
+/// One video in `GET /api/videos`: processed, or still processing with its
+/// start already playable.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct VideoItem {
     /// MD5 of the source bytes.
     pub video_id: String,
+    /// `processing_complete`, or `processing` while the start already plays
+    /// at `hls_url` (its media playlists grow, `EXT-X-PLAYLIST-TYPE:EVENT`,
+    /// and become VOD at the same URLs once complete; DASH, sprites and the
+    /// poster come at the end).
+    pub status: String,
+    /// Seconds from the start that play so far (the duration once complete).
+    pub ready_until_s: Option<f64>,
     /// Original file name without its extension.
     pub base_name: String,
     /// Original file name.
@@ -321,8 +329,10 @@ pub fn video_item(m: &Manifest, url: &dyn Fn(&str) -> String) -> VideoItem {
     let name = source_name(m);
     VideoItem {
         video_id: m.video_id.to_string(),
+        status: status_str(m.status).to_owned(),
+        ready_until_s: m.ready_until_s,
         base_name: validate::base_name(&name).to_owned(),
-        hls_url: asset(&m.assets.hls_master),
+        hls_url: m.playable.then(|| asset(&m.assets.hls_master)).flatten(),
         dash_url: asset(&m.assets.dash_mpd),
         thumbnail_url: asset(&m.assets.poster),
         sprite: asset(&m.assets.thumbnails_vtt),
@@ -380,13 +390,19 @@ pub fn transcoding_item(m: &Manifest, url: &dyn Fn(&str) -> String) -> Transcodi
     }
 }
 
-/// The list of processed videos: complete ones only, newest first.
+/// Whether `GET /api/videos` lists a video: complete, or processing with its
+/// start playable.
+pub fn listed(m: &Manifest) -> bool {
+    match m.status {
+        Status::ProcessingComplete => true,
+        Status::Processing => m.playable && m.assets.hls_master.is_some(),
+        Status::ProcessingFailed => false,
+    }
+}
+
+/// The list of videos that play (see [`listed`]), newest first.
 pub fn video_list(manifests: &[&Manifest], url: &dyn Fn(&str) -> String) -> Vec<VideoItem> {
-    let mut done: Vec<&Manifest> = manifests
-        .iter()
-        .copied()
-        .filter(|m| m.status == Status::ProcessingComplete)
-        .collect();
+    let mut done: Vec<&Manifest> = manifests.iter().copied().filter(|m| listed(m)).collect();
     done.sort_by(|a, b| {
         b.created_ms
             .cmp(&a.created_ms)
@@ -471,13 +487,29 @@ mod tests {
     }
 
     #[test]
-    fn lists_only_complete_newest_first() {
+    fn lists_complete_and_playable_newest_first() {
         let a = manifest('a', 1000, true);
         let b = manifest('b', 3000, true);
         let c = manifest('c', 2000, false);
-        let list = video_list(&[&a, &b, &c], &|p| p.to_owned());
+        let failed = manifest('f', 4000, false).failed("no", 4001);
+        let list = video_list(&[&a, &b, &c, &failed], &|p| p.to_owned());
         let ids: Vec<&str> = list.iter().map(|v| &v.video_id[..1]).collect();
         assert_eq!(ids, ["b", "a"]);
+        assert_eq!(list[0].status, "processing_complete");
+        assert_eq!(list[0].ready_until_s, Some(1.5));
+        let playing = c
+            .clone()
+            .with_ready(8.0, "processed/c/hls/master.m3u8".into(), 2500);
+        let list = video_list(&[&a, &b, &playing, &failed], &|p| p.to_owned());
+        let ids: Vec<&str> = list.iter().map(|v| &v.video_id[..1]).collect();
+        assert_eq!(ids, ["b", "c", "a"]);
+        assert_eq!(list[1].status, "processing");
+        assert_eq!(list[1].ready_until_s, Some(8.0));
+        assert_eq!(
+            list[1].hls_url.as_deref(),
+            Some("/stream/processed/c/hls/master.m3u8")
+        );
+        assert_eq!(list[1].dash_url, None);
         let t = transcoding_item(&c, &|p| p.to_owned());
         assert_eq!(t.status, "processing");
         assert_eq!(t.stage, "probing");

@@ -11,7 +11,7 @@
 use crate::error::ApiError;
 use bytes::Bytes;
 use slicecast_core::VideoId;
-use slicecast_core::manifest::{Manifest, Status};
+use slicecast_core::manifest::Manifest;
 use slicecast_storage::BlobStore;
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -173,8 +173,8 @@ impl Catalog {
         Ok(out)
     }
 
-    /// `GET /api/videos` as JSON bytes, rebuilt only when a complete
-    /// manifest appeared, changed or went away.
+    /// `GET /api/videos` as JSON bytes, rebuilt only when a listed manifest
+    /// (see [`crate::bodies::listed`]) appeared, changed or went away.
     pub async fn videos_json(
         self: &Arc<Self>,
         url: &(dyn Fn(&str) -> String + Sync),
@@ -183,7 +183,7 @@ impl Catalog {
         let mut done: Vec<&Manifest> = manifests
             .iter()
             .map(AsRef::as_ref)
-            .filter(|m| m.status == Status::ProcessingComplete)
+            .filter(|m| crate::bodies::listed(m))
             .collect();
         done.sort_by(|a, b| a.video_id.cmp(&b.video_id));
         let mut h = DefaultHasher::new();
@@ -207,6 +207,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use slicecast_core::manifest::Status;
     use slicecast_storage::FsStore;
 
     async fn put_manifest(store: &FsStore, m: &Manifest) {

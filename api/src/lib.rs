@@ -20,7 +20,7 @@
 //! | `POST /complete_multipart_upload` | `{fileName, uploadId, parts[{PartNumber, ETag}]}` → `{status, video_id}` |
 //! | `POST /abort_multipart_upload` | `{uploadId}` |
 //! | `GET /status/<id or file name>` | the manifest; 202 `uploaded`; 404 `not_found` |
-//! | `GET /api/videos` | processed videos, newest first |
+//! | `GET /api/videos` | videos that play (processed, or still processing with their start ready), newest first |
 //! | `GET /api/transcoding_status` | videos still processing |
 //! | `DELETE /api/video/<id>` | removes every object of a video |
 //! | `GET /stream/<key>` | objects under `processed/`, with Range |

@@ -1,60 +1,130 @@
 //! The web page in a real browser (headless Chromium via playwright-core), from a
 //! fresh `slicecast serve`: upload through the page, watch it process, play past
 //! a slice seam, scrub, switch quality, see the subtitles that arrive later (hls.js
-//! and DASH), delete; no console errors.
+//! and DASH), delete; no console errors. And a long upload watched while it still
+//! encodes (`page.mjs --early`).
 //! Needs Chromium and `web/node_modules` (`scripts/install-deps.sh --test`).
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-struct Server(Child);
+use common::Server;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// One browser and one server at a time: both tests play in real time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-#[test]
-fn upload_process_play_scrub_switch_delete_in_the_page() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let data = tempfile::tempdir().expect("tmp");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_slicecast"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(data.path())
-            .args(["--slice-seconds", "12", "--subtitle-engine", "whisper"])
-            // Whisper installs itself here on first use (shared with the other subtitle tests).
-            .env("SLICECAST_WHISPER_VENV", repo.join("target/whisper-venv"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start slicecast serve"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let artifacts = repo.join("target/test-artifacts");
-    std::fs::create_dir_all(&artifacts).expect("artifacts");
+/// `slicecast serve` on a fresh data folder with `args` and `env`; its base URL.
+fn serve(data: &Path, args: &[&str], env: &[(&str, &str)]) -> (Server, String) {
+    let port = common::free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slicecast"));
+    cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let server = Server(cmd.spawn().expect("start slicecast serve"));
+    common::wait_for_port(port);
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+/// Runs `node web/tests/page.mjs --base BASE --file FILE ARGS…`; its JSON summary.
+fn page_test(base: &str, file: &Path, args: &[&str]) -> serde_json::Value {
     let out = Command::new("node")
-        .arg(repo.join("web/tests/page.mjs"))
-        .args(["--base", &format!("http://127.0.0.1:{port}"), "--file"])
-        .arg(repo.join("../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"))
-        .arg("--subtitles")
-        .arg("--screenshot")
-        .arg(artifacts.join("page-player.png"))
+        .arg(repo().join("web/tests/page.mjs"))
+        .args(["--base", base, "--file"])
+        .arg(file)
+        .args(args)
         .output()
         .expect("run node web/tests/page.mjs (install with scripts/install-deps.sh --test)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "page test failed:\n{stdout}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("summary JSON")
+}
+
+#[test]
+fn upload_process_play_scrub_switch_delete_in_the_page() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let repo = repo();
+    let data = tempfile::tempdir().expect("tmp");
+    let whisper = repo.join("target/whisper-venv");
+    let (_server, base) = serve(
+        data.path(),
+        &["--slice-seconds", "12", "--subtitle-engine", "whisper"],
+        // Whisper installs itself here on first use (shared with the other subtitle tests).
+        &[("SLICECAST_WHISPER_VENV", &whisper.to_string_lossy())],
+    );
+    let artifacts = repo.join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).expect("artifacts");
+    let shot = artifacts.join("page-player.png");
+    page_test(
+        &base,
+        &repo.join("../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"),
+        &["--subtitles", "--screenshot", &shot.to_string_lossy()],
+    );
+}
+
+/// A 150 s upload (long enough for the short first slice) whose later slices are
+/// held back 6 s each (`SLICECAST_SLOW_SLICES`, a test build's switch), so the
+/// page is caught playing it while it encodes; the server reports when it first
+/// played, sooner than it completed.
+#[test]
+fn a_long_upload_plays_in_the_page_while_it_encodes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().expect("tmp");
+    let clip = dir.path().join("long talk.mp4");
+    common::make_clip(
+        &clip,
+        &[
+            "testsrc2=s=320x180:r=24:d=150",
+            "sine=frequency=440:sample_rate=48000:duration=150",
+        ],
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "48",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+        ],
+    );
+    let data = dir.path().join("data");
+    let (_server, base) = serve(
+        &data,
+        &["--workers", "2", "--subtitle-engine", "none"],
+        &[("SLICECAST_SLOW_SLICES", "1:6000")],
+    );
+    let summary = page_test(&base, &clip, &["--early", "--keep"]);
+    let early = &summary["early"];
+    assert!(early["readyUntil"].as_f64().unwrap_or(0.0) > 0.0, "{early}");
+    assert!(
+        early["playedTo"].as_f64().unwrap_or(0.0) > early["readyUntil"].as_f64().unwrap_or(0.0),
+        "{early}"
+    );
+
+    let id = summary["videoId"].as_str().expect("video id");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(data.join("processed").join(id).join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest JSON");
+    assert_eq!(manifest["status"], "processing_complete");
+    let playable = manifest["playable_after_ms"]
+        .as_u64()
+        .expect("playable_after_ms");
+    let total = manifest["timings"]["total_ms"].as_u64().expect("total_ms");
+    assert!(
+        playable + 6000 <= total,
+        "played after {playable} ms, complete after {total} ms"
+    );
 }

@@ -31,6 +31,15 @@ pub fn from_env(job: &Job) -> Option<String> {
     injected(RULES.get_or_init(rules_from_env), job)
 }
 
+/// How long `SLICECAST_SLOW_SLICES` holds `job` back before it runs (see
+/// [`slicecast_segment_worker::SLOW_SLICES_ENV`]).
+pub fn delay_from_env(job: &Job) -> Option<std::time::Duration> {
+    match job {
+        Job::Slice(j) => slicecast_segment_worker::slow_slice_delay(j),
+        Job::Audio(_) => None,
+    }
+}
+
 /// An [`Invoker`] whose slice jobs fail as `rules` say before `inner` runs them.
 pub struct FaultyInvoker {
     inner: Arc<dyn Invoker>,

@@ -104,8 +104,8 @@ pub fn describe(e: &WorkerError) -> String {
 /// local pool and the Lambda worker. A failure keeps the worker's
 /// classification: retryable, or permanent (ffmpeg missing, the source gone),
 /// which fails the video at once instead of after every try. Test builds
-/// (the `fault-injection` feature) first apply `SLICECAST_FAIL_SLICE` (see
-/// [`crate::faults`]).
+/// (the `fault-injection` feature) first apply `SLICECAST_FAIL_SLICE` and
+/// `SLICECAST_SLOW_SLICES` (see [`crate::faults`]).
 pub async fn run_job(
     job: Job,
     store: &dyn BlobStore,
@@ -114,6 +114,10 @@ pub async fn run_job(
     #[cfg(feature = "fault-injection")]
     if let Some(message) = crate::faults::from_env(&job) {
         return Err(InvokeError::failed(message));
+    }
+    #[cfg(feature = "fault-injection")]
+    if let Some(delay) = crate::faults::delay_from_env(&job) {
+        tokio::time::sleep(delay).await;
     }
     let classify = |e: WorkerError| {
         if e.is_retryable() {

@@ -12,7 +12,9 @@
 //! and a slice's retry is never the next attempt failed.
 
 use slicecast_core::job::SliceJob;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// The environment variable read by [`rules_from_env`].
 pub const FAIL_SLICE_ENV: &str = "SLICECAST_FAIL_SLICE";
@@ -94,6 +96,31 @@ pub fn rules_from_env() -> Vec<FailureRule> {
         .unwrap_or_default()
 }
 
+/// The environment variable read by [`slow_slice_delay`]: `k:ms`, every
+/// slice from index `k` on waits `ms` milliseconds before it encodes (so a
+/// test can watch a video play while the rest is still encoding).
+pub const SLOW_SLICES_ENV: &str = "SLICECAST_SLOW_SLICES";
+
+/// Parses [`SLOW_SLICES_ENV`]'s `k:ms`; `None` when malformed.
+pub fn parse_slow(text: &str) -> Option<(u32, Duration)> {
+    let (from, ms) = text.trim().split_once(':')?;
+    Some((
+        from.trim().parse().ok()?,
+        Duration::from_millis(ms.trim().parse().ok()?),
+    ))
+}
+
+/// How long [`SLOW_SLICES_ENV`] (read once per process) holds `job` back.
+pub fn slow_slice_delay(job: &SliceJob) -> Option<Duration> {
+    static RULE: OnceLock<Option<(u32, Duration)>> = OnceLock::new();
+    let (from, delay) = (*RULE.get_or_init(|| {
+        std::env::var(SLOW_SLICES_ENV)
+            .ok()
+            .and_then(|v| parse_slow(&v))
+    }))?;
+    (job.slice.index >= from).then_some(delay)
+}
+
 /// The message of an injected failure of `job`, if a rule applies. It reads
 /// like ffmpeg's failure to read the source (naming its location, as
 /// ffmpeg does), so tests see that such a message reaches no public text.
@@ -116,6 +143,15 @@ mod tests {
         assert_eq!(failed, [1, 21, 41]);
         assert_eq!((1..=7).filter(|&n| chaos_fails(n, 1.0)).count(), 7);
         assert_eq!((1..=7).filter(|&n| chaos_fails(n, 0.0)).count(), 0);
+    }
+
+    #[test]
+    fn slow_rule() {
+        assert_eq!(parse_slow("1:2500"), Some((1, Duration::from_millis(2500))));
+        assert_eq!(parse_slow(" 0 : 10 "), Some((0, Duration::from_millis(10))));
+        for bad in ["", "1", "x:1", "1:x", "-1:5"] {
+            assert_eq!(parse_slow(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -22,7 +22,10 @@ use tracing::{info, instrument};
 mod inject;
 
 #[cfg(feature = "fault-injection")]
-pub use inject::{FAIL_SLICE_ENV, FailureRule, injected_failure, parse_rules, rules_from_env};
+pub use inject::{
+    FAIL_SLICE_ENV, FailureRule, SLOW_SLICES_ENV, injected_failure, parse_rules, parse_slow,
+    rules_from_env, slow_slice_delay,
+};
 
 /// A slice or audio job failed.
 #[derive(Debug, thiserror::Error)]

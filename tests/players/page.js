@@ -27,7 +27,8 @@
   const setups = {
     'hls.js': (url) => {
       if (!Hls.isSupported()) throw new Error('hls.js: MSE not supported');
-      const hls = new Hls();
+      // From the start also on a growing (EVENT) playlist, which it would join near its end.
+      const hls = new Hls({ startPosition: 0 });
       hls.on(Hls.Events.ERROR, (_e, d) => (d.fatal ? r.fatal : r.nonFatal).push({
         type: d.type, details: d.details,
         reason: short(d.reason ?? d.error?.message ?? ''),
@@ -50,7 +51,7 @@
       });
       player.addEventListener('error', (ev) => push(ev.detail));
       player.attach(video)
-        .then(() => player.load(url))
+        .then(() => player.load(url, 0)) // from the start, also on a growing playlist
         .then(() => video.play())
         .catch((err) => { if (!r.fatal.some((e) => e.code === err?.code)) push(err); });
       return player;

@@ -5,6 +5,7 @@
 //                 [--seams 10.5,21.0] [--seek SECONDS] [--out result.json] [--screenshot shot.png]
 //                 [--rate 4] [--timeout 60] [--max-play 120] [--chromium /usr/bin/chromium]
 //                 [--cue SECONDS:TEXT ...]
+//   node play.mjs --dir OUTPUT_DIR --growing --until SECONDS [--hls ...]
 //   node play.mjs --dir OUTPUT_DIR --serve     (only serve OUTPUT_DIR and the players; prints the URL)
 //
 // Cases (each on a fresh page): hls.js+HLS, shaka+HLS, shaka+DASH, dash.js+DASH (DASH ones
@@ -12,9 +13,11 @@
 // + 2 s (or the end, at most --max-play s of media), then seeks to --seek (default: the middle)
 // and checks that playback resumes past seek + 1 s. With --cue, the first subtitle track is
 // turned on through the player's own API once loaded, and at the end playback pauses at each
-// cue's time and exactly one active cue must show its text. Prints one JSON line per case, then a
-// summary line; writes the summary to --out. Exit 0 only if every case passed, 1 if one
-// failed, 2 on a usage or setup error.
+// cue's time and exactly one active cue must show its text. With --growing, OUTPUT_DIR holds
+// playlists published while the video still encoded (EVENT, no ENDLIST: players treat them as
+// live): only the HLS cases run, each from the start to --until s, without a seek. Prints one
+// JSON line per case, then a summary line; writes the summary to --out. Exit 0 only if every
+// case passed, 1 if one failed, 2 on a usage or setup error.
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +42,7 @@ function usage(msg) {
   if (msg) console.error(`play.mjs: ${msg}`);
   console.error('usage: node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd] ' +
     '[--seams 10.5,21.0] [--seek S] [--out result.json] [--screenshot shot.png] [--rate 4] [--timeout 60] ' +
-    '[--max-play 120] [--chromium /usr/bin/chromium] [--serve]');
+    '[--max-play 120] [--chromium /usr/bin/chromium] [--growing --until S] [--serve]');
   process.exit(2);
 }
 
@@ -60,6 +63,8 @@ function options() {
         'max-play': { type: 'string', default: '120' },
         chromium: { type: 'string', default: CHROMIUM },
         serve: { type: 'boolean' },
+        growing: { type: 'boolean' },
+        until: { type: 'string' },
         cue: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -69,6 +74,7 @@ function options() {
   }
   if (values.help) usage();
   if (!values.dir) usage('--dir is required');
+  if (values.growing && values.until == null) usage('--growing needs --until SECONDS');
   const num = (name, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) usage(`--${name}: not a number: ${v}`);
@@ -89,6 +95,8 @@ function options() {
     maxPlay: num('max-play', values['max-play']),
     chromium: values.chromium,
     serve: values.serve ?? false,
+    growing: values.growing ?? false,
+    until: values.until != null ? num('until', values.until) : null,
     // --cue SECONDS:TEXT (repeatable): with the first subtitle track on, at SECONDS exactly one
     // active cue reads TEXT.
     cues: (values.cue ?? []).map((c) => {
@@ -170,6 +178,7 @@ async function runCase(context, base, c, opts, screenshot) {
     // 2. Play from the start past the last seam + 2 s, or to the end (at most maxPlay s).
     const end = st.duration - 0.3;
     let target = opts.seams.length ? Math.max(...opts.seams) + 2 : Math.min(end, opts.maxPlay);
+    if (opts.growing) target = opts.until;
     if (target > end) target = end;
     res.target = round(target);
     while (!over()) {
@@ -181,6 +190,7 @@ async function runCase(context, base, c, opts, screenshot) {
     if (!(st.currentTime >= target || (st.ended && target >= end))) {
       return failed(`played to ${st.currentTime} s, target ${res.target} s`);
     }
+    if (opts.growing) return; // nothing past what is ready to seek into
 
     // 3. Seek to the middle; it must resume playing past seek + 1 s.
     const to = round(opts.seek ?? st.duration / 2);
@@ -295,7 +305,7 @@ async function main() {
   const cases = [
     { name: 'hls.js+hls', lib: 'hls.js', manifest: opts.hls },
     { name: 'shaka+hls', lib: 'shaka', manifest: opts.hls },
-    ...(opts.dash ? [
+    ...(opts.dash && !opts.growing ? [
       { name: 'shaka+dash', lib: 'shaka', manifest: opts.dash },
       { name: 'dashjs+dash', lib: 'dashjs', manifest: opts.dash },
     ] : []),

@@ -1,7 +1,9 @@
 //! Publishing while encoding, through the real pipeline: with slices finishing
 //! out of order, every playlist published before the end lists only a run of
 //! segments from the start, parses, and reads in ffprobe; the manifest says
-//! when the video became playable; the final output is exact as always.
+//! when the video became playable; hls.js and Shaka Player play the published
+//! start from a snapshot taken while it encoded; the final output is exact as
+//! always.
 
 use async_trait::async_trait;
 use slicecast_assembler::{AssembleInput, Assembled};
@@ -13,8 +15,49 @@ use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, FsStore};
 use slicecast_tests::{check_output, clip, count_packets};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Copies the directory tree `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dest = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &dest)?;
+        } else {
+            std::fs::copy(e.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// Plays the snapshot in `dir` (published while encoding) in hls.js and Shaka
+/// Player from the start to `until` seconds.
+fn play_growing(dir: &Path, until: f64) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("players/play.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg("--dir")
+        .arg(dir)
+        .args(["--growing", "--until", &format!("{until:.2}")])
+        .output()
+        .expect("run node tests/players/play.mjs (install with scripts/install-deps.sh --test)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "players on the growing playlists:\n{stdout}"
+    );
+    for case in ["hls.js+hls", "shaka+hls"] {
+        assert!(
+            stdout.contains(&format!("\"case\":\"{case}\",")),
+            "{case} ran"
+        );
+    }
+}
 
 /// Runs jobs on `inner`, holding slice 1's result back so later slices finish first.
 struct SlowSecondSlice {
@@ -78,6 +121,19 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
             let manifest =
                 read(&video.join("manifest.json")).and_then(|t| serde_json::from_str(&t).ok());
             if let Some(manifest) = manifest {
+                let manifest: Manifest = manifest;
+                let snapshot = video.with_file_name("growing-snapshot");
+                if manifest.playable && manifest.status == Status::Processing && !snapshot.exists()
+                {
+                    for sub in ["hls", "video", "audio"] {
+                        copy_tree(&video.join(sub), &snapshot.join(sub)).expect("snapshot");
+                    }
+                    std::fs::write(
+                        snapshot.join("ready_until_s"),
+                        format!("{}", manifest.ready_until_s.unwrap_or(0.0)),
+                    )
+                    .expect("snapshot");
+                }
                 let playlist = read(&video.join("hls/720p.m3u8"));
                 seen2
                     .lock()
@@ -164,4 +220,12 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
     check_output(&video, &src).expect("the final output is exact");
     let fin = std::fs::read_to_string(video.join("hls/720p.m3u8")).expect("final");
     assert!(fin.contains("#EXT-X-PLAYLIST-TYPE:VOD") && fin.ends_with("#EXT-X-ENDLIST\n"));
+
+    let snapshot = video.with_file_name("growing-snapshot");
+    let ready: f64 = std::fs::read_to_string(snapshot.join("ready_until_s"))
+        .expect("a snapshot taken while encoding")
+        .parse()
+        .expect("seconds");
+    assert!(ready > 2.0, "{ready} s ready");
+    play_growing(&snapshot, ready - 1.0);
 }

@@ -8,6 +8,8 @@ export function itemFromManifest(m, name) {
   const fileName = m.source?.name || name || m.video_id;
   return {
     video_id: m.video_id,
+    status: m.status ?? 'processing_complete',
+    ready_until_s: m.ready_until_s ?? null,
     base_name: fileName.replace(/\.[^.]+$/, ''),
     file_name: fileName,
     hls_url: streamUrl(m.assets.hls_master),
@@ -23,6 +25,21 @@ export function itemFromManifest(m, name) {
     transcription_status: m.transcription_status ?? 'not_requested',
     transcription_error: m.transcription?.error ?? null,
   };
+}
+
+/** Whether a list item is still encoding while its start plays (its playlists grow). */
+export function isGrowing(item) {
+  return item?.status === 'processing';
+}
+
+/**
+ * The latest point a viewer may seek to in a growing video: a little before the end of
+ * what is ready (so the player has a segment to start from); the whole duration otherwise.
+ */
+export function seekLimit(item, duration) {
+  if (!isGrowing(item)) return duration;
+  const ready = Number(item.ready_until_s) || 0;
+  return Math.max(0, Math.min(duration, ready - 0.5));
 }
 
 /** The manifest's subtitle tracks ({lang, name, vtt, srt} keys) as list items ({lang, name, url}). */

@@ -89,6 +89,13 @@ export const jobs = {
       j.seen.add(j.stage);
       if (j.status === 'processing' && j.stage !== 'done') j.lastActive = j.stage;
     }
+    const playable = j.status === 'processing' && !!m.playable;
+    if (playable && !j.playable) {
+      // Its start plays now: the library lists it (marked as still encoding).
+      library.load();
+      if (j.own) toast(`${j.name || 'Your video'} can be watched now; the rest is still encoding.`, { kind: 'ok', action: { label: 'Watch now', run: () => this.play(j) } });
+    }
+    j.playable = playable;
     this.render();
     if (before !== j.status) {
       // Toasts only for this browser's uploads; others' videos just update their entry
@@ -194,6 +201,7 @@ export const jobs = {
     let stageText = STAGE_TEXT[j.stage] ?? j.stage;
     if (status === 'uploaded') stageText = 'Waiting to start';
     else if (status === 'processing_complete') stageText = 'Ready to play';
+    else if (j.playable) stageText = `${stageText} · the start plays now (${fmtDuration(Number(j.manifest?.ready_until_s) || 0)} ready)`;
     else if (status === 'processing_failed') stageText = FAIL_TEXT[failedAt] ?? 'Failed';
     el.dataset.failedStage = failedAt ?? '';
     $('[data-testid="processing-stage"]', el).textContent = stageText;
@@ -203,8 +211,12 @@ export const jobs = {
     const err = $('.job-error', el);
     err.hidden = status !== 'processing_failed';
     $('span', err).textContent = j.error || 'Processing failed.';
-    $('[data-testid="processing-play"]', el).hidden = status !== 'processing_complete';
-    $('[data-testid="processing-dismiss"]', el).hidden = status === 'processing' || status === 'uploaded';
-    $('.job-footer', el).hidden = status === 'processing' || status === 'uploaded';
+    const play = $('[data-testid="processing-play"]', el);
+    play.hidden = status !== 'processing_complete' && !j.playable;
+    play.lastChild.textContent = status === 'processing_complete' ? 'Play' : 'Watch now';
+    el.dataset.playable = String(status === 'processing_complete' || !!j.playable);
+    const busy = status === 'processing' || status === 'uploaded';
+    $('[data-testid="processing-dismiss"]', el).hidden = busy;
+    $('.job-footer', el).hidden = busy && !j.playable;
   },
 };

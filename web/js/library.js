@@ -1,16 +1,22 @@
-// The library: the processed videos from /api/videos as cards (poster, name, duration,
-// renditions, age), with play and delete.
+// The library: the videos from /api/videos as cards (poster, name, duration, renditions,
+// age), with play and delete. A video still encoding whose start already plays is listed
+// too, marked with how much of it is ready, and is asked for again until it is complete.
 import { api } from './api.js';
 import { fmtAge, fmtDuration } from './format.js';
+import { isGrowing } from './items.js';
 import { player } from './player/index.js';
 import { showError } from './settings.js';
 import { toast } from './toast.js';
 import { $, h, icon, sleep } from './util.js';
 
+/** How often the list is read again while a listed video is still encoding. */
+const GROWING_POLL_MS = 4000;
+
 export const library = {
   items: [],
   cards: new Map(),
   loaded: false,
+  growTimer: null,
   /** Called with a deleted video's id (main.js drops it from the processing view). */
   onDeleted() {},
   init() {
@@ -25,6 +31,8 @@ export const library = {
       this.items = Array.isArray(list) ? list : [];
       $('#library-error').hidden = true;
       this.render();
+      clearTimeout(this.growTimer);
+      if (this.items.some(isGrowing)) this.growTimer = setTimeout(() => this.load(), GROWING_POLL_MS);
       if (manual) toast('Library refreshed.', { kind: 'ok', timeout: 2000 });
     } catch (err) {
       $('#library-error').hidden = false;
@@ -41,10 +49,16 @@ export const library = {
     let prev = null;
     for (const item of this.items) {
       let el = this.cards.get(item.video_id);
-      if (!el) {
-        el = this.build(item);
-        this.cards.set(item.video_id, el);
+      if (el && el.dataset.status !== item.status) {
+        // Finished encoding: the card gains its poster and loses its badge.
+        const fresh = this.build(item);
+        el.replaceWith(fresh);
+        el = fresh;
+      } else if (el && isGrowing(item)) {
+        this.drawReady(el, item);
       }
+      if (!el) el = this.build(item);
+      this.cards.set(item.video_id, el);
       const want = prev ? prev.nextElementSibling : list.firstElementChild;
       if (want !== el) {
         if (prev) prev.after(el);
@@ -59,7 +73,8 @@ export const library = {
   build(item) {
     const name = item.base_name || item.file_name || item.video_id;
     const res = item.width && item.height ? `${item.width}×${item.height}` : '';
-    const el = h('li', { class: 'video-card', 'data-testid': 'library-item', dataset: { videoId: item.video_id } },
+    const growing = isGrowing(item);
+    const el = h('li', { class: `video-card${growing ? ' growing' : ''}`, 'data-testid': 'library-item', dataset: { videoId: item.video_id, status: item.status ?? '' } },
       h('button', {
         type: 'button', class: 'thumb', 'data-testid': 'library-play', 'aria-label': `Play ${name}`,
         onclick: () => player.open(item),
@@ -68,6 +83,7 @@ export const library = {
         ? h('img', { src: item.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' })
         : h('span', { class: 'no-poster' }, icon('film')),
       h('span', { class: 'thumb-play' }, icon('play')),
+      growing ? h('span', { class: 'encoding-badge', 'data-testid': 'library-encoding' }) : null,
       item.duration ? h('span', { class: 'duration-badge' }, fmtDuration(item.duration)) : null),
       h('div', { class: 'card-body' },
         h('div', { class: 'card-text' },
@@ -80,9 +96,19 @@ export const library = {
           type: 'button', class: 'icon-button danger', 'data-testid': 'delete-button', 'aria-label': `Delete ${name}`, title: 'Delete',
           onclick: () => this.confirmDelete(item),
         }, icon('trash'))));
+    if (growing) this.drawReady(el, item);
     const img = $('img', el);
     if (img) img.addEventListener('error', () => img.replaceWith(h('span', { class: 'no-poster' }, icon('film'))), { once: true });
     return el;
+  },
+  /** The badge of a card still encoding: how much of it plays so far. */
+  drawReady(el, item) {
+    const badge = $('[data-testid="library-encoding"]', el);
+    if (!badge) return;
+    const ready = Number(item.ready_until_s) || 0;
+    badge.textContent = `Encoding · ${fmtDuration(ready)} ready`;
+    badge.title = 'The start plays now; the rest is still encoding.';
+    el.dataset.readyUntil = String(ready);
   },
   updateAges() {
     for (const t of document.querySelectorAll('[data-testid="library-age"]')) t.textContent = fmtAge(t.getAttribute('datetime'));

@@ -4,7 +4,7 @@
 //   node web/tests/page.mjs --base http://127.0.0.1:PORT --file CLIP.mp4 --screenshot player.png
 //        [--api-key KEY] [--library-screenshot library.png] [--out result.json]
 //        [--rate 4] [--timeout 300] [--chromium /usr/bin/chromium] [--no-dash] [--keep] [--check-resume]
-//        [--subtitles]
+//        [--subtitles] [--early]
 //
 // Against a running `slicecast serve` (fresh data folder): uploads CLIP through the page's
 // file input and sees the upload progress reach 100 %; follows the processing view until
@@ -17,6 +17,12 @@
 // arrive after the video is playable and checks that a cue's text shows at its time, from the
 // master playlist's SUBTITLES group in hls.js and with DASH in Shaka Player; takes a screenshot of the player; deletes the
 // video through the confirmation dialog and sees it leave the library (and the server).
+// With --early (needs a server that encodes slowly enough: the Rust test holds slices back),
+// the video is watched while it still encodes instead (page/early.mjs): "Watch now" in the
+// processing view, the library card marked as encoding, playback of the growing playlists
+// from the start with the part still encoding shown on the seek bar, and playback going on
+// across the switch to the final playlists without a reload or an error; then the library
+// and delete steps.
 // With --check-resume (needs a server whose --part-size cuts CLIP into 3+ parts), the upload is
 // first interrupted by a page reload after two parts, and the test checks that picking the
 // same file again sends exactly the parts the server lacks.
@@ -36,7 +42,8 @@ import {
 import { deleteVideo, listVideo } from './page/library.mjs';
 import { options } from './page/options.mjs';
 import { playerSteps } from './page/player.mjs';
-import { uploadAndProcess } from './page/upload.mjs';
+import { playsOnAfterComplete, watchWhileEncoding } from './page/early.mjs';
+import { followProcessing, upload, uploadAndProcess } from './page/upload.mjs';
 
 async function main() {
   const opts = options();
@@ -58,6 +65,7 @@ async function main() {
     quality: null,
     dash: null,
     delete: null,
+    early: null,
     screenshots: {},
     errors: null,
     steps,
@@ -149,10 +157,17 @@ async function main() {
     }
 
     const t = { page, opts, result, step, parts };
-    t.manifest = await uploadAndProcess(t);
+    if (opts.early) {
+      await upload(t);
+      await watchWhileEncoding(t);
+      t.manifest = await followProcessing(t);
+      await playsOnAfterComplete(t);
+    } else {
+      t.manifest = await uploadAndProcess(t);
+    }
     t.itemSel = `[data-testid="library-item"][data-video-id="${result.videoId}"]`;
     await listVideo(t);
-    await playerSteps(t);
+    if (!opts.early) await playerSteps(t);
     if (!opts.keep) await deleteVideo(t);
   } catch (err) {
     if (!(err instanceof CheckError)) failures.push(`exception: ${err.stack ?? err}`.slice(0, 800));

@@ -169,7 +169,8 @@ pub async fn status(
     }
 }
 
-/// Processed videos, newest first.
+/// Videos that play, newest first: processed ones, and those still
+/// processing whose start already plays (`status: processing`).
 #[utoipa::path(
     get,
     path = "/api/videos",

@@ -22,7 +22,9 @@ export async function createEngine(protocol, video, url, startTime, events) {
 
 function createHlsJs(video, url, startTime, events) {
   return new Promise((resolve, reject) => {
-    const hls = new Hls({ startPosition: startTime > 0 ? startTime : -1, capLevelToPlayerSize: false });
+    // From the start (or startTime) also on a growing (EVENT) playlist, which hls.js would
+    // otherwise join near its end like a live stream.
+    const hls = new Hls({ startPosition: Math.max(0, startTime), capLevelToPlayerSize: false });
     let ready = false;
     let mediaRecoveries = 0;
     const engine = {

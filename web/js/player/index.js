@@ -3,11 +3,14 @@
 // subtitles (subtitles.js) are mixed into the same object.
 import { fetchStatus } from '../api.js';
 import { fmtAge, fmtDuration, rungName } from '../format.js';
-import { SUBTITLES_COMING, subtitleItems } from '../items.js';
+import { isGrowing, itemFromManifest, SUBTITLES_COMING, subtitleItems } from '../items.js';
 import { $, clamp, h, LS, setIcon } from '../util.js';
 import { createEngine, shakaCode } from './engines.js';
 import { seekBar } from './seekbar.js';
 import { subtitles } from './subtitles.js';
+
+/** How often the manifest of a video still encoding is read while it plays. */
+const GROWING_POLL_MS = 2000;
 
 export const player = {
   ...seekBar,
@@ -89,6 +92,7 @@ export const player = {
     $('#player-title').textContent = item.base_name || item.file_name || item.video_id;
     this.drawMeta();
     this.el.dataset.videoId = item.video_id;
+    this.el.dataset.growing = String(isGrowing(item));
     const dash = $('#protocol-dash');
     dash.disabled = !item.dash_url;
     if (!item.dash_url && this.protocol === 'dash') this.protocol = 'hls';
@@ -111,7 +115,8 @@ export const player = {
     const item = this.item;
     if (!item) return;
     const bits = [];
-    if (item.duration) bits.push(fmtDuration(item.duration));
+    if (isGrowing(item)) bits.push(`encoding: ${fmtDuration(Number(item.ready_until_s) || 0)} of ${fmtDuration(item.duration ?? 0)} ready`);
+    else if (item.duration) bits.push(fmtDuration(item.duration));
     if (item.width && item.height) bits.push(`${item.width}×${item.height}`);
     if (item.presets?.length) bits.push(item.presets.join(' · '));
     if (item.uploaded_at) bits.push(`uploaded ${fmtAge(item.uploaded_at)}`);
@@ -122,20 +127,47 @@ export const player = {
     $('#player-meta').textContent = bits.join('  ·  ');
   },
 
-  /** Manifest details the list lacks (slice seams; subtitles that arrived since the list was read). */
+  /**
+   * Manifest details the list lacks: slice seams; subtitles that arrived since the list was
+   * read; for a video still encoding, how much is ready and, at the end, the rest of it.
+   */
   async loadDetails(item) {
+    let again = isGrowing(item) ? GROWING_POLL_MS : 0;
     try {
       const r = await fetchStatus(item.video_id);
       if (r.code !== 200 || this.item !== item) return;
       this.manifest = r.body;
       this.el.dataset.sliceStarts = (r.body.slice_starts_s ?? []).join(',');
+      if (isGrowing(item)) this.takeProgress(item, r.body);
       this.takeSubtitles(item, r.body);
       // Subtitles come after the video is playable: ask again until they settle.
-      if (SUBTITLES_COMING.has(item.transcription_status)) {
-        clearTimeout(this.subtitleTimer);
-        this.subtitleTimer = setTimeout(() => { if (this.item === item) this.loadDetails(item); }, 3000);
-      }
-    } catch { /* optional */ }
+      again = isGrowing(item) ? GROWING_POLL_MS : SUBTITLES_COMING.has(item.transcription_status) ? 3000 : 0;
+    } catch { /* optional; a growing video asks again */ }
+    if (!again) return;
+    clearTimeout(this.detailsTimer);
+    this.detailsTimer = setTimeout(() => { if (this.item === item) this.loadDetails(item); }, again);
+  },
+
+  /**
+   * A video still encoding: how much of it is ready now, and once it is complete, what
+   * only a finished video has (DASH, thumbnails). The engine plays on undisturbed: the
+   * playlists it follows end (VOD) at the same URLs.
+   */
+  takeProgress(item, m) {
+    item.ready_until_s = m.ready_until_s ?? item.ready_until_s;
+    if (m.status === 'processing_complete') {
+      const done = itemFromManifest(m, item.file_name) ?? {};
+      for (const k of ['status', 'ready_until_s', 'dash_url', 'thumbnail_url', 'sprite', 'duration', 'presets']) item[k] = done[k] ?? item[k];
+      $('#protocol-dash').disabled = !item.dash_url;
+      this.loadThumbnails(item);
+      this.onItemChange();
+    } else if (m.status === 'processing_failed') {
+      item.status = m.status;
+      this.showError(`The rest of this video could not be encoded: ${m.error ?? 'processing failed'}`);
+    }
+    this.el.dataset.growing = String(isGrowing(item));
+    this.drawPending();
+    this.drawMeta();
   },
 
   takeSubtitles(item, m) {

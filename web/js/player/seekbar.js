@@ -1,7 +1,10 @@
 // The seek bar of the player: time and buffered range, scrubbing with the pointer, keys
-// (arrows, Page Up/Down, Home/End), and previews from the sprite thumbnails track.
+// (arrows, Page Up/Down, Home/End), and previews from the sprite thumbnails track. While the
+// video still encodes, the bar spans the whole video, the part not yet encoded is hatched,
+// and seeks stop short of it.
 // Methods and state of `player` (index.js mixes them in): `this` is the player.
 import { fmtDuration, fmtTime } from '../format.js';
+import { isGrowing, seekLimit } from '../items.js';
 import { $, clamp } from '../util.js';
 import { cueAt, parseThumbnailsVtt } from '../vtt.js';
 
@@ -38,7 +41,21 @@ export const seekBar = {
 
   duration() {
     const d = this.video.duration;
+    // A growing playlist's duration is what is ready so far: the bar shows the whole video.
+    if (isGrowing(this.item) && this.item.duration > 0) return Math.max(this.item.duration, Number.isFinite(d) ? d : 0);
     return Number.isFinite(d) && d > 0 ? d : (this.item?.duration ?? 0);
+  },
+
+  /** The hatched part of the bar: what is still encoding. */
+  drawPending() {
+    const el = $('#seek-pending');
+    const growing = isGrowing(this.item);
+    const d = this.duration();
+    el.hidden = !growing || !d;
+    if (el.hidden) { delete this.seek.dataset.readyUntil; return; }
+    const ready = clamp(Number(this.item.ready_until_s) || 0, 0, d);
+    el.style.left = `${(ready / d) * 100}%`;
+    this.seek.dataset.readyUntil = String(Math.round(ready * 100) / 100);
   },
 
   drawTime() {
@@ -53,6 +70,7 @@ export const seekBar = {
     s.setAttribute('aria-valuemax', String(Math.round(d * 10) / 10));
     s.setAttribute('aria-valuenow', String(Math.round(t * 10) / 10));
     s.setAttribute('aria-valuetext', `${fmtTime(t)} of ${fmtTime(d)}`);
+    this.drawPending();
   },
 
   drawBuffered() {
@@ -167,7 +185,7 @@ export const seekBar = {
   seekTo(t) {
     const v = this.video;
     const d = this.duration();
-    v.currentTime = clamp(t, 0, Math.max(0, d - 0.05));
+    v.currentTime = clamp(t, 0, Math.max(0, seekLimit(this.item, d - 0.05)));
     this.drawTime();
     this.drawBuffered();
   },

@@ -4,7 +4,8 @@ import { CheckError } from '../../../tests/harness/chromium.mjs';
 /** The library lists the video (title, age, rungs, duration, poster). */
 export async function listVideo({ page, opts, result, step, itemSel }) {
   const listed = await step('library lists the video', async () => {
-    await page.waitForSelector(itemSel, { timeout: 15000 });
+    // Listed as processed (a card shown while it encoded is replaced).
+    await page.waitForSelector(`${itemSel}[data-status="processing_complete"]`, { timeout: 15000 });
     const info = await page.evaluate((q) => {
       const el = document.querySelector(q);
       const img = el.querySelector('img');

@@ -1,10 +1,17 @@
 // page.mjs's steps from the file to a processed video: [an interrupted upload resumed,] the
-// upload through the file input, and the processing view until the video is processed.
+// upload through the file input, and the processing view until the video is processed
+// (with --early, early.mjs watches the video in between).
 import { statSync } from 'node:fs';
 import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
 
 /** Uploads `opts.file` through the page and follows it until processed; returns its manifest. */
-export async function uploadAndProcess({ page, opts, result, step, parts }) {
+export async function uploadAndProcess(t) {
+  await upload(t);
+  return followProcessing(t);
+}
+
+/** Uploads `opts.file` through the page ([interrupted and resumed,] with progress to 100 %). */
+export async function upload({ page, opts, result, step, parts }) {
   // ---------------------------------------------------------------- upload
   if (opts.checkResume) {
     const resumed = await step('interrupt the upload, reload, resume with only the missing parts', async () => {
@@ -83,12 +90,23 @@ export async function uploadAndProcess({ page, opts, result, step, parts }) {
     return result.upload;
   });
   if (!uploaded) throw new CheckError('upload failed');
+}
 
-  // ---------------------------------------------------------------- processing
-  const processed = await step('processing view until complete', async () => {
-    const p0 = Date.now();
+/** The id of the video the processing view shows (the one just uploaded). */
+export async function processingVideoId({ page, result }) {
+  if (!result.videoId) {
     const job = await page.waitForSelector('[data-testid="processing-job"][data-video-id]', { timeout: 20000 });
     result.videoId = await job.getAttribute('data-video-id');
+  }
+  return result.videoId;
+}
+
+/** Follows the processing view until the video is processed; returns its manifest. */
+export async function followProcessing(t) {
+  const { page, opts, result, step } = t;
+  const processed = await step('processing view until complete', async () => {
+    const p0 = Date.now();
+    await processingVideoId(t);
     const sel = `[data-testid="processing-job"][data-video-id="${result.videoId}"]`;
     const observed = [];
     let last = null;

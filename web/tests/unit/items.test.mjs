@@ -2,7 +2,7 @@
 // (web/js/stages.js).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { itemFromManifest, subtitleItems } from '../../js/items.js';
+import { isGrowing, itemFromManifest, seekLimit, subtitleItems } from '../../js/items.js';
 import { failedStage } from '../../js/stages.js';
 
 const MANIFEST = {
@@ -23,8 +23,10 @@ const MANIFEST = {
 };
 
 test('itemFromManifest: a processed video as a library item', () => {
-  assert.deepEqual(itemFromManifest(MANIFEST, 'ignored.mp4'), {
+  assert.deepEqual(itemFromManifest({ ...MANIFEST, ready_until_s: 52.2 }, 'ignored.mp4'), {
     video_id: 'v1',
+    status: 'processing_complete',
+    ready_until_s: 52.2,
     base_name: 'sintel trailer',
     file_name: 'sintel trailer.mp4',
     hls_url: '/stream/videos/v1/hls/master.m3u8',
@@ -53,6 +55,24 @@ test('itemFromManifest: no item before the assets exist; names fall back', () =>
   assert.deepEqual(bare.subtitles, []);
   assert.equal(bare.transcription_status, 'not_requested');
   assert.equal(itemFromManifest({ video_id: 'v3', assets: {} }).file_name, 'v3');
+});
+
+test('a video still encoding: growing, seekable up to a little before what is ready', () => {
+  const early = itemFromManifest({
+    video_id: 'v4', status: 'processing', playable: true, ready_until_s: 8, duration_s: 150,
+    assets: { hls_master: 'processed/v4/hls/master.m3u8' },
+  });
+  assert.equal(early.status, 'processing');
+  assert.equal(early.hls_url, '/stream/processed/v4/hls/master.m3u8');
+  assert.equal(early.dash_url, null);
+  assert.ok(isGrowing(early));
+  assert.equal(seekLimit(early, 150), 7.5);
+  assert.equal(seekLimit({ ...early, ready_until_s: null }, 150), 0);
+  assert.equal(seekLimit({ ...early, ready_until_s: 400 }, 150), 150);
+  const done = itemFromManifest(MANIFEST);
+  assert.ok(!isGrowing(done));
+  assert.equal(seekLimit(done, 52.2), 52.2);
+  assert.ok(!isGrowing(null));
 });
 
 test('subtitleItems: URLs kept, or made from the keys', () => {

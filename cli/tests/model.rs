@@ -33,6 +33,12 @@ fn model_measures_and_prints_rows_for_each_worker_count() {
     // 600 s over 10 workers: 60 s slices; over 100: 8 s slices (the shortest planned).
     assert_eq!(rows[0]["slices"], 10);
     assert_eq!(rows[1]["slices"], 75);
+    // With 60 s slices the start (an 8 s first slice and a minute of sound)
+    // plays well before the end.
+    let first = rows[0]["first_playable_s"]
+        .as_f64()
+        .expect("first playable");
+    assert!(first < rows[0]["total_s"].as_f64().expect("total"), "{v}");
     for r in rows {
         let total = r["total_s"].as_f64().expect("total");
         let parts = ["hash_s", "probe_s", "assemble_s"]
@@ -40,6 +46,8 @@ fn model_measures_and_prints_rows_for_each_worker_count() {
             .map(|k| r[k].as_f64().expect("part"))
             .sum::<f64>();
         assert!(total > parts, "{r}");
+        let first = r["first_playable_s"].as_f64().expect("first playable");
+        assert!(first > 0.0 && first <= total, "{r}");
         assert!(r["usd_per_source_minute"].as_f64().expect("usd") > 0.0);
     }
 }

@@ -171,7 +171,10 @@ pub struct Row {
     pub audio_s: f64,
     /// Assembly, seconds.
     pub assemble_s: f64,
-    /// Upload complete to playable, seconds.
+    /// Upload complete to the start playing (published while the rest
+    /// encodes: the first slice and the audio covering it are in), seconds.
+    pub first_playable_s: f64,
+    /// Upload complete to processing complete, seconds.
     pub total_s: f64,
     /// Lambda compute cost per source minute, USD.
     pub usd_per_source_minute: f64,
@@ -186,6 +189,9 @@ pub struct Assumptions {
     pub min_slice_s: f64,
     /// Audio chunk length, 0 = whole track.
     pub audio_chunk_s: f64,
+    /// The first slice's length when it is shorter than the others (a long
+    /// source published while it encodes: `Settings::first_slice_for`).
+    pub first_slice_s: Option<f64>,
     /// Worker vCPUs.
     pub vcpus: u32,
     /// Worker memory, MB.
@@ -235,6 +241,15 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         + m.audio_cpu_per_media_s * audio_span;
     let assemble_s = a.cold_start_s + a.invoke_s + m.assemble_s_per_media_s * d;
     let total_s = hash_s + probe_s + slices_s.max(audio_s) + assemble_s;
+    // Jobs go out in time order: the first slice and the first audio job (a
+    // chunk, or the whole track) start at once, in the first environments;
+    // then the coordinator writes the growing playlists (one more round trip).
+    let first_s = a.first_slice_s.map_or(slice_s, |f| f.min(slice_s));
+    let first_slice = a.cold_start_s
+        + a.invoke_s
+        + first_s * m.source_bytes_per_s / 1e6 / a.s3_mb_s
+        + m.slice_cpu_per_media_s * first_s / speed;
+    let first_playable_s = (hash_s + probe_s + first_slice.max(audio_s) + a.invoke_s).min(total_s);
     let gb = f64::from(a.memory_mb) / 1024.0;
     let worker_gb_s = gb * (slices as f64 * slice_run + audio_jobs * audio_s + assemble_s);
     let coordinator_gb_s = 1769.0 / 1024.0 * total_s;
@@ -248,6 +263,7 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         slices_s,
         audio_s,
         assemble_s,
+        first_playable_s,
         total_s,
         usd_per_source_minute: if d > 0.0 { usd / (d / 60.0) } else { 0.0 },
     }
@@ -331,6 +347,8 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         duration_s: args.duration,
         min_slice_s: args.min_slice_seconds,
         audio_chunk_s: args.audio_chunk_seconds,
+        // Lambda sizes slices automatically, as `Settings::default()` does.
+        first_slice_s: Settings::default().first_slice_for(args.duration),
         vcpus: args.vcpus,
         memory_mb: args.memory_mb,
         thread_efficiency: args.thread_efficiency,
@@ -386,12 +404,12 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         args.s3_mb_s
     );
     println!(
-        "| workers | slices | slice s | hash s | probe s | slices s | audio s | assemble s | playable after s | $ per source min |"
+        "| workers | slices | slice s | hash s | probe s | slices s | audio s | assemble s | first playable after s | complete after s | $ per source min |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} |",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} |",
             r.workers,
             r.slices,
             r.slice_s,
@@ -400,6 +418,7 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
             r.slices_s,
             r.audio_s,
             r.assemble_s,
+            r.first_playable_s,
             r.total_s,
             r.usd_per_source_minute
         );
@@ -412,82 +431,4 @@ fn fmt1(x: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn measured() -> Measured {
-        Measured {
-            source_bytes_per_s: 1e6,
-            slice_cpu_per_media_s: 1.0,
-            slice_wall_s: 4.0,
-            slice_media_s: 8.0,
-            audio_cpu_per_media_s: 0.02,
-            hash_mb_s: 500.0,
-            probe_s_per_media_s: 0.001,
-            assemble_s_per_media_s: 0.01,
-            cores: 2,
-        }
-    }
-
-    fn assumptions() -> Assumptions {
-        Assumptions {
-            duration_s: 600.0,
-            min_slice_s: 4.0,
-            audio_chunk_s: 0.0,
-            vcpus: 6,
-            memory_mb: 10_240,
-            thread_efficiency: 1.0,
-            cold_start_s: 1.0,
-            invoke_s: 0.0,
-            s3_mb_s: 100.0,
-            scale_per_10s: 1000,
-            gb_second_usd: 1.0,
-        }
-    }
-
-    #[test]
-    fn rows() {
-        let m = measured();
-        let a = assumptions();
-        // (workers, slices, slice seconds)
-        for (w, n, len) in [
-            (50, 50, 12.0),
-            (200, 150, 4.0),
-            (1000, 150, 4.0),
-            (1, 1, 600.0),
-        ] {
-            let r = model_row(&m, &a, w);
-            assert_eq!((r.slices, r.slice_s), (n, len), "{w} workers");
-            assert!(r.total_s > 0.0 && r.usd_per_source_minute > 0.0);
-        }
-        // 50 workers, 12 s slices: 1 s cold start + 12 MB / 100 MB/s + 12 CPU s / 6.
-        let r = model_row(&m, &a, 50);
-        assert!(
-            (r.slices_s - (1.0 + 0.12 + 12.0 / 6.0)).abs() < 1e-9,
-            "{r:?}"
-        );
-        // Audio: cold start + 600 MB at 100 MB/s + 12 s of CPU.
-        assert!((r.audio_s - (1.0 + 6.0 + 12.0)).abs() < 1e-9, "{r:?}");
-        // Audio in 60 s chunks: 68 s of source read and encoded per chunk.
-        let chunked = Assumptions {
-            audio_chunk_s: 60.0,
-            ..a.clone()
-        };
-        let rc = model_row(&m, &chunked, 50);
-        assert!(
-            (rc.audio_s - (1.0 + 0.68 + 68.0 * 0.02)).abs() < 1e-9,
-            "{rc:?}"
-        );
-        assert!(rc.total_s < r.total_s, "{rc:?}");
-        // More workers never make it slower here.
-        assert!(model_row(&m, &a, 200).total_s <= r.total_s);
-        // Past 1000 environments in flight, another 10 s of scale-out.
-        let many = Assumptions {
-            min_slice_s: 0.1,
-            ..a
-        };
-        let r = model_row(&m, &many, 2000);
-        assert_eq!(r.slices, 2000);
-        assert!(r.slices_s > 10.0, "{r:?}");
-    }
-}
+mod tests;

@@ -11,26 +11,7 @@ use std::path::Path;
 /// A `minutes`-long 192×108 24 fps clip with a tone, made quickly.
 fn make_clip(dir: &Path, minutes: u32) -> std::path::PathBuf {
     let path = dir.join(format!("long-{minutes}min.mp4"));
-    let seconds = minutes * 60;
-    common::make_clip(
-        &path,
-        &[
-            &format!("testsrc2=s=192x108:r=24:d={seconds}"),
-            &format!("sine=frequency=330:sample_rate=48000:duration={seconds}"),
-        ],
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "48",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "48k",
-        ],
-    );
+    common::make_quick_clip(&path, "192x108", minutes * 60, 330);
     path
 }
 

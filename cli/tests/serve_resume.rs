@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Server, free_port, make_clip, wait_for_port};
+use common::{Server, free_port, make_quick_clip, wait_for_port};
 use slicecast_tests::check_output;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -111,23 +111,7 @@ fn manifest(data: &Path, id: &str) -> serde_json::Value {
 fn a_killed_server_resumes_its_video_without_redoing_finished_slices() {
     let dir = tempfile::tempdir().expect("tmp");
     let src = dir.path().join("two-minutes.mp4");
-    make_clip(
-        &src,
-        &[
-            "testsrc2=s=854x480:r=24:d=120",
-            "sine=frequency=500:sample_rate=48000:duration=120",
-        ],
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "48",
-            "-c:a",
-            "aac",
-        ],
-    );
+    make_quick_clip(&src, "854x480", 120, 500);
     let data = dir.path().join("data");
 
     let port = free_port();

@@ -80,25 +80,7 @@ fn a_long_upload_plays_in_the_page_while_it_encodes() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tmp");
     let clip = dir.path().join("long talk.mp4");
-    common::make_clip(
-        &clip,
-        &[
-            "testsrc2=s=320x180:r=24:d=150",
-            "sine=frequency=440:sample_rate=48000:duration=150",
-        ],
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "48",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "48k",
-        ],
-    );
+    common::make_quick_clip(&clip, "320x180", 150, 440);
     let data = dir.path().join("data");
     let (_server, base) = serve(
         &data,

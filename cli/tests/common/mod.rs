@@ -41,6 +41,30 @@ pub fn make_clip(path: &Path, inputs: &[&str], opts: &[&str]) {
     assert!(ok.success(), "making {}", path.display());
 }
 
+/// A `seconds`-long `size` (`WxH`) 24 fps test picture with a `hz` tone,
+/// made quickly (x264 ultrafast, a keyframe every 2 s; AAC 48 kbit/s).
+pub fn make_quick_clip(path: &Path, size: &str, seconds: u32, hz: u32) {
+    make_clip(
+        path,
+        &[
+            &format!("testsrc2=s={size}:r=24:d={seconds}"),
+            &format!("sine=frequency={hz}:sample_rate=48000:duration={seconds}"),
+        ],
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "48",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "48k",
+        ],
+    );
+}
+
 /// A child process killed and reaped when dropped (a `slicecast serve`).
 pub struct Server(pub Child);
 

@@ -3,6 +3,7 @@
 //! sprite sheets with their WebVTT track, and a poster frame.
 
 pub mod progressive;
+pub mod sprites;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use slicecast_core::ladder::Rung;
 use slicecast_core::manifest::{Assets, RungSummary};
 use slicecast_core::plan::SlicePlan;
 use slicecast_core::presentation::{AudioTrack, Presentation, Track, VideoTrack};
-use slicecast_core::thumbs::{self, SpriteLayout};
+use slicecast_core::thumbs;
 use slicecast_core::{VideoId, dash, hls, keys};
 use slicecast_media::{ProcessError, process};
 use slicecast_storage::{BlobStore, StoreError};
@@ -236,21 +237,10 @@ pub async fn assemble(
         assets.dash_mpd = Some(mpd);
     }
 
-    let (tw, th) = thumbs::thumb_size(
-        input.display_size.0,
-        input.display_size.1,
-        input.sprite.width,
-    );
-    let layout = SpriteLayout {
-        columns: input.sprite.columns.max(1),
-        rows: input.sprite.rows.max(1),
-        thumb_width: tw,
-        thumb_height: th,
-        interval_s: input.sprite.interval_s,
-    };
+    let layout = sprites::layout(input.display_size, &input.sprite);
     let count = input.plan.thumb_count;
     if count > 0 {
-        assets.sprites = sprites(store, id, &layout, count).await?;
+        assets.sprites = sprites::sprites(store, id, &layout, count).await?;
         let vtt = keys::thumbnail(id, "thumbnails.vtt");
         put_text(
             store,
@@ -287,69 +277,8 @@ pub async fn assemble(
     })
 }
 
-fn os(s: impl Into<OsString>) -> OsString {
+pub(crate) fn os(s: impl Into<OsString>) -> OsString {
     s.into()
-}
-
-async fn sprites(
-    store: &dyn BlobStore,
-    id: &VideoId,
-    layout: &SpriteLayout,
-    count: u32,
-) -> Result<Vec<String>, AssembleError> {
-    let dir = tempfile::tempdir()?;
-    let mut keys_out = Vec::new();
-    for sheet in thumbs::sheets(layout, count) {
-        let sub = dir.path().join(format!("sheet_{}", sheet.index));
-        tokio::fs::create_dir_all(&sub).await?;
-        for k in 0..sheet.thumbs {
-            let data = store
-                .get(&keys::work_thumb(id, sheet.first_thumb + k))
-                .await?;
-            tokio::fs::write(sub.join(format!("{k:06}.jpg")), &data).await?;
-        }
-        let rows = sheet.thumbs.div_ceil(layout.columns);
-        let out = dir.path().join(format!("sprite_{}.jpg", sheet.index));
-        let mut args: Vec<OsString> = [
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
-            "-y",
-            "-framerate",
-            "1",
-            "-start_number",
-            "0",
-            "-i",
-        ]
-        .iter()
-        .map(os)
-        .collect();
-        args.push(sub.join("%06d.jpg").into_os_string());
-        args.extend([
-            os("-vf"),
-            os(format!("tile={}x{rows}", layout.columns)),
-            os("-frames:v"),
-            os("1"),
-            os("-q:v"),
-            os("4"),
-        ]);
-        args.push(out.clone().into_os_string());
-        process::run(
-            &slicecast_media::ffmpeg_bin(),
-            &args,
-            Duration::from_secs(120),
-        )
-        .await
-        .map_err(|source| AssembleError::Ffmpeg {
-            what: format!("sprite sheet {}", sheet.index),
-            source,
-        })?;
-        let key = keys::thumbnail(id, &format!("sprite_{}.jpg", sheet.index));
-        store.put_file(&key, &out).await?;
-        keys_out.push(key);
-    }
-    Ok(keys_out)
 }
 
 async fn poster(

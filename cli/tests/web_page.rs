@@ -72,9 +72,10 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
 }
 
 /// A 150 s upload (long enough for the short first slice) whose later slices are
-/// held back 6 s each (`SLICECAST_SLOW_SLICES`, a test build's switch), so the
-/// page is caught playing it while it encodes; the server reports when it first
-/// played, sooner than it completed.
+/// held back (slice 1 by 7 s, slice 2 by 14 s: `SLICECAST_SLOW_SLICES`, a test
+/// build's switch), so the page is caught playing it, and its sprite sheets
+/// growing, while it encodes; the server reports when it first played, sooner
+/// than it completed.
 #[test]
 fn a_long_upload_plays_in_the_page_while_it_encodes() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -84,8 +85,16 @@ fn a_long_upload_plays_in_the_page_while_it_encodes() {
     let data = dir.path().join("data");
     let (_server, base) = serve(
         &data,
-        &["--workers", "2", "--subtitle-engine", "none"],
-        &[("SLICECAST_SLOW_SLICES", "1:6000")],
+        // Sheets of 20 thumbnails, so some fill before the end.
+        &[
+            "--workers",
+            "2",
+            "--subtitle-engine",
+            "none",
+            "--sprite-rows",
+            "2",
+        ],
+        &[("SLICECAST_SLOW_SLICES", "1:7000")],
     );
     let summary = page_test(&base, &clip, &["--early", "--keep"]);
     let early = &summary["early"];
@@ -106,7 +115,7 @@ fn a_long_upload_plays_in_the_page_while_it_encodes() {
         .expect("playable_after_ms");
     let total = manifest["timings"]["total_ms"].as_u64().expect("total_ms");
     assert!(
-        playable + 6000 <= total,
+        playable + 7000 <= total,
         "played after {playable} ms, complete after {total} ms"
     );
 }

@@ -25,6 +25,10 @@ pub struct OutputArgs {
     /// Write the DASH MPD too.
     #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
     pub generate_dash: bool,
+    /// Publish HLS playlists of the finished start while the rest encodes
+    /// (sources of two minutes or more also get a short first slice).
+    #[arg(long, env = "PUBLISH_WHILE_ENCODING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub publish_while_encoding: bool,
     /// Seconds between sprite thumbnails.
     #[arg(long, env = "SPRITE_INTERVAL", default_value_t = 1.0)]
     pub sprite_interval: f64,
@@ -63,6 +67,7 @@ impl OutputArgs {
                 width: self.sprite_width,
             },
             generate_dash: self.generate_dash,
+            publish_while_encoding: self.publish_while_encoding,
             limits: Limits {
                 max_duration_s: self.max_duration_seconds,
                 max_pixels: self.max_pixels,

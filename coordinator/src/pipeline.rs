@@ -145,6 +145,7 @@ pub(crate) async fn run_claimed(
         fps,
         probe.audio.is_some(),
         settings.publish_while_encoding,
+        slicecast_assembler::sprites::layout((dw, dh), &settings.sprite),
     );
     let (results, mut manifest) = fan_out(
         store.clone(),

@@ -96,9 +96,10 @@ pub fn rules_from_env() -> Vec<FailureRule> {
         .unwrap_or_default()
 }
 
-/// The environment variable read by [`slow_slice_delay`]: `k:ms`, every
-/// slice from index `k` on waits `ms` milliseconds before it encodes (so a
-/// test can watch a video play while the rest is still encoding).
+/// The environment variable read by [`slow_slice_delay`]: `k:ms`, slice `k`
+/// waits `ms` milliseconds before it encodes, slice `k + 1` twice that, and
+/// so on (so a test can watch a video play, and grow, while the rest is
+/// still encoding).
 pub const SLOW_SLICES_ENV: &str = "SLICECAST_SLOW_SLICES";
 
 /// Parses [`SLOW_SLICES_ENV`]'s `k:ms`; `None` when malformed.
@@ -110,15 +111,20 @@ pub fn parse_slow(text: &str) -> Option<(u32, Duration)> {
     ))
 }
 
+/// How long the rule `(from, delay)` holds slice `index` back.
+fn slow_delay((from, delay): (u32, Duration), index: u32) -> Option<Duration> {
+    (index >= from).then(|| delay * (index - from + 1))
+}
+
 /// How long [`SLOW_SLICES_ENV`] (read once per process) holds `job` back.
 pub fn slow_slice_delay(job: &SliceJob) -> Option<Duration> {
     static RULE: OnceLock<Option<(u32, Duration)>> = OnceLock::new();
-    let (from, delay) = (*RULE.get_or_init(|| {
+    let rule = (*RULE.get_or_init(|| {
         std::env::var(SLOW_SLICES_ENV)
             .ok()
             .and_then(|v| parse_slow(&v))
     }))?;
-    (job.slice.index >= from).then_some(delay)
+    slow_delay(rule, job.slice.index)
 }
 
 /// The message of an injected failure of `job`, if a rule applies. It reads
@@ -152,6 +158,10 @@ mod tests {
         for bad in ["", "1", "x:1", "1:x", "-1:5"] {
             assert_eq!(parse_slow(bad), None, "{bad}");
         }
+        let rule = (1, Duration::from_secs(2));
+        let delays: Vec<_> = (0..4).map(|i| slow_delay(rule, i)).collect();
+        let s = Duration::from_secs;
+        assert_eq!(delays, [None, Some(s(2)), Some(s(4)), Some(s(6))]);
     }
 
     #[test]

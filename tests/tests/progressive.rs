@@ -6,7 +6,7 @@
 //! always.
 
 use async_trait::async_trait;
-use slicecast_assembler::{AssembleInput, Assembled};
+use slicecast_assembler::{AssembleInput, Assembled, SpriteSettings};
 use slicecast_coordinator::{Event, InvokeError, Invoker, LocalInvoker, Settings, process_upload};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_core::keys;
@@ -106,6 +106,12 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
         slice_seconds: Some(8.0),
         preset: "ultrafast".into(),
         audio_chunk_seconds: Some(16.0),
+        // Sheets of 4 thumbnails (one a second), so some fill while it encodes.
+        sprite: SpriteSettings {
+            columns: 4,
+            rows: 1,
+            ..SpriteSettings::default()
+        },
         ..Settings::default()
     };
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -125,9 +131,13 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
                 let snapshot = video.with_file_name("growing-snapshot");
                 if manifest.playable && manifest.status == Status::Processing && !snapshot.exists()
                 {
-                    for sub in ["hls", "video", "audio"] {
-                        copy_tree(&video.join(sub), &snapshot.join(sub)).expect("snapshot");
+                    for sub in ["hls", "video", "audio", "thumbnail"] {
+                        if video.join(sub).exists() {
+                            copy_tree(&video.join(sub), &snapshot.join(sub)).expect("snapshot");
+                        }
                     }
+                    let sheets = manifest.assets.sprites.len();
+                    std::fs::write(snapshot.join("sheets"), sheets.to_string()).expect("snapshot");
                     std::fs::write(
                         snapshot.join("ready_until_s"),
                         format!("{}", manifest.ready_until_s.unwrap_or(0.0)),
@@ -227,5 +237,20 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
         .parse()
         .expect("seconds");
     assert!(ready > 2.0, "{ready} s ready");
+    // Full sprite sheets went out with the first publish, each the very sheet
+    // the final assembly wrote (sheets are served as immutable).
+    let sheets: usize = std::fs::read_to_string(snapshot.join("sheets"))
+        .expect("sheets")
+        .parse()
+        .expect("count");
+    assert!(sheets >= 1, "no sprite sheet published while encoding");
+    for i in 0..sheets {
+        let name = format!("thumbnail/sprite_{i}.jpg");
+        let early = std::fs::read(snapshot.join(&name)).expect("early sheet");
+        let last = std::fs::read(video.join(&name)).expect("final sheet");
+        assert!(early == last, "{name} changed after it was published");
+    }
+    let vtt = std::fs::read_to_string(snapshot.join("thumbnail/thumbnails.vtt")).expect("track");
+    assert_eq!(vtt.matches("#xywh=").count(), sheets * 4, "{vtt}");
     play_growing(&snapshot, ready - 1.0);
 }

@@ -1,8 +1,9 @@
 //! Publishing the stream while it encodes: HLS EVENT playlists over the
 //! contiguous run of finished slices from the start and the audio that covers
 //! it, rewritten as more slices land. The final assembly then writes the VOD
-//! playlists over the same URLs. The MPD, sprites and poster come only with
-//! the final assembly (see the README's design section).
+//! playlists over the same URLs. Full sprite sheets are published as they
+//! fill ([`crate::sprites::publish_full_sheets`]); the MPD and the poster
+//! come only with the final assembly (see the README's design section).
 
 use crate::{AssembleError, audio_track, put_text, video_tracks};
 use slicecast_core::hls::{self, Listing};
@@ -22,6 +23,8 @@ pub struct ReadyPrefix {
     pub ready_until_s: f64,
     /// Finished slices from the start.
     pub slices: u32,
+    /// Thumbnails those slices stored (numbered from 0).
+    pub thumbs: u32,
     /// `EXT-X-TARGETDURATION` of the video playlists: the longest segment the
     /// plan will produce, so it does not change as the playlists grow.
     pub video_target: u64,
@@ -153,6 +156,12 @@ pub fn ready_prefix(
         },
         ready_until_s,
         slices: run.len() as u32,
+        thumbs: plan
+            .slices
+            .iter()
+            .take(run.len())
+            .map(|s| s.thumbs.len() as u32)
+            .sum(),
         video_target: planned_target_duration(plan),
     }))
 }

@@ -5,6 +5,7 @@ use slicecast_core::job::RungOutput;
 use slicecast_core::ladder::ladder_for;
 use slicecast_core::plan::{PlanParams, plan_slices};
 use slicecast_core::source_info::{FrameIndex, Rational};
+use slicecast_core::thumbs::SpriteLayout;
 use slicecast_storage::FsStore;
 
 /// 24 s at 10 fps, a keyframe a second: three 8 s slices of two 4 s segments.
@@ -84,6 +85,32 @@ fn audio(numbers: std::ops::Range<u32>) -> AudioResult {
 }
 
 #[test]
+fn only_full_sheets_publish_early() {
+    let layout = |columns, rows| SpriteLayout {
+        columns,
+        rows,
+        thumb_width: 180,
+        thumb_height: 100,
+        interval_s: 1.0,
+    };
+    // (columns, rows, thumbnails ready) -> full sheets
+    for (c, r, ready, want) in [
+        (10, 10, 0, 0),
+        (10, 10, 99, 0),
+        (10, 10, 100, 1),
+        (10, 2, 79, 3),
+        (10, 2, 80, 4),
+        (1, 1, 5, 5),
+    ] {
+        assert_eq!(
+            crate::sprites::full_sheets(&layout(c, r), ready),
+            want,
+            "{c}x{r} {ready}"
+        );
+    }
+}
+
+#[test]
 fn only_a_run_from_the_start_with_its_sound_plays() {
     let plan = plan();
     assert_eq!(plan.slices.len(), 3);
@@ -156,6 +183,8 @@ fn only_a_run_from_the_start_with_its_sound_plays() {
                 "{name}"
             );
             assert_eq!(r.video_target, 4, "{name}");
+            // A thumbnail a second: 8 for each finished slice of the run.
+            assert_eq!(r.thumbs, 8 * r.slices, "{name}");
             (
                 r.ready_until_s,
                 r.slices,

@@ -155,6 +155,13 @@ export const player = {
    */
   takeProgress(item, m) {
     item.ready_until_s = m.ready_until_s ?? item.ready_until_s;
+    const sheets = m.assets?.sprites?.length ?? 0;
+    if (m.status === 'processing' && m.assets?.thumbnails_vtt && sheets !== item.sheetsShown) {
+      // More sprite sheets filled: previews reach further.
+      item.sheetsShown = sheets;
+      item.sprite = itemFromManifest(m, item.file_name)?.sprite ?? item.sprite;
+      this.loadThumbnails(item);
+    }
     if (m.status === 'processing_complete') {
       const done = itemFromManifest(m, item.file_name) ?? {};
       for (const k of ['status', 'ready_until_s', 'dash_url', 'thumbnail_url', 'sprite', 'duration', 'presets']) item[k] = done[k] ?? item[k];

@@ -20,7 +20,8 @@ export const seekBar = {
     this.el.dataset.thumbnails = 'loading';
     if (!item.sprite) { this.el.dataset.thumbnails = 'none'; return; }
     try {
-      const res = await fetch(item.sprite, { cache: 'force-cache' });
+      // Revalidated: the track grows while a video encodes (its sheets never change).
+      const res = await fetch(item.sprite, { cache: 'no-cache' });
       if (!res.ok) throw new Error(String(res.status));
       const cues = parseThumbnailsVtt(await res.text(), item.sprite);
       if (this.item !== item) return;

@@ -1,7 +1,8 @@
 // page.mjs --early: a video is watched while it still encodes. The processing view offers
 // "Watch now" once the start plays; the library lists the video marked as encoding; the
-// player plays the growing (EVENT) playlists from the start, shows how much is ready, and
-// plays on across the switch to the final (VOD) playlists without reloading or an error.
+// player plays the growing (EVENT) playlists from the start, shows how much is ready, takes
+// the sprite sheets (seek previews) that fill while it encodes, and plays on across the
+// switch to the final (VOD) playlists without reloading or an error.
 // The server must encode slowly enough to be caught in the act (the Rust test holds slices
 // back with SLICECAST_SLOW_SLICES).
 import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
@@ -27,6 +28,7 @@ function playerState() {
     growing: el.dataset.growing ?? null,
     readyUntil: Number(document.querySelector('#seek-bar').dataset.readyUntil ?? NaN),
     pendingShown: !document.querySelector('#seek-pending').hidden,
+    thumbnails: Number(el.dataset.thumbnails) || 0,
     dashEnabled: !document.querySelector('#protocol-dash').disabled,
     error: err.hidden ? null : err.textContent,
     events: window.__earlyEvents ?? null,
@@ -85,10 +87,18 @@ export async function watchWhileEncoding(t) {
     if (!media.includes('#EXT-X-PLAYLIST-TYPE:EVENT') || media.includes('#EXT-X-ENDLIST')) {
       throw new CheckError('the media playlist played while encoding is not a growing EVENT playlist');
     }
+    // Sprite sheets that filled while it encoded: the player previews from them.
+    const sprites = await waitFor(page, 'seek previews while encoding', playerState, null,
+      (s) => s.error || s.growing !== 'true' || s.thumbnails > 0, { timeout: 30000 });
+    if (sprites.error) throw new CheckError(`the player shows an error: ${sprites.error}`);
+    if (!(sprites.thumbnails > 0)) {
+      throw new CheckError('no sprite sheet reached the player before the video was complete');
+    }
     t.early = { readyAtStart: playing.readyUntil, playableAfterMs: m.playable_after_ms };
     result.early = {
       offeredAfterS: offeredS, badge, stageText: st.stage, playedAt: round(playing.t, 2),
       readyUntil: playing.readyUntil, playableAfterMs: m.playable_after_ms,
+      thumbnailsWhileEncoding: sprites.thumbnails, readyWithThumbnails: sprites.readyUntil,
       duration: m.duration_s, slicesDone: m.progress?.slices_done, slicesTotal: m.progress?.slices_total,
     };
     return result.early;

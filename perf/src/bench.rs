@@ -8,6 +8,7 @@
 //! never leaks into the next. Quality (top-rung PSNR, bitrate) is measured
 //! afterwards, outside the timed part.
 
+mod bdrate;
 pub(crate) mod commands;
 mod report;
 
@@ -50,6 +51,13 @@ pub struct BenchArgs {
     /// Benchmark a 1080p clip of SECONDS made by looping INPUT instead of INPUT itself.
     #[arg(long, value_name = "SECONDS")]
     pub generate_1080p: Option<f64>,
+    /// Also encode (a) and (b) at several CRFs and report the BD-rate of (a)
+    /// against (b) (top rung; about 2 × the CRFs more encodes, untimed).
+    #[arg(long)]
+    pub bd_rate: bool,
+    /// The CRFs of `--bd-rate` (at least four).
+    #[arg(long, value_delimiter = ',', default_values_t = bdrate::DEFAULT_CRFS)]
+    pub bd_crfs: Vec<u32>,
     /// Keep every output under DIR instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -99,6 +107,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.input.display()))?;
     if !meta.is_file() {
         bail!("{} is not a file", args.input.display());
+    }
+    if args.bd_rate && args.bd_crfs.len() < 4 {
+        bail!("--bd-crfs needs at least four CRFs for a BD-rate");
     }
     if let Some(s) = args.generate_1080p
         && !(s > 0.0 && s.is_finite())
@@ -234,6 +245,23 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         .with_context(|| format!("cannot read {}", b_top.display()))?
         .len();
 
+    let bd_rate = if args.bd_rate {
+        Some(
+            bdrate::measure(
+                &input,
+                work,
+                &rungs,
+                src.has_audio,
+                args.workers,
+                src.duration_s,
+                &args.bd_crfs,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     Ok(Report {
         input: args.input.display().to_string(),
@@ -252,6 +280,7 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         ladder_psnr_db,
         bitrate_kbps: kbps(a_bytes, src.duration_s),
         ladder_bitrate_kbps: kbps(b_bytes, src.duration_s),
+        bd_rate,
     })
 }
 

@@ -277,6 +277,25 @@ pub async fn assemble(
     })
 }
 
+/// Runs ffmpeg with `args` for at most two minutes; `what` names its output
+/// in the error.
+pub(crate) async fn ffmpeg(
+    args: &[OsString],
+    what: impl Into<String>,
+) -> Result<(), AssembleError> {
+    process::run(
+        &slicecast_media::ffmpeg_bin(),
+        args,
+        Duration::from_secs(120),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|source| AssembleError::Ffmpeg {
+        what: what.into(),
+        source,
+    })
+}
+
 pub(crate) fn os(s: impl Into<OsString>) -> OsString {
     s.into()
 }
@@ -324,26 +343,12 @@ async fn poster(
         os("3"),
     ]);
     args.push(out.clone().into_os_string());
-    let res = process::run(
-        &slicecast_media::ffmpeg_bin(),
-        &args,
-        Duration::from_secs(120),
-    )
-    .await;
+    let res = ffmpeg(&args, "the poster").await;
     if res.is_err() || !out.exists() {
         // Seeking can overshoot a short or odd source; the first frame always exists.
         let pos = args.iter().position(|a| a == "-ss").unwrap_or(0);
         args.drain(pos..pos + 2);
-        process::run(
-            &slicecast_media::ffmpeg_bin(),
-            &args,
-            Duration::from_secs(120),
-        )
-        .await
-        .map_err(|source| AssembleError::Ffmpeg {
-            what: "the poster".into(),
-            source,
-        })?;
+        ffmpeg(&args, "the poster").await?;
     }
     let key = keys::thumbnail(&input.video_id, "poster.jpg");
     store.put_file(&key, &out).await?;

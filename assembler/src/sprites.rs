@@ -5,14 +5,12 @@
 //! published while the video encodes is the sheet the final assembly writes
 //! (sheets are served as immutable).
 
-use crate::{AssembleError, SpriteSettings, os};
+use crate::{AssembleError, SpriteSettings, ffmpeg, os};
 use slicecast_core::thumbs::{self, Sheet, SpriteLayout};
 use slicecast_core::{VideoId, keys};
-use slicecast_media::process;
 use slicecast_storage::BlobStore;
 use std::ffi::OsString;
 use std::path::Path;
-use std::time::Duration;
 
 /// The sheet layout for a source displayed at `display_size`.
 pub fn layout(display_size: (u32, u32), s: &SpriteSettings) -> SpriteLayout {
@@ -69,16 +67,7 @@ async fn sprite_sheet(
         os("4"),
     ]);
     args.push(out.clone().into_os_string());
-    process::run(
-        &slicecast_media::ffmpeg_bin(),
-        &args,
-        Duration::from_secs(120),
-    )
-    .await
-    .map_err(|source| AssembleError::Ffmpeg {
-        what: format!("sprite sheet {}", sheet.index),
-        source,
-    })?;
+    ffmpeg(&args, format!("sprite sheet {}", sheet.index)).await?;
     let key = keys::thumbnail(id, &format!("sprite_{}.jpg", sheet.index));
     store.put_file(&key, &out).await?;
     Ok(key)

@@ -296,6 +296,15 @@ pub(crate) async fn ffmpeg(
     })
 }
 
+/// ffmpeg's quiet, non-interactive, overwriting options, then `more`.
+pub(crate) fn ffmpeg_prelude(more: &[&str]) -> Vec<OsString> {
+    ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+        .iter()
+        .chain(more)
+        .map(os)
+        .collect()
+}
+
 pub(crate) fn os(s: impl Into<OsString>) -> OsString {
     s.into()
 }
@@ -316,17 +325,7 @@ async fn poster(
     let at = (p.duration_s * 0.1).min(10.0);
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("poster.jpg");
-    let mut args: Vec<OsString> = [
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-ss",
-    ]
-    .iter()
-    .map(os)
-    .collect();
+    let mut args = ffmpeg_prelude(&["-ss"]);
     args.push(os(format!("{at:.3}")));
     args.extend(slicecast_media::input::input_args(
         &input.source.location,

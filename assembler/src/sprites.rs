@@ -5,11 +5,10 @@
 //! published while the video encodes is the sheet the final assembly writes
 //! (sheets are served as immutable).
 
-use crate::{AssembleError, SpriteSettings, ffmpeg, os};
+use crate::{AssembleError, SpriteSettings, ffmpeg, ffmpeg_prelude, os};
 use slicecast_core::thumbs::{self, Sheet, SpriteLayout};
 use slicecast_core::{VideoId, keys};
 use slicecast_storage::BlobStore;
-use std::ffi::OsString;
 use std::path::Path;
 
 /// The sheet layout for a source displayed at `display_size`.
@@ -42,21 +41,7 @@ async fn sprite_sheet(
     }
     let rows = sheet.thumbs.div_ceil(layout.columns);
     let out = dir.join(format!("sprite_{}.jpg", sheet.index));
-    let mut args: Vec<OsString> = [
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-framerate",
-        "1",
-        "-start_number",
-        "0",
-        "-i",
-    ]
-    .iter()
-    .map(os)
-    .collect();
+    let mut args = ffmpeg_prelude(&["-framerate", "1", "-start_number", "0", "-i"]);
     args.push(sub.join("%06d.jpg").into_os_string());
     args.extend([
         os("-vf"),

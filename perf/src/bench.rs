@@ -297,14 +297,21 @@ async fn spawn_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
     let out = process::run(&exe, &args, limit)
         .await
         .with_context(|| format!("variant ({}) failed", spec.variant.label()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
+    let line = last_line(&out.stdout);
+    serde_json::from_str(&line)
+        .with_context(|| format!("variant ({}) printed {line:?}", spec.variant.label()))
+}
+
+/// The last non-empty line of a child's stdout, trimmed (what slicecast
+/// and the variant processes print last: a video id, a JSON object).
+fn last_line(stdout: &[u8]) -> String {
+    String::from_utf8_lossy(stdout)
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
-        .unwrap_or_default();
-    serde_json::from_str(line)
-        .with_context(|| format!("variant ({}) printed {line:?}", spec.variant.label()))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 fn exe() -> anyhow::Result<String> {
@@ -377,14 +384,8 @@ async fn run_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
     let wall_s = start.elapsed().as_secs_f64();
     let (cpu1, maxrss_kb) = children_usage()?;
     let video_id = matches!(spec.variant, Variant::Slicecast | Variant::SlicecastMedium)
-        .then(|| {
-            String::from_utf8_lossy(&last)
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .map(|l| l.trim().to_owned())
-        })
-        .flatten();
+        .then(|| last_line(&last))
+        .filter(|l| !l.is_empty());
     let first_playable_s = video_id
         .as_deref()
         .and_then(|id| playable_at_ms(&spec.work, id))

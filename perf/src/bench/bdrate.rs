@@ -7,7 +7,7 @@
 //! Positive means slicecast needs more bits for the same quality.
 
 use super::commands::{kbps, ladder_args, ladder_output, transcode_args};
-use super::{DEFAULT_PRESET, exe, note, psnr, slicecast_rung_bytes, timeout_for};
+use super::{DEFAULT_PRESET, exe, last_line, note, psnr, slicecast_rung_bytes, timeout_for};
 use anyhow::Context;
 use serde::Serialize;
 use slicecast_core::ladder::Rung;
@@ -180,13 +180,8 @@ pub(super) async fn measure(
         )
         .await
         .with_context(|| format!("(a) at CRF {crf} failed"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let id = stdout
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or_default();
-        let id = VideoId::parse(id.trim()).with_context(|| format!("(a) printed {id:?}"))?;
+        let id = last_line(&out.stdout);
+        let id = VideoId::parse(&id).with_context(|| format!("(a) printed {id:?}"))?;
         let playlist = a_root.join(keys::hls(&id, &format!("{}.m3u8", top.name)));
         let bytes = slicecast_rung_bytes(&a_root.join(format!(
             "{}video/{}",

@@ -40,6 +40,10 @@ pub struct PipelineArgs {
     /// Target slice length in seconds (default: one slice per worker, at least 10 s).
     #[arg(long, env = "SLICE_SECONDS")]
     pub slice_seconds: Option<f64>,
+    /// Encoder threads per worker (default: cores / workers, and a plan with
+    /// fewer slices than workers shares the idle workers' cores among its slices).
+    #[arg(long, env = "THREADS_PER_WORKER")]
+    pub threads_per_worker: Option<u32>,
     /// Segments, preset, CRF, tries, DASH, sprites.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -66,7 +70,11 @@ impl PipelineArgs {
         let settings = self.output.apply(Settings {
             transcriber,
             workers,
-            threads_per_worker: (cores / workers).max(1) as u32,
+            threads_per_worker: self
+                .threads_per_worker
+                .unwrap_or((cores / workers).max(1) as u32),
+            // Threads chosen by hand are kept as they are.
+            pooled_cores: self.threads_per_worker.is_none().then_some(cores as u32),
             slice_seconds: self.slice_seconds,
             deadline: Duration::from_secs(self.deadline_seconds.max(1)),
             heartbeat_timeout: Duration::from_secs(self.heartbeat_timeout_seconds.max(2)),

@@ -127,7 +127,7 @@ pub(crate) fn make_jobs(
             settings: EncodeSettings {
                 preset: settings.preset.clone(),
                 crf: settings.crf,
-                threads: settings.threads_per_worker,
+                threads: settings.slice_threads(plan.slices.len()),
                 deinterlace: probe.video.as_ref().is_some_and(|v| v.interlaced),
                 thumb_size,
             },
@@ -175,6 +175,7 @@ mod tests {
             time_base: Rational::new(1, 10),
             pts: (0..1200).collect(),
             key: (0..1200).map(|i| i % 10 == 0).collect(),
+            bytes: vec![],
         };
         let params = PlanParams {
             slice_seconds: 20.0,

@@ -26,6 +26,11 @@ pub struct Settings {
     pub workers: usize,
     /// Threads each worker's ffmpeg may use.
     pub threads_per_worker: u32,
+    /// The cores the workers share when they all run on this machine
+    /// (`None` on Lambda, where every worker has its own). A plan with fewer
+    /// slices than workers then gives each slice the idle workers' share,
+    /// so a short video does not leave cores idle.
+    pub pooled_cores: Option<u32>,
     /// Target slice length; `None` = derived from the duration and `workers`.
     pub slice_seconds: Option<f64>,
     /// Shortest slice the automatic choice makes.
@@ -76,12 +81,25 @@ pub struct Settings {
     pub limits: Limits,
 }
 
+impl Settings {
+    /// Encoder threads of each slice of a plan with `slices` slices.
+    pub fn slice_threads(&self, slices: usize) -> u32 {
+        match self.pooled_cores {
+            Some(cores) if slices > 0 && slices < self.workers => {
+                (cores / slices as u32).max(self.threads_per_worker)
+            }
+            _ => self.threads_per_worker,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             workers: cores,
             threads_per_worker: 1,
+            pooled_cores: None,
             slice_seconds: None,
             min_slice_seconds: 10.0,
             first_slice_seconds: None,
@@ -135,6 +153,42 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idle_workers_lend_their_cores_to_the_slices_of_one_machine() {
+        let local = |workers, threads| Settings {
+            workers,
+            threads_per_worker: threads,
+            pooled_cores: Some(16),
+            ..Settings::default()
+        };
+        let lambda = Settings {
+            workers: 200,
+            threads_per_worker: 6,
+            pooled_cores: None,
+            ..Settings::default()
+        };
+        // (settings, slices) -> threads per slice
+        let cases = [
+            (local(2, 8), 1, 16),
+            (local(2, 8), 2, 8),
+            (local(2, 8), 9, 8),
+            (local(16, 1), 3, 5),
+            (local(16, 1), 16, 1),
+            (local(16, 1), 0, 1),
+            (local(32, 1), 31, 1),
+            (lambda.clone(), 1, 6),
+            (lambda, 500, 6),
+        ];
+        for (s, slices, want) in cases {
+            assert_eq!(
+                s.slice_threads(slices),
+                want,
+                "{} workers, {slices} slices",
+                s.workers
+            );
+        }
+    }
 
     #[test]
     fn long_sources_start_early_unless_told_otherwise() {

@@ -137,19 +137,68 @@ pub struct FrameIndex {
     pub pts: Vec<i64>,
     /// `key[i]` is true when frame `i` is a keyframe (a random access point).
     pub key: Vec<bool>,
+    /// `bytes[i]` is frame `i`'s compressed size: what decoding and
+    /// re-encoding it costs grows with it, so the planner balances slices by
+    /// it. Empty when unknown (then every frame weighs the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bytes: Vec<u32>,
 }
 
 impl FrameIndex {
     /// Builds an index from packets in any order: sorts by pts and drops duplicate timestamps.
-    pub fn from_packets(time_base: Rational, mut packets: Vec<(i64, bool)>) -> Self {
+    pub fn from_packets(time_base: Rational, packets: Vec<(i64, bool)>) -> Self {
+        let mut index = Self::from_sized_packets(
+            time_base,
+            packets.into_iter().map(|(t, k)| (t, k, 0)).collect(),
+        );
+        index.bytes.clear();
+        index
+    }
+
+    /// Like [`from_packets`](Self::from_packets), with each packet's size in bytes.
+    pub fn from_sized_packets(time_base: Rational, mut packets: Vec<(i64, bool, u32)>) -> Self {
         packets.sort_by_key(|p| p.0);
         packets.dedup_by_key(|p| p.0);
-        let (pts, key) = packets.into_iter().unzip();
-        Self {
+        let mut index = Self {
             time_base,
-            pts,
-            key,
+            pts: Vec::with_capacity(packets.len()),
+            key: Vec::with_capacity(packets.len()),
+            bytes: Vec::with_capacity(packets.len()),
+        };
+        for (t, k, b) in packets {
+            index.pts.push(t);
+            index.key.push(k);
+            index.bytes.push(b);
         }
+        index
+    }
+
+    /// Where each frame lies on a clock that runs at the encoding work's
+    /// pace rather than time's: frame `i`'s pts, moved by how far the bytes
+    /// before it are ahead of or behind their even share (half the weight
+    /// goes to time, which decoding and scaling follow, half to the bytes,
+    /// which the encoders follow). Without sizes, the pts themselves.
+    pub fn work_clock(&self) -> Vec<f64> {
+        let pts = || self.pts.iter().map(|&p| p as f64);
+        let total: f64 = self.bytes.iter().map(|&b| f64::from(b)).sum();
+        let (Some(&first), true, true) = (
+            self.pts.first(),
+            self.bytes.len() == self.pts.len(),
+            total > 0.0,
+        ) else {
+            return pts().collect();
+        };
+        let origin = first as f64;
+        let span = self.end_pts() as f64 - origin;
+        let mut before = 0.0;
+        pts()
+            .zip(&self.bytes)
+            .map(|(p, &b)| {
+                let w = origin + 0.5 * (p - origin) + 0.5 * span * before / total;
+                before += f64::from(b);
+                w
+            })
+            .collect()
     }
 
     /// Number of frames.
@@ -199,10 +248,20 @@ impl FrameIndex {
         if lead > 0 {
             key[0] = true;
         }
+        let bytes = if self.bytes.is_empty() {
+            Vec::new()
+        } else {
+            // A held picture is a copy: it costs (almost) nothing to decode.
+            let mut b = vec![0; lead as usize];
+            b.extend(self.bytes.iter().copied());
+            b.extend(std::iter::repeat_n(0, tail as usize));
+            b
+        };
         Self {
             time_base: self.time_base,
             pts,
             key,
+            bytes,
         }
     }
 

@@ -150,8 +150,9 @@ pub fn require_video(probe: &Probe) -> Result<&VideoStream, ProbeError> {
     Ok(v)
 }
 
-/// Parses `ffprobe -show_entries packet=pts,dts,flags -of csv=p=0` into a
-/// frame index. Packets flagged for discard are skipped. Returns the index and
+/// Parses `ffprobe -show_entries packet=pts,dts,size,flags -of csv=p=0`
+/// (ffprobe prints them in that order; `pts,flags` and `pts,dts,flags` are
+/// read too) into a frame index, with each frame's size when every line has one. Packets flagged for discard are skipped. Returns the index and
 /// how many packets it could not place: those without a pts (a dts says
 /// when a frame is decoded, not when it is shown: MPEG-PS, raw MPEG video and
 /// AVI leave pts out), and those whose pts repeats another's (one field of a
@@ -159,29 +160,40 @@ pub fn require_video(probe: &Probe) -> Result<&VideoStream, ProbeError> {
 pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
     let mut packets = Vec::new();
     let mut missing = 0;
+    let mut sized = true;
     for line in csv.lines() {
         let f: Vec<&str> = line.trim().split(',').collect();
         if f.len() < 2 || f[0].is_empty() {
             continue;
         }
-        let (ts, flags) = (f[0].parse::<i64>().ok(), f[f.len().min(3) - 1]);
+        let (ts, flags) = (f[0].parse::<i64>().ok(), f[f.len() - 1]);
         if flags.contains('D') {
             continue;
         }
         let key = flags.starts_with('K') || flags == "1";
+        // pts,dts,size,flags: the size is there when four columns are.
+        let size = if f.len() >= 4 {
+            f[2].parse().ok()
+        } else {
+            None
+        };
+        sized &= size.is_some();
         match ts {
-            Some(t) => packets.push((t, key)),
+            Some(t) => packets.push((t, key, size.unwrap_or(0))),
             None => missing += 1,
         }
     }
     let listed = packets.len();
-    let index = FrameIndex::from_packets(time_base, packets);
+    let mut index = FrameIndex::from_sized_packets(time_base, packets);
+    if !sized {
+        index.bytes.clear();
+    }
     let repeated = listed - index.len();
     (index, missing + repeated)
 }
 
 /// How many times the decode timestamps in `ffprobe -show_entries
-/// packet=pts,dts,flags -of csv=p=0` restart (see
+/// packet=pts,dts,size,flags -of csv=p=0` restart (see
 /// [`discontinuities`](slicecast_core::timeline::discontinuities)); packets
 /// flagged for discard or without a dts are skipped.
 pub fn packet_discontinuities(csv: &str, time_base: Rational) -> u32 {
@@ -189,7 +201,7 @@ pub fn packet_discontinuities(csv: &str, time_base: Rational) -> u32 {
         .lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.trim().split(',').collect();
-            if f.len() < 3 || f[2].contains('D') {
+            if f.len() < 3 || f[f.len() - 1].contains('D') {
                 return None;
             }
             f[1].parse().ok()
@@ -221,7 +233,7 @@ pub fn synthesized_index(csv: &str, stream: &VideoStream) -> FrameIndex {
         .lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.trim().split(',').collect();
-            let flags = f.get(2).or(f.get(1))?;
+            let flags = f.last().filter(|_| f.len() >= 2)?;
             (!flags.contains('D')).then(|| flags.starts_with('K'))
         })
         .enumerate()
@@ -368,7 +380,7 @@ pub async fn frame_index(
         location,
         format_name,
         stream,
-        ("packet=pts,dts,flags", "csv=p=0"),
+        ("packet=pts,dts,size,flags", "csv=p=0"),
         timeout,
     )
     .await?;

@@ -14,6 +14,7 @@ fn plan() -> SlicePlan {
         time_base: Rational::new(1, 10),
         pts: (0..240).collect(),
         key: (0..240).map(|i| i % 10 == 0).collect(),
+        bytes: vec![],
     };
     let params = PlanParams {
         slice_seconds: 8.0,
@@ -204,6 +205,7 @@ fn the_target_duration_is_the_plans_longest_segment() {
         time_base: Rational::new(1, 10),
         pts: (0..250).collect(),
         key: (0..250).map(|i| i % 10 == 0).collect(),
+        bytes: vec![],
     };
     let params = PlanParams {
         slice_seconds: 8.0,

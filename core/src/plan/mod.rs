@@ -232,6 +232,7 @@ fn plan_cut_within(
     let seg_len = to_pts(params.segment_seconds);
     let first_at_or_after = |t: i64| pts.partition_point(|&p| p < t);
 
+    let work = index.work_clock();
     // Slice starts: (frame index, on a keyframe).
     let mut starts: Vec<(usize, bool)> = vec![(0, index.key[0])];
     let mut cur = 0usize;
@@ -245,7 +246,9 @@ fn plan_cut_within(
         if end - t < slice_len + slice_len / 2 {
             break;
         }
-        let ideal = t + slice_len;
+        // The cut goes where the work, not the time, is even (see
+        // `FrameIndex::work_clock`); the window keeps slices 0.5-1.5x long.
+        let ideal = work[cur] + slice_len as f64;
         let lo = first_at_or_after(t + slice_len / 2)
             .max(cur + 1)
             .max(cuts.start);
@@ -253,7 +256,7 @@ fn plan_cut_within(
             .min(cuts.end);
         let keyframe = (lo..hi)
             .filter(|&i| index.key[i])
-            .min_by_key(|&i| (pts[i] - ideal).abs());
+            .min_by(|&a, &b| (work[a] - ideal).abs().total_cmp(&(work[b] - ideal).abs()));
         let next = match keyframe {
             Some(k) => (k, true),
             None => {

@@ -8,6 +8,7 @@ fn cfr(frames: usize, fps: i64, gop: usize) -> FrameIndex {
         time_base: Rational::new(1, fps),
         pts: (0..frames as i64).collect(),
         key: (0..frames).map(|i| i % gop == 0).collect(),
+        bytes: vec![],
     }
 }
 
@@ -151,6 +152,7 @@ fn rejects_empty_and_bad_params() {
         time_base: Rational::new(1, 24),
         pts: vec![],
         key: vec![],
+        bytes: vec![],
     };
     assert_eq!(
         plan_slices(&empty, &params(10.0, 4.0)),
@@ -185,12 +187,15 @@ proptest! {
         keys in prop::collection::vec(prop::bool::weighted(0.05), 600),
         slice in 1.0f64..30.0,
         seg in 0.5f64..8.0,
+        sizes in prop::option::of(prop::collection::vec(prop_oneof![Just(0u32), 0u32..5000, Just(u32::MAX)], 600)),
     ) {
         let mut pts = Vec::with_capacity(deltas.len());
         let mut t = 0;
         for d in &deltas { pts.push(t); t += d; }
         let key: Vec<bool> = (0..pts.len()).map(|i| i == 0 || keys[i]).collect();
-        let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key };
+        // Frame sizes (any, or none) only move cuts within the window.
+        let bytes = sizes.map(|s| s[..pts.len()].to_vec()).unwrap_or_default();
+        let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key, bytes };
         let plan = plan_slices(&idx, &params(slice, seg)).expect("plan");
         check_invariants(&idx, &plan);
     }
@@ -237,6 +242,35 @@ proptest! {
             prop_assert!(s.frame_count() > pad, "slice {} is only padding", i);
         }
     }
+}
+
+#[test]
+fn cuts_fall_where_the_work_is_even_not_the_time() {
+    // 30 s at 24 fps, a keyframe every half second; the second half's frames
+    // are three times the size of the first half's. Half the work follows
+    // time, half the bytes, so the first slice takes the cheap half and
+    // 3 s of the dear one: 0.5 × 18 + 0.5 × 30 × (15 + 3 × 3) / 60 = 15.
+    let mut idx = cfr(720, 24, 12);
+    idx.bytes = (0..720)
+        .map(|i| if i < 360 { 1000 } else { 3000 })
+        .collect();
+    let plan = plan_slices(&idx, &params(15.0, 4.0)).expect("plan");
+    check_invariants(&idx, &plan);
+    let cuts: Vec<u64> = plan.slices.iter().map(|s| s.first_frame).collect();
+    assert_eq!(cuts, vec![0, 18 * 24]);
+    // The same sizes everywhere: the cut is where time alone puts it.
+    idx.bytes = vec![500; 720];
+    let even = plan_slices(&idx, &params(15.0, 4.0)).expect("plan");
+    idx.bytes.clear();
+    assert_eq!(even, plan_slices(&idx, &params(15.0, 4.0)).expect("plan"));
+    assert_eq!(even.slices[1].first_frame, 15 * 24);
+    // However lopsided the sizes, no slice leaves the 0.5-1.5x window.
+    idx.bytes = (0..720)
+        .map(|i| if i < 360 { 0 } else { 1 << 20 })
+        .collect();
+    let lopsided = plan_slices(&idx, &params(15.0, 4.0)).expect("plan");
+    check_invariants(&idx, &lopsided);
+    assert!(lopsided.slices[1].first_frame <= (22.5 * 24.0) as u64);
 }
 
 #[test]

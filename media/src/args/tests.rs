@@ -12,6 +12,7 @@ fn job(slice: usize) -> SliceJob {
         time_base: Rational::new(1, 24),
         pts: (0..480).collect(),
         key: (0..480).map(|i| i % 48 == 0).collect(),
+        bytes: vec![],
     };
     let plan = plan_slices(
         &idx,

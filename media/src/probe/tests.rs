@@ -157,3 +157,35 @@ fn parses_packet_lists() {
     );
     assert_eq!((idx.len(), missing), (2, 1));
 }
+
+#[test]
+fn packet_sizes_come_with_the_index_when_every_line_has_one() {
+    // pts,dts,size,flags, in decode order: sizes follow their frames into
+    // presentation order; a discarded packet's size goes with it.
+    let csv = "0,-1,9000,K_
+2,0,300,__
+1,1,200,__
+3,2,77,_D
+";
+    let (idx, missing) = parse_packets(csv, Rational::new(1, 24));
+    assert_eq!((idx.pts.clone(), missing), (vec![0, 1, 2], 0));
+    assert_eq!(idx.bytes, vec![9000, 200, 300]);
+    assert_eq!(idx.key, vec![true, false, false]);
+    // One line without a readable size: no sizes at all, every frame weighs the same.
+    let (idx, _) = parse_packets(
+        "0,0,9000,K_
+1,1,N/A,__
+",
+        Rational::new(1, 24),
+    );
+    assert!(idx.bytes.is_empty());
+    assert_eq!(idx.work_clock(), vec![0.0, 1.0]);
+    // The older three-column form still reads, without sizes.
+    let (idx, _) = parse_packets(
+        "0,0,K_
+1,1,__
+",
+        Rational::new(1, 24),
+    );
+    assert_eq!((idx.len(), idx.bytes.len()), (2, 0));
+}

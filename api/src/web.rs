@@ -33,6 +33,7 @@ pub const ASSETS: &[&str] = &[
     "js/library.js",
     "js/items.js",
     "js/vtt.js",
+    "js/sniff.js",
     "js/player/index.js",
     "js/player/engines.js",
     "js/player/seekbar.js",

@@ -4,6 +4,7 @@ import { fmtBytes, fmtEta } from './format.js';
 import { jobs } from './jobs.js';
 import { library } from './library.js';
 import { showError } from './settings.js';
+import { refusal, sniff, SNIFF_BYTES } from './sniff.js';
 import { toast } from './toast.js';
 import { fingerprint, partRange, pendingUploads, Upload } from './upload.js';
 import { $, h } from './util.js';
@@ -57,10 +58,24 @@ export const uploadUi = {
       toast('An upload is already running. Cancel it first or wait for it to finish.', { kind: 'error' });
       return;
     }
+    this.refuse(null);
     if (!file.size) {
-      toast(`${file.name} is empty (0 bytes).`, { kind: 'error' });
+      this.refuse(`“${file.name}” is empty (0 bytes), so it was not uploaded.`);
       return;
     }
+    // Clearly not a video (text, a picture, a PDF, an archive): said here, nothing is sent.
+    let head;
+    try {
+      head = new Uint8Array(await file.slice(0, SNIFF_BYTES).arrayBuffer());
+    } catch {
+      head = new Uint8Array(0); // unreadable here: the server's probe decides
+    }
+    const no = refusal(file.name, sniff(head));
+    if (no) {
+      this.refuse(no);
+      return;
+    }
+    if (this.current) return; // another file was picked while this one was read
     this.file = file;
     const up = new Upload(file, this);
     this.current = up;
@@ -124,6 +139,13 @@ export const uploadUi = {
   },
 
   status(text) { $('#upload-status').textContent = text; },
+
+  /** Says why a chosen file was not uploaded (null hides it). */
+  refuse(text) {
+    const el = $('#upload-refusal');
+    el.hidden = !text;
+    $('span', el).textContent = text ?? '';
+  },
 
   setPercent(sent, size) {
     // 100 % only once every byte is sent.

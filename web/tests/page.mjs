@@ -66,6 +66,7 @@ async function main() {
     dash: null,
     delete: null,
     early: null,
+    refused: null,
     screenshots: {},
     errors: null,
     steps,

@@ -10,6 +10,30 @@ export async function uploadAndProcess(t) {
   return followProcessing(t);
 }
 
+/** A small text file chosen in the file input: refused with a sentence, and nothing is sent. */
+export async function refusesText({ page, result, step }) {
+  await step('a text file is refused before any upload request', async () => {
+    const sent = [];
+    const onReq = (req) => { if (/\/(create_multipart_upload|multipart_upload|uploads\/)/.test(req.url())) sent.push(`${req.method()} ${req.url()}`); };
+    page.on('request', onReq);
+    await page.setInputFiles('#file-input', {
+      name: 'playlist.m3u8', mimeType: 'application/vnd.apple.mpegurl',
+      buffer: Buffer.from('#EXTM3U\n#EXT-X-VERSION:3\n#EXTINF:4.0,\nsegment0.ts\n#EXT-X-ENDLIST\n'),
+    });
+    const shown = await waitFor(page, 'the refusal sentence', () => {
+      const el = document.querySelector('#upload-refusal');
+      return { visible: !el.hidden && el.getBoundingClientRect().height > 0, text: el.textContent.trim(), panel: !document.querySelector('#upload-panel').hidden };
+    }, null, (x) => x.visible, { timeout: 5000 });
+    await sleep(500);
+    page.off('request', onReq);
+    if (!/“playlist\.m3u8” is .*not a video/.test(shown.text)) throw new CheckError(`the refusal reads ${JSON.stringify(shown.text)}`);
+    if (shown.panel) throw new CheckError('the upload panel opened for a refused file');
+    if (sent.length) throw new CheckError(`a refused file made upload requests: ${sent.join(', ')}`);
+    result.refused = { text: shown.text, uploadRequests: sent.length };
+    return result.refused;
+  });
+}
+
 /** Uploads `opts.file` through the page ([interrupted and resumed,] with progress to 100 %). */
 export async function upload({ page, opts, result, step, parts }) {
   // ---------------------------------------------------------------- upload
@@ -55,10 +79,12 @@ export async function upload({ page, opts, result, step, parts }) {
     if (!resumed) throw new CheckError('resume failed');
   }
 
+  if (!opts.checkResume) await refusesText({ page, result, step });
   const uploaded = await step(opts.checkResume ? 'upload progress reached 100 % (resumed)' : 'upload through the file input', async () => {
     const size = statSync(opts.file).size;
     const u0 = Date.now();
     if (!opts.checkResume) await page.setInputFiles('#file-input', opts.file);
+    await waitFor(page, 'the refusal cleared', () => document.querySelector('#upload-refusal').hidden, null, Boolean, { timeout: 5000 });
     const seen = new Set();
     const state = () => ({
       percent: document.querySelector('#upload-percent').textContent.trim(),

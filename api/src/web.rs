@@ -38,6 +38,7 @@ pub const ASSETS: &[&str] = &[
     "js/player/engines.js",
     "js/player/seekbar.js",
     "js/player/subtitles.js",
+    "js/player/layout.js",
     "node_modules/hls.js/dist/hls.min.js",
     "node_modules/hls.js/dist/hls.min.js.map",
     "node_modules/shaka-player/dist/shaka-player.compiled.js",

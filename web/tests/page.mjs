@@ -67,6 +67,7 @@ async function main() {
     delete: null,
     early: null,
     refused: null,
+    fit: null,
     screenshots: {},
     errors: null,
     steps,

@@ -6,6 +6,7 @@ import { fmtAge, fmtDuration, rungName } from '../format.js';
 import { isGrowing, itemFromManifest, SUBTITLES_COMING, subtitleItems } from '../items.js';
 import { $, clamp, h, LS, setIcon } from '../util.js';
 import { createEngine, shakaCode } from './engines.js';
+import { layout } from './layout.js';
 import { seekBar } from './seekbar.js';
 import { subtitles } from './subtitles.js';
 
@@ -14,11 +15,14 @@ const GROWING_POLL_MS = 2000;
 
 export const player = {
   ...seekBar,
+  ...layout,
   ...subtitles,
   item: null,
   engine: null,
   token: 0,
   protocol: localStorage.getItem(LS.protocol) === 'dash' ? 'dash' : 'hls',
+  /** The rung height picked in the quality menu (null = automatic); kept across HLS/DASH. */
+  wantHeight: null,
   idleTimer: null,
   // Set by main.js (the library imports the player, not the other way round).
   /** Called when the video shown changes (opened or closed). */
@@ -72,8 +76,9 @@ export const player = {
 
     this.initSeek();
     this.initKeys();
+    this.initMenu();
     this.el.addEventListener('pointermove', () => this.wake());
-    this.el.addEventListener('pointerleave', () => { if (!v.paused) this.el.classList.add('idle'); });
+    this.el.addEventListener('pointerleave', () => { if (!v.paused && this.menuPanel.hidden) this.el.classList.add('idle'); });
     document.addEventListener('fullscreenchange', () => {
       $('#fullscreen-button').setAttribute('aria-label', document.fullscreenElement ? 'Exit full screen' : 'Full screen');
     });
@@ -82,7 +87,7 @@ export const player = {
   wake() {
     this.el.classList.remove('idle');
     clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => { if (!this.video.paused && !this.scrubbing) this.el.classList.add('idle'); }, 2500);
+    this.idleTimer = setTimeout(() => { if (!this.video.paused && !this.scrubbing && this.menuPanel.hidden) this.el.classList.add('idle'); }, 2500);
   },
 
   async open(item, { autoplay = true, time = 0 } = {}) {
@@ -92,6 +97,7 @@ export const player = {
     $('#player-title').textContent = item.base_name || item.file_name || item.video_id;
     this.drawMeta();
     this.el.dataset.videoId = item.video_id;
+    this.setAspect(item.width, item.height);
     this.el.dataset.growing = String(isGrowing(item));
     const dash = $('#protocol-dash');
     dash.disabled = !item.dash_url;
@@ -137,6 +143,7 @@ export const player = {
       const r = await fetchStatus(item.video_id);
       if (r.code !== 200 || this.item !== item) return;
       this.manifest = r.body;
+      if (!item.width) this.setAspect(r.body.source?.width, r.body.source?.height);
       this.el.dataset.sliceStarts = (r.body.slice_starts_s ?? []).join(',');
       if (isGrowing(item)) this.takeProgress(item, r.body);
       this.takeSubtitles(item, r.body);
@@ -228,6 +235,12 @@ export const player = {
     this.el.dataset.protocol = this.protocol;
     $('#engine-label').textContent = `${engine.name}${engine.version ? ` ${engine.version}` : ''}`;
     this.drawLevels(engine.levels);
+    // The rung picked before (in the other format, or before a reload of the engine).
+    const want = this.wantHeight != null ? engine.levels.find((l) => l.height === this.wantHeight) : null;
+    if (want) {
+      engine.setLevel(want.id);
+      this.el.dataset.levelRequest = String(want.id);
+    }
     this.drawLevel();
     const rate = Number($('#speed-menu').value) || 1;
     v.playbackRate = rate;
@@ -266,6 +279,7 @@ export const player = {
 
   setLevel(id) {
     if (!this.engine) return;
+    this.wantHeight = id === -1 ? null : this.engine.levels.find((l) => l.id === id)?.height ?? null;
     this.engine.setLevel(id);
     this.el.dataset.levelRequest = String(id);
     this.drawLevel();
@@ -295,7 +309,9 @@ export const player = {
     const menu = $('#quality-menu');
     const autoOpt = menu.options[0];
     if (autoOpt) autoOpt.textContent = auto && cur ? `Auto (${cur.name})` : 'Auto';
+    const picked = this.wantHeight != null ? [...menu.options].find((o) => Number(o.dataset.height) === this.wantHeight) : null;
     if (auto) menu.value = '-1';
+    else if (picked) menu.value = picked.value;
     else if (cur && [...menu.options].some((o) => o.value === String(cur.id))) menu.value = String(cur.id);
   },
 
@@ -365,6 +381,7 @@ export const player = {
     this.setTracks([]);
     this.cues = [];
     this.hidePreview();
+    this.toggleMenu(false);
     $('#player-section').hidden = true;
     delete this.el.dataset.videoId;
     delete this.el.dataset.engine;

@@ -58,6 +58,8 @@ export function options() {
     base,
     file: path.resolve(values.file),
     screenshot: values.screenshot ? path.resolve(values.screenshot) : null,
+    // Screenshots of each state (player at each viewport, axe states) go beside --screenshot.
+    artifacts: values.screenshot ? path.dirname(path.resolve(values.screenshot)) : null,
     libraryScreenshot: values['library-screenshot'] ? path.resolve(values['library-screenshot']) : null,
     apiKey: values['api-key'] ?? null,
     out: values.out,

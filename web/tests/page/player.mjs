@@ -1,6 +1,7 @@
 // page.mjs's player steps: play past the slice seam, scrub with the seek bar, switch quality,
 // subtitles (with --subtitles), DASH, and the screenshot.
 import { CheckError, round, waitFor } from '../../../tests/harness/chromium.mjs';
+import { checkFit, openAdvanced } from './fit.mjs';
 
 // Snapshot of the <video> element and the player's own view of itself.
 export function videoState() {
@@ -62,6 +63,7 @@ export async function playerSteps({ page, opts, result, step, itemSel, manifest 
     return result.playback;
   });
   if (!played) throw new CheckError('playback failed');
+  await checkFit({ page, opts, result, step });
 
   // ---------------------------------------------------------------- scrub
   const hoverBar = async (frac) => {
@@ -221,14 +223,23 @@ export async function playerSteps({ page, opts, result, step, itemSel, manifest 
   if (opts.dash && manifest.assets?.dash_mpd) {
     await step('switch to DASH and change quality (Shaka Player)', async () => {
       const t = (await page.evaluate(videoState)).currentTime;
+      const engineBefore = await page.textContent('#engine-label');
+      await openAdvanced(page);
       await page.click('label[for="protocol-dash"]');
       const s = await waitFor(page, 'DASH playing', videoState, null,
         (x) => x.error || (x.engine === 'Shaka Player' && x.readyState >= 2 && !x.paused && x.videoWidth > 0), { timeout: 30000 });
       if (s.error) throw new CheckError(`player error: ${s.error}`);
       if (Math.abs(s.currentTime - t) > 5) throw new CheckError(`DASH started at ${s.currentTime} s, HLS was at ${t} s`);
+      // The rung picked with hls.js is kept.
+      const keptHeight = result.quality?.to?.videoHeight;
+      const kept = await waitFor(page, `DASH keeps the ${keptHeight}p picked with HLS`, videoState, null,
+        (x) => x.error || (x.videoHeight === keptHeight && x.levelHeight === keptHeight && x.quality !== '-1'), { timeout: 20000 });
+      if (kept.error) throw new CheckError(`player error: ${kept.error}`);
+      const engineAfter = await page.textContent('#engine-label');
+      await page.keyboard.press('Escape');
       await setRate();
       const q = await switchQuality((rungs, now) => rungs.find((r) => r.height !== now.videoHeight && r.height !== now.levelHeight) ?? rungs[0]);
-      result.dash = { startedAt: round(s.currentTime, 2), hlsWasAt: round(t, 2), ...q };
+      result.dash = { startedAt: round(s.currentTime, 2), hlsWasAt: round(t, 2), keptHeight: kept.videoHeight, engineLabels: [engineBefore, engineAfter], ...q };
       return result.dash;
     });
     if (opts.subtitles && cue) {

@@ -19,6 +19,7 @@ pub const PLACEHOLDER: &str = "<!doctype html>\n<html lang=\"en\"><head><meta ch
 /// their source maps).
 pub const ASSETS: &[&str] = &[
     "index.html",
+    "embed.html",
     "style.css",
     "js/main.js",
     "js/util.js",
@@ -34,11 +35,14 @@ pub const ASSETS: &[&str] = &[
     "js/items.js",
     "js/vtt.js",
     "js/sniff.js",
+    "js/share.js",
+    "js/embed.js",
     "js/player/index.js",
     "js/player/engines.js",
     "js/player/seekbar.js",
     "js/player/subtitles.js",
     "js/player/layout.js",
+    "js/player/share.js",
     "node_modules/hls.js/dist/hls.min.js",
     "node_modules/hls.js/dist/hls.min.js.map",
     "node_modules/shaka-player/dist/shaka-player.compiled.js",

@@ -42,6 +42,7 @@ import {
 import { deleteVideo, listVideo } from './page/library.mjs';
 import { options } from './page/options.mjs';
 import { playerSteps } from './page/player.mjs';
+import { shareSteps } from './page/share.mjs';
 import { playsOnAfterComplete, watchWhileEncoding } from './page/early.mjs';
 import { followProcessing, upload, uploadAndProcess } from './page/upload.mjs';
 
@@ -68,6 +69,7 @@ async function main() {
     early: null,
     refused: null,
     fit: null,
+    share: null,
     screenshots: {},
     errors: null,
     steps,
@@ -113,6 +115,7 @@ async function main() {
       profilePrefix: 'slicecast-web-test-',
     });
     const { context } = browser;
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: opts.base });
     page = context.pages()[0] ?? await context.newPage();
     result.chromium = await getBrowserVersion(context, page);
 
@@ -169,7 +172,10 @@ async function main() {
     }
     t.itemSel = `[data-testid="library-item"][data-video-id="${result.videoId}"]`;
     await listVideo(t);
-    if (!opts.early) await playerSteps(t);
+    if (!opts.early) {
+      await playerSteps(t);
+      await shareSteps(t);
+    }
     if (!opts.keep) await deleteVideo(t);
   } catch (err) {
     if (!(err instanceof CheckError)) failures.push(`exception: ${err.stack ?? err}`.slice(0, 800));

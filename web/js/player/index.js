@@ -8,6 +8,7 @@ import { $, clamp, h, LS, setIcon } from '../util.js';
 import { createEngine, shakaCode } from './engines.js';
 import { layout } from './layout.js';
 import { seekBar } from './seekbar.js';
+import { share } from './share.js';
 import { subtitles } from './subtitles.js';
 
 /** How often the manifest of a video still encoding is read while it plays. */
@@ -16,6 +17,7 @@ const GROWING_POLL_MS = 2000;
 export const player = {
   ...seekBar,
   ...layout,
+  ...share,
   ...subtitles,
   item: null,
   engine: null,
@@ -77,6 +79,7 @@ export const player = {
     this.initSeek();
     this.initKeys();
     this.initMenu();
+    this.initShare();
     this.el.addEventListener('pointermove', () => this.wake());
     this.el.addEventListener('pointerleave', () => { if (!v.paused && this.menuPanel.hidden) this.el.classList.add('idle'); });
     document.addEventListener('fullscreenchange', () => {
@@ -96,6 +99,7 @@ export const player = {
     section.hidden = false;
     $('#player-title').textContent = item.base_name || item.file_name || item.video_id;
     this.drawMeta();
+    if (!this.sharePanel.hidden) this.drawShare();
     this.el.dataset.videoId = item.video_id;
     this.setAspect(item.width, item.height);
     this.el.dataset.growing = String(isGrowing(item));
@@ -382,6 +386,7 @@ export const player = {
     this.cues = [];
     this.hidePreview();
     this.toggleMenu(false);
+    this.toggleShare(false);
     $('#player-section').hidden = true;
     delete this.el.dataset.videoId;
     delete this.el.dataset.engine;

@@ -1,0 +1,60 @@
+// What a video is shared by: its HLS master and DASH MPD URLs, an embed snippet for the
+// player at /embed/<id>, and a link to it on this page (/#v=<id>). Pure: the caller passes the
+// page's origin.
+
+/** `s` with the characters that matter in an HTML attribute escaped. */
+export function escapeAttr(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** The embed player's URL of video `id`. */
+export const embedUrl = (origin, id) => `${origin}/embed/${encodeURIComponent(id)}`;
+
+/** An `<iframe>` of the embed player, 640 px wide and as tall as the video's shape wants. */
+export function embedSnippet(origin, id, { title = 'Video', width, height } = {}) {
+  const w = 640;
+  const h = width > 0 && height > 0 ? Math.round((w * height) / width) : 360;
+  return `<iframe src="${escapeAttr(embedUrl(origin, id))}" width="${w}" height="${h}" title="${escapeAttr(title)}" `
+    + 'style="border:0;max-width:100%" allow="autoplay; fullscreen; picture-in-picture" allowfullscreen></iframe>';
+}
+
+/**
+ * The four things a video is shared by, as absolute URLs (`hls`, `dash` null when the video
+ * has none), `embed` (the snippet) and `link` (this page with the video open).
+ */
+export function shareLinks(origin, item) {
+  const abs = (u) => (u ? new URL(u, `${origin}/`).href : null);
+  const id = item.video_id;
+  return {
+    hls: abs(item.hls_url),
+    dash: abs(item.dash_url),
+    embed: embedSnippet(origin, id, { title: item.base_name || item.file_name || id, width: item.width, height: item.height }),
+    link: `${origin}/#v=${encodeURIComponent(id)}`,
+  };
+}
+
+/** The video id of an embed player's path (`/embed/<id>`, a trailing slash allowed); null otherwise. */
+export function embedId(pathname) {
+  const m = /^\/embed\/([^/]+)\/?$/.exec(pathname);
+  if (!m) return null;
+  try {
+    const id = decodeURIComponent(m[1]);
+    return /^[0-9A-Za-z._-]+$/.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What the embed player does with a `/status/<id>` answer: `{play: {src, poster}}` when the
+ * video plays (complete, or its start while it encodes), else `{message}`, a plain sentence.
+ */
+export function embedState(code, m, id) {
+  if (code === 404) return { message: 'This video does not exist (any more).' };
+  if (code !== 200 || !m) return { message: 'This video is not ready yet. Try again in a minute.' };
+  if (m.status === 'processing_failed') return { message: 'This video could not be processed, so it cannot be played.' };
+  const ready = m.status === 'processing_complete' || (m.status === 'processing' && m.playable === true);
+  if (!ready) return { message: 'This video is not ready yet. Try again in a minute.' };
+  const master = m.assets?.hls_master ? `/stream/${m.assets.hls_master}` : `/stream/${encodeURIComponent(id)}/hls/master.m3u8`;
+  return { play: { src: master, poster: m.assets?.poster ? `/stream/${m.assets.poster}` : null, title: m.source?.name ?? null } };
+}

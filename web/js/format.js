@@ -57,3 +57,11 @@ export function languageName(code) {
     return code;
   }
 }
+
+/**
+ * A file name cut into pieces after its separators (`_`, `-`, `.`, spaces): between them a
+ * line may break, so a long name wraps at a separator rather than inside a word.
+ */
+export function namePieces(name) {
+  return String(name ?? '').split(/(?<=[_.\-\s])/).filter(Boolean);
+}

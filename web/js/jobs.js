@@ -15,6 +15,8 @@ const TRANSCODING_POLL_MS = 4000;
 export const jobs = {
   map: new Map(),
   timer: null,
+  /** Called with each job as it is drawn (the upload panel follows its own upload). */
+  onUpdate() {},
   init() {
     for (const j of readJson(LS.jobs, [])) {
       if (j?.videoId) this.add(j.videoId, j.name, { own: true, status: 'processing', quiet: true });
@@ -112,7 +114,12 @@ export const jobs = {
         }
       } else if (j.status === 'processing_failed') {
         this.persist();
-        if (j.own) toast(`${j.name || 'A video'} could not be processed: ${j.error ?? 'unknown error'}`, { kind: 'error' });
+        // Said once per video, not again after each reload.
+        const told = readJson(LS.announced, []);
+        if (j.own && !told.includes(j.videoId)) {
+          writeJson(LS.announced, [...told, j.videoId].slice(-100));
+          toast(`${j.name || 'A video'} could not be processed: ${j.error ?? 'unknown error'}`, { kind: 'error' });
+        }
       }
     }
   },
@@ -218,5 +225,6 @@ export const jobs = {
     const busy = status === 'processing' || status === 'uploaded';
     $('[data-testid="processing-dismiss"]', el).hidden = busy;
     $('.job-footer', el).hidden = busy && !j.playable;
+    this.onUpdate(j);
   },
 };

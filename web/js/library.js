@@ -66,6 +66,8 @@ export const library = {
       }
       prev = el;
     }
+    // With videos listed, the upload area shrinks so that the library shows without scrolling.
+    document.body.classList.toggle('has-library', this.items.length > 0);
     $('#library-count').textContent = this.items.length ? String(this.items.length) : '';
     $('#library-empty').hidden = this.items.length > 0;
     this.markPlaying();

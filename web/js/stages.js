@@ -44,3 +44,19 @@ export const STATUS_TEXT = {
   processing_complete: 'Ready',
   processing_failed: 'Failed',
 };
+
+/**
+ * The upload panel's line once the upload is done, following the video: `status` and
+ * `stage` of its manifest, `error` when it failed, `playable` when its start plays already.
+ */
+export function afterUploadText({ status, stage, error, playable } = {}) {
+  switch (status) {
+    case 'processing_complete': return 'Uploaded and processed: the video is ready to play.';
+    case 'processing_failed': return `Uploaded, but it could not be processed: ${error || 'unknown error'}`;
+    case 'processing': {
+      const doing = STAGE_TEXT[stage] && stage !== 'done' ? STAGE_TEXT[stage].toLowerCase() : 'processing';
+      return playable ? `Uploaded. The start plays now; ${doing}…` : `Uploaded. Now ${doing}…`;
+    }
+    default: return 'Uploaded. Waiting for processing to start…';
+  }
+}

@@ -5,9 +5,11 @@ import { jobs } from './jobs.js';
 import { library } from './library.js';
 import { showError } from './settings.js';
 import { refusal, sniff, SNIFF_BYTES } from './sniff.js';
+import { afterUploadText } from './stages.js';
 import { toast } from './toast.js';
 import { fingerprint, partRange, pendingUploads, Upload } from './upload.js';
-import { $, h } from './util.js';
+import { namePieces } from './format.js';
+import { $, h, setName } from './util.js';
 
 export const uploadUi = {
   current: null,
@@ -22,7 +24,12 @@ export const uploadUi = {
     });
     $('#upload-cancel').addEventListener('click', () => this.cancel());
     $('#upload-retry').addEventListener('click', () => { if (this.file) this.start(this.file); });
-    $('#upload-done').addEventListener('click', () => { $('#upload-panel').hidden = true; $('#choose-file').focus(); });
+    $('#upload-done').addEventListener('click', () => { this.doneId = null; $('#upload-panel').hidden = true; $('#choose-file').focus(); });
+    // Once uploaded, the panel's line follows the video (processing, ready, failed).
+    jobs.onUpdate = (j) => {
+      if (j.videoId !== this.doneId || this.current) return;
+      this.status(afterUploadText({ status: j.status, stage: j.stage, error: j.error, playable: j.playable }));
+    };
 
     // Drag and drop anywhere on the page.
     const zone = $('#dropzone');
@@ -77,6 +84,7 @@ export const uploadUi = {
     }
     if (this.current) return; // another file was picked while this one was read
     this.file = file;
+    this.doneId = null;
     const up = new Upload(file, this);
     this.current = up;
     const panel = $('#upload-panel');
@@ -100,9 +108,10 @@ export const uploadUi = {
       panel.classList.add('done');
       $('#upload-speed').textContent = '';
       $('#upload-eta').textContent = '';
+      this.doneId = done.video_id;
       this.status(done.status === 'processing_complete'
         ? 'Uploaded. These exact bytes were processed before: the video is ready.'
-        : 'Uploaded. Processing has started.');
+        : afterUploadText({ status: done.status === 'uploaded' ? 'uploaded' : 'processing', stage: 'hashing' }));
       jobs.add(done.video_id, done.fileName ?? file.name, { own: true, status: done.status });
       if (done.status === 'processing_complete') library.load();
     } catch (err) {
@@ -190,7 +199,7 @@ export const uploadUi = {
       const pct = Math.floor((sent / rec.fileSize) * 100);
       box.append(h('div', { class: 'resume-item', 'data-testid': 'resume-item', dataset: { uploadId: rec.uploadId } },
         h('p', {},
-          'Interrupted upload of ', h('strong', { text: rec.fileName }),
+          'Interrupted upload of ', nameEl('strong', rec.fileName),
           ` (${pct} % of ${fmtBytes(rec.fileSize)}). Choose the same file to resume.`),
         h('button', { type: 'button', class: 'button button-ghost button-small', onclick: () => $('#file-input').click() }, 'Resume'),
         h('button', {
@@ -204,3 +213,10 @@ export const uploadUi = {
     box.hidden = !box.children.length;
   },
 };
+
+/** An element holding a file name that wraps at its separators. */
+function nameEl(tag, name) {
+  const el = h(tag);
+  setName(el, namePieces(name), name);
+  return el;
+}

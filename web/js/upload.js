@@ -106,8 +106,8 @@ export class Upload {
     this.totalParts = total;
     this.partsDone = received.size;
     this.ui.status(this.resumed
-      ? `Resuming: ${received.size} of ${total} parts already on the server`
-      : `Uploading ${total} part${total === 1 ? '' : 's'}, ${Math.min(PARALLEL_PARTS, total)} at a time`);
+      ? `Resuming: ${Math.floor((this.doneBytes / file.size) * 100)} % was already on the server`
+      : 'Uploading…');
     this.ui.progress(this);
 
     const queue = [...missing];

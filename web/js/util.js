@@ -8,6 +8,7 @@ export const LS = {
   jobs: 'slicecast.jobs.v1',
   protocol: 'slicecast.protocol',
   volume: 'slicecast.volume',
+  announced: 'slicecast.announced.v1',
 };
 
 export const $ = (sel, root = document) => root.querySelector(sel);
@@ -43,6 +44,12 @@ export function icon(name, cls = 'icon') {
   use.setAttribute('href', `#i-${name}`);
   svg.append(use);
   return svg;
+}
+
+/** Fills `el` with a file name that may break after its separators (`<wbr>`), with the name as its title. */
+export function setName(el, pieces, name) {
+  el.replaceChildren(...pieces.flatMap((p, i) => (i ? [document.createElement('wbr'), p] : [p])));
+  el.title = name;
 }
 
 /** Points a button's icon at another symbol of the sprite. */

@@ -43,6 +43,7 @@ import { deleteVideo, listVideo } from './page/library.mjs';
 import { options } from './page/options.mjs';
 import { playerSteps } from './page/player.mjs';
 import { shareSteps } from './page/share.mjs';
+import { failureToastOnce, libraryAboveFold, uploadPanelFollows } from './page/states.mjs';
 import { playsOnAfterComplete, watchWhileEncoding } from './page/early.mjs';
 import { followProcessing, upload, uploadAndProcess } from './page/upload.mjs';
 
@@ -70,6 +71,7 @@ async function main() {
     refused: null,
     fit: null,
     share: null,
+    states: null,
     screenshots: {},
     errors: null,
     steps,
@@ -171,12 +173,17 @@ async function main() {
       t.manifest = await uploadAndProcess(t);
     }
     t.itemSel = `[data-testid="library-item"][data-video-id="${result.videoId}"]`;
+    await uploadPanelFollows(t);
     await listVideo(t);
+    await libraryAboveFold(t);
     if (!opts.early) {
       await playerSteps(t);
       await shareSteps(t);
     }
-    if (!opts.keep) await deleteVideo(t);
+    if (!opts.keep) {
+      await deleteVideo(t);
+      await failureToastOnce(t);
+    }
   } catch (err) {
     if (!(err instanceof CheckError)) failures.push(`exception: ${err.stack ?? err}`.slice(0, 800));
   } finally {

@@ -2,9 +2,9 @@
 // controls (play, volume, speed, quality, full screen, keys). The seek bar (seekbar.js) and
 // subtitles (subtitles.js) are mixed into the same object.
 import { fetchStatus } from '../api.js';
-import { fmtAge, fmtDuration, rungName } from '../format.js';
+import { fmtAge, fmtDuration, namePieces, rungName } from '../format.js';
 import { isGrowing, itemFromManifest, SUBTITLES_COMING, subtitleItems } from '../items.js';
-import { $, clamp, h, LS, setIcon } from '../util.js';
+import { $, clamp, h, LS, setIcon, setName } from '../util.js';
 import { createEngine, shakaCode } from './engines.js';
 import { layout } from './layout.js';
 import { seekBar } from './seekbar.js';
@@ -97,7 +97,8 @@ export const player = {
     this.item = item;
     const section = $('#player-section');
     section.hidden = false;
-    $('#player-title').textContent = item.base_name || item.file_name || item.video_id;
+    const title = item.base_name || item.file_name || item.video_id;
+    setName($('#player-title'), namePieces(title), title);
     this.drawMeta();
     if (!this.sharePanel.hidden) this.drawShare();
     this.el.dataset.videoId = item.video_id;

@@ -1,7 +1,7 @@
 // Formatting of sizes, times and names (web/js/format.js).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fmtAge, fmtBytes, fmtDuration, fmtEta, fmtTime, languageName, rungName } from '../../js/format.js';
+import { fmtAge, fmtBytes, fmtDuration, fmtEta, fmtTime, languageName, namePieces, rungName } from '../../js/format.js';
 
 const table = (name, fn, cases) => {
   test(name, () => {
@@ -103,3 +103,11 @@ table('languageName: the name of a language code, else the code', languageName, 
   [[undefined], ''],
   [['%%'], '%%'],
 ]);
+
+test('namePieces: a name breaks after its separators only', () => {
+  assert.deepEqual(namePieces('sintel_trailer_1280x720.mp4'), ['sintel_', 'trailer_', '1280x720.', 'mp4']);
+  assert.deepEqual(namePieces('my holiday-2024'), ['my ', 'holiday-', '2024']);
+  assert.deepEqual(namePieces('averyveryverylongname'), ['averyveryverylongname']);
+  assert.deepEqual(namePieces(''), []);
+  assert.equal(namePieces('a_b-c.d e').join(''), 'a_b-c.d e');
+});

@@ -5,9 +5,9 @@ import { fmtDuration } from './format.js';
 import { itemFromManifest } from './items.js';
 import { library } from './library.js';
 import { player } from './player/index.js';
-import { failedStage, FAIL_TEXT, STAGE_TEXT, STAGES, STATUS_TEXT } from './stages.js';
+import { failedStage, FAIL_TEXT, progressTexts, STAGE_TEXT, STAGES, STATUS_TEXT } from './stages.js';
 import { toast } from './toast.js';
-import { $, clamp, h, icon, LS, readJson, writeJson } from './util.js';
+import { $, h, icon, LS, readJson, writeJson } from './util.js';
 
 const POLL_MS = 1000;
 const TRANSCODING_POLL_MS = 4000;
@@ -162,6 +162,8 @@ export const jobs = {
         h('span', { 'data-testid': 'processing-stage' }),
         h('span', { 'data-testid': 'processing-slices' }),
         h('span', { 'data-testid': 'processing-percent' }),
+        h('span', { 'data-testid': 'processing-elapsed' }),
+        h('span', { 'data-testid': 'processing-eta' }),
         h('span', { class: 'job-source' })),
       h('p', { class: 'job-error', 'data-testid': 'processing-error', hidden: true }, icon('alert'), h('span')),
       h('div', { class: 'job-head job-footer', style: 'margin-top:10px' },
@@ -190,16 +192,18 @@ export const jobs = {
       h('li', { class: i < idx ? 'done' : i === idx ? 'current' : '' }, label)));
 
     const p = j.progress ?? {};
-    const frac = status === 'processing_complete' ? 1 : clamp(Number(p.fraction) || 0, 0, 1);
-    const pct = Math.round(frac * 100);
-    $('.bar-fill', el).style.width = `${frac * 100}%`;
-    $('.bar', el).setAttribute('aria-valuenow', String(pct));
-    $('[data-testid="processing-percent"]', el).textContent = status === 'processing_failed' ? '' : `${pct} %`;
+    const pt = progressTexts(p, status);
+    $('.bar-fill', el).style.width = `${pt.fraction * 100}%`;
+    $('.bar', el).setAttribute('aria-valuenow', String(pt.percent));
+    $('.bar', el).setAttribute('aria-valuetext', [`${pt.percent} percent`, pt.slices, pt.left].filter(Boolean).join(', '));
+    $('[data-testid="processing-percent"]', el).textContent = status === 'processing_failed' ? '' : `${pt.percent} %`;
+    $('[data-testid="processing-elapsed"]', el).textContent = pt.elapsed;
+    $('[data-testid="processing-eta"]', el).textContent = pt.left;
     const total = p.slices_total || 0;
     const doneSlices = p.slices_done || 0;
     el.dataset.slicesDone = doneSlices;
     el.dataset.slicesTotal = total;
-    $('[data-testid="processing-slices"]', el).textContent = total ? `${doneSlices} of ${total} slice${total === 1 ? "" : "s"} encoded` : '';
+    $('[data-testid="processing-slices"]', el).textContent = pt.slices;
     const slices = $('.slices', el);
     const shown = Math.min(total, 64);
     if (slices.children.length !== shown) slices.replaceChildren(...Array.from({ length: shown }, () => h('span')));

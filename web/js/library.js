@@ -77,16 +77,18 @@ export const library = {
     const res = item.width && item.height ? `${item.width}×${item.height}` : '';
     const growing = isGrowing(item);
     const el = h('li', { class: `video-card${growing ? ' growing' : ''}`, 'data-testid': 'library-item', dataset: { videoId: item.video_id, status: item.status ?? '' } },
-      h('button', {
-        type: 'button', class: 'thumb', 'data-testid': 'library-play', 'aria-label': `Play ${name}`,
-        onclick: () => player.open(item),
-      },
-      item.thumbnail_url
-        ? h('img', { src: item.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' })
-        : h('span', { class: 'no-poster' }, icon('film')),
-      h('span', { class: 'thumb-play' }, icon('play')),
-      growing ? h('span', { class: 'encoding-badge', 'data-testid': 'library-encoding' }) : null,
-      item.duration ? h('span', { class: 'duration-badge' }, fmtDuration(item.duration)) : null),
+      // The badges sit beside the play button, not in it: its name is "Play <name>" alone.
+      h('div', { class: 'thumb-wrap' },
+        h('button', {
+          type: 'button', class: 'thumb', 'data-testid': 'library-play', 'aria-label': `Play ${name}`,
+          onclick: () => player.open(item),
+        },
+        item.thumbnail_url
+          ? h('img', { src: item.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' })
+          : h('span', { class: 'no-poster' }, icon('film')),
+        h('span', { class: 'thumb-play' }, icon('play'))),
+        growing ? h('span', { class: 'encoding-badge', 'data-testid': 'library-encoding' }) : null,
+        item.duration ? h('span', { class: 'duration-badge' }, fmtDuration(item.duration)) : null),
       h('div', { class: 'card-body' },
         h('div', { class: 'card-text' },
           h('h3', { class: 'card-title-text', title: item.file_name || name, 'data-testid': 'library-title' }, name),

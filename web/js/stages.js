@@ -1,5 +1,5 @@
-// Names and order of the processing stages, and the stage a failed video stopped in. Pure
-// (node imports it).
+// Names and order of the processing stages, the stage a failed video stopped in, and the
+// processing view's progress texts. Pure (node imports it).
 
 /** The stages in the order a video goes through them, with their short labels. */
 export const STAGES = [
@@ -59,4 +59,49 @@ export function afterUploadText({ status, stage, error, playable } = {}) {
     }
     default: return 'Uploaded. Waiting for processing to start…';
   }
+}
+
+/** A time left, roughly: "about 40 s left", "about 3 min left", "about 1 h 5 min left". */
+export function fmtAboutLeft(ms) {
+  const s = Number(ms) / 1000;
+  if (!Number.isFinite(s) || s < 0) return '';
+  if (s < 10) return 'a few seconds left';
+  if (s < 57.5) return `about ${Math.round(s / 5) * 5} s left`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `about ${m} min left`;
+  return `about ${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ''} left`;
+}
+
+/** An elapsed time as m:ss or h:mm:ss. */
+function clock(ms) {
+  const t = Math.floor(ms / 1000);
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const ss = String(t % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/**
+ * The processing view's numbers from a `/status` `progress` object (`fraction`,
+ * `slices_done`, `slices_total`, and, when the server sends them, `elapsed_ms` and `eta_ms`):
+ * `{fraction, percent, slices, elapsed, left}`, texts '' when unknown.
+ */
+export function progressTexts(p = {}, status = 'processing') {
+  const done = status === 'processing_complete';
+  const raw = Number(p?.fraction);
+  const fraction = done ? 1 : Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0;
+  // 100 % only once it is complete.
+  const percent = done ? 100 : Math.min(99, Math.floor(fraction * 100));
+  const total = Number(p?.slices_total) || 0;
+  const k = Math.min(total, Number(p?.slices_done) || 0);
+  const elapsedMs = Number(p?.elapsed_ms);
+  const etaMs = Number(p?.eta_ms);
+  const busy = status === 'processing' || status === 'uploaded';
+  return {
+    fraction,
+    percent,
+    slices: total ? `${k} of ${total} slice${total === 1 ? '' : 's'}` : '',
+    elapsed: p?.elapsed_ms != null && Number.isFinite(elapsedMs) && elapsedMs >= 0 ? `${clock(elapsedMs)} elapsed` : '',
+    left: busy && p?.eta_ms != null && Number.isFinite(etaMs) ? fmtAboutLeft(etaMs) : '',
+  };
 }

@@ -39,6 +39,7 @@ import { chromium } from 'playwright-core';
 import {
   CheckError, collectErrors, collectHttpErrors, getBrowserVersion, launchChromium, round, sleep, waitFor,
 } from '../../tests/harness/chromium.mjs';
+import { a11yStep } from './page/a11y.mjs';
 import { deleteVideo, listVideo } from './page/library.mjs';
 import { options } from './page/options.mjs';
 import { playerSteps } from './page/player.mjs';
@@ -72,6 +73,7 @@ async function main() {
     fit: null,
     share: null,
     states: null,
+    a11y: null,
     screenshots: {},
     errors: null,
     steps,
@@ -164,6 +166,7 @@ async function main() {
     }
 
     const t = { page, opts, result, step, parts };
+    await a11yStep(t, 'empty page');
     if (opts.early) {
       await upload(t);
       await watchWhileEncoding(t);
@@ -175,6 +178,7 @@ async function main() {
     t.itemSel = `[data-testid="library-item"][data-video-id="${result.videoId}"]`;
     await uploadPanelFollows(t);
     await listVideo(t);
+    await a11yStep(t, 'library', () => page.evaluate(() => window.scrollTo(0, 0)));
     await libraryAboveFold(t);
     if (!opts.early) {
       await playerSteps(t);

@@ -59,6 +59,8 @@ function measure() {
 export async function checkFit({ page, opts, result, step }) {
   await step('the player fits the video at 1366x800 and 390x844', async () => {
     const out = {};
+    // Paused meanwhile: a short clip at 4x would end before the steps after this one.
+    const wasPlaying = await page.evaluate(() => { const v = document.querySelector('#video'); const p = !v.paused; v.pause(); return p; });
     for (const vp of VIEWPORTS) {
       await page.setViewportSize(vp);
       await page.evaluate(() => document.querySelector('#player-section').scrollIntoView({ block: 'start' }));
@@ -83,6 +85,7 @@ export async function checkFit({ page, opts, result, step }) {
       }
     }
     await page.setViewportSize(DEFAULT_VIEWPORT);
+    if (wasPlaying) await page.evaluate(() => document.querySelector('#video').play());
     result.fit = out;
     return Object.fromEntries(Object.entries(out).map(([k, m]) => [k, { box: m.box, video: m.video, bars: m.bars, quality: m.quality.text }]));
   });

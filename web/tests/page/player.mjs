@@ -1,6 +1,7 @@
 // page.mjs's player steps: play past the slice seam, scrub with the seek bar, switch quality,
 // subtitles (with --subtitles), DASH, and the screenshot.
 import { CheckError, round, waitFor } from '../../../tests/harness/chromium.mjs';
+import { a11yStep } from './a11y.mjs';
 import { checkFit, openAdvanced } from './fit.mjs';
 
 // Snapshot of the <video> element and the player's own view of itself.
@@ -64,6 +65,7 @@ export async function playerSteps({ page, opts, result, step, itemSel, manifest 
   });
   if (!played) throw new CheckError('playback failed');
   await checkFit({ page, opts, result, step });
+  await a11yPlayer({ page, opts, result, step });
 
   // ---------------------------------------------------------------- scrub
   const hoverBar = async (frac) => {
@@ -262,4 +264,22 @@ export async function playerSteps({ page, opts, result, step, itemSel, manifest 
     await page.mouse.move(5, 5);
     return { path: opts.screenshot };
   });
+}
+
+/** axe on the open player (paused, with its Advanced menu and Share panel open), then playing on. */
+async function a11yPlayer(t) {
+  const { page } = t;
+  const wasPlaying = await page.evaluate(() => { const v = document.querySelector('#video'); const p = !v.paused; v.pause(); return p; });
+  try {
+    await a11yStep(t, 'the open player', async () => {
+      // Share first: a press outside the Advanced menu closes it.
+      if (await page.isHidden('#share-panel')) await page.click('#share-button');
+      await page.evaluate(() => document.querySelector('#player-section').scrollIntoView({ block: 'start' }));
+      await openAdvanced(page);
+    });
+  } finally {
+    if (!(await page.isHidden('#advanced-panel'))) await page.click('#player-advanced');
+    if (!(await page.isHidden('#share-panel'))) await page.click('#share-button');
+    if (wasPlaying) await page.evaluate(() => document.querySelector('#video').play());
+  }
 }

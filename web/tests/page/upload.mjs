@@ -3,6 +3,7 @@
 // (with --early, early.mjs watches the video in between).
 import { statSync } from 'node:fs';
 import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
+import { a11yStep } from './a11y.mjs';
 
 /** Uploads `opts.file` through the page and follows it until processed; returns its manifest. */
 export async function uploadAndProcess(t) {
@@ -35,7 +36,8 @@ export async function refusesText({ page, result, step }) {
 }
 
 /** Uploads `opts.file` through the page ([interrupted and resumed,] with progress to 100 %). */
-export async function upload({ page, opts, result, step, parts }) {
+export async function upload(t) {
+  const { page, opts, result, step, parts } = t;
   // ---------------------------------------------------------------- upload
   if (opts.checkResume) {
     const resumed = await step('interrupt the upload, reload, resume with only the missing parts', async () => {
@@ -83,7 +85,7 @@ export async function upload({ page, opts, result, step, parts }) {
   const uploaded = await step(opts.checkResume ? 'upload progress reached 100 % (resumed)' : 'upload through the file input', async () => {
     const size = statSync(opts.file).size;
     const u0 = Date.now();
-    if (!opts.checkResume) await page.setInputFiles('#file-input', opts.file);
+    if (!opts.checkResume) await uploadHeldForAxe(t);
     await waitFor(page, 'the refusal cleared', () => document.querySelector('#upload-refusal').hidden, null, Boolean, { timeout: 5000 });
     const seen = new Set();
     const state = () => ({
@@ -118,6 +120,26 @@ export async function upload({ page, opts, result, step, parts }) {
   if (!uploaded) throw new CheckError('upload failed');
 }
 
+/**
+ * Chooses the file with its parts held back, runs axe on the page while it uploads, then lets
+ * the parts go.
+ */
+async function uploadHeldForAxe(t) {
+  const { page, opts } = t;
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const held = (route) => gate.then(() => route.continue()).catch(() => {});
+  await page.route('**/uploads/parts/**', held);
+  try {
+    await page.setInputFiles('#file-input', opts.file);
+    await page.waitForSelector('#upload-panel:not(.done):not(.error)', { state: 'visible', timeout: 10000 });
+    await a11yStep(t, 'during an upload', () => page.evaluate(() => window.scrollTo(0, 0)));
+  } finally {
+    release();
+    await page.unroute('**/uploads/parts/**', held);
+  }
+}
+
 /** The id of the video the processing view shows (the one just uploaded). */
 export async function processingVideoId({ page, result }) {
   if (!result.videoId) {
@@ -148,15 +170,18 @@ export async function followProcessing(t) {
           statusText: el.querySelector('[data-testid="processing-status"]').textContent,
           slices: el.querySelector('[data-testid="processing-slices"]').textContent,
           percent: el.querySelector('[data-testid="processing-percent"]').textContent,
+          elapsed: el.querySelector('[data-testid="processing-elapsed"]')?.textContent ?? '',
+          eta: el.querySelector('[data-testid="processing-eta"]')?.textContent ?? '',
           error: el.querySelector('[data-testid="processing-error"]').hidden ? null : el.querySelector('[data-testid="processing-error"]').textContent,
         };
       }, sel);
       if (!s) throw new CheckError('the processing entry disappeared');
-      const key = `${s.status}|${s.stageText}|${s.slices}|${s.percent}`;
+      const key = `${s.status}|${s.stageText}|${s.slices}|${s.percent}|${s.elapsed}|${s.eta}`;
       if (key !== last) {
         observed.push({ t: round((Date.now() - p0) / 1000, 1), ...s, error: undefined });
         last = key;
       }
+      if (s.slices && !/^\d+ of \d+ slices?$/.test(s.slices)) throw new CheckError(`the slice count reads ${JSON.stringify(s.slices)}`);
       if (s.status === 'processing_failed') throw new CheckError(`processing failed; the page shows: ${s.error}`);
       if (s.status === 'processing_complete') break;
       if (Date.now() > end) throw new CheckError(`not processed within ${opts.timeoutMs / 1000} s (last: ${key})`);
@@ -166,6 +191,8 @@ export async function followProcessing(t) {
       s: round((Date.now() - p0) / 1000, 1),
       updatesSeen: observed.length,
       stagesSeen: [...new Set(observed.map((o) => o.stage))],
+      elapsedShown: observed.some((o) => o.elapsed),
+      etaShown: observed.some((o) => o.eta),
       observed: observed.slice(0, 40),
     };
     return { videoId: result.videoId, s: result.processing.s, stagesSeen: result.processing.stagesSeen, updatesSeen: observed.length };

@@ -1,7 +1,7 @@
 // stages.js: the upload panel's line after the upload, following the video.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { afterUploadText } from '../../js/stages.js';
+import { afterUploadText, fmtAboutLeft, progressTexts } from '../../js/stages.js';
 
 test('afterUploadText: follows the video to ready or failed', () => {
   const cases = [
@@ -16,4 +16,27 @@ test('afterUploadText: follows the video to ready or failed', () => {
   ];
   for (const [arg, want] of cases) assert.equal(afterUploadText(arg), want, JSON.stringify(arg));
   assert.doesNotMatch(afterUploadText({ status: 'processing_complete' }), /has started/);
+});
+
+test('progressTexts: percent, slices, elapsed and time left, each optional', () => {
+  const cases = [
+    [{ fraction: 0.426, slices_done: 2, slices_total: 5, elapsed_ms: 83000, eta_ms: 112000 }, 'processing',
+      { fraction: 0.426, percent: 42, slices: '2 of 5 slices', elapsed: '1:23 elapsed', left: 'about 2 min left' }],
+    [{ fraction: 0.5, slices_done: 0, slices_total: 1 }, 'processing',
+      { fraction: 0.5, percent: 50, slices: '0 of 1 slice', elapsed: '', left: '' }],
+    [{ fraction: 0.999, slices_done: 3, slices_total: 3, elapsed_ms: 3723000, eta_ms: 4000 }, 'processing',
+      { fraction: 0.999, percent: 99, slices: '3 of 3 slices', elapsed: '1:02:03 elapsed', left: 'a few seconds left' }],
+    [{ fraction: 0.7, slices_done: 9, slices_total: 9, elapsed_ms: 5000, eta_ms: 30000 }, 'processing_complete',
+      { fraction: 1, percent: 100, slices: '9 of 9 slices', elapsed: '0:05 elapsed', left: '' }],
+    [{}, 'processing', { fraction: 0, percent: 0, slices: '', elapsed: '', left: '' }],
+    [null, 'uploaded', { fraction: 0, percent: 0, slices: '', elapsed: '', left: '' }],
+    [{ fraction: 2, eta_ms: null, elapsed_ms: 'x' }, 'processing', { fraction: 1, percent: 99, slices: '', elapsed: '', left: '' }],
+  ];
+  for (const [p, status, want] of cases) assert.deepEqual(progressTexts(p, status), want, JSON.stringify(p));
+});
+
+test('fmtAboutLeft: rough times left', () => {
+  const cases = [[3000, 'a few seconds left'], [42000, 'about 40 s left'], [59000, 'about 1 min left'], [3590000, 'about 1 h left'], [150000, 'about 3 min left'],
+    [3900000, 'about 1 h 5 min left'], [-1, ''], [NaN, '']];
+  for (const [ms, want] of cases) assert.equal(fmtAboutLeft(ms), want, String(ms));
 });

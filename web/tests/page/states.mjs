@@ -21,6 +21,8 @@ export async function uploadPanelFollows({ page, result, step }) {
 /** At 1366x800 the first library card shows whole without scrolling; at 390x844 the wording is for touch. */
 export async function libraryAboveFold({ page, result, step, itemSel }) {
   await step('the library shows above the fold at 1366x800; "Choose a video" on a phone', async () => {
+    // The library as one finds it on arrival: no player open above it (--early leaves one open).
+    if (!(await page.isHidden('#player-section'))) await page.click('#player-close');
     await page.setViewportSize({ width: 1366, height: 800 });
     await page.evaluate(() => window.scrollTo(0, 0));
     await sleep(200);

@@ -165,7 +165,7 @@ async function main() {
       });
     }
 
-    const t = { page, opts, result, step, parts };
+    const t = { page, opts, result, step, parts, failures };
     await a11yStep(t, 'empty page');
     if (opts.early) {
       await upload(t);

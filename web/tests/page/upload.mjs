@@ -151,7 +151,7 @@ export async function processingVideoId({ page, result }) {
 
 /** Follows the processing view until the video is processed; returns its manifest. */
 export async function followProcessing(t) {
-  const { page, opts, result, step } = t;
+  const { page, opts, result, step, failures } = t;
   const processed = await step('processing view until complete', async () => {
     const p0 = Date.now();
     await processingVideoId(t);
@@ -201,6 +201,14 @@ export async function followProcessing(t) {
 
   // The manifest, for the seam and rungs.
   const manifest = await (await fetch(`${opts.base}/status/${result.videoId}`)).json();
+  // The server's elapsed time, when it sends one, is shown (progress.elapsed_ms is optional).
+  if (manifest.progress?.elapsed_ms != null) {
+    const shown = await page.textContent(`[data-testid="processing-job"][data-video-id="${result.videoId}"] [data-testid="processing-elapsed"]`);
+    if (!/^\d+:\d\d(:\d\d)? elapsed$/.test(shown ?? '')) {
+      failures.push(`the processing view shows ${JSON.stringify(shown)} for progress.elapsed_ms ${manifest.progress.elapsed_ms}`);
+    }
+    result.processing.elapsedText = shown;
+  }
   result.manifest = {
     status: manifest.status, duration_s: round(manifest.duration_s), slice_starts_s: manifest.slice_starts_s,
     rungs: (manifest.rungs ?? []).map((r) => `${r.name} ${r.width}x${r.height}`),

@@ -40,14 +40,19 @@ function measure() {
   probe.remove();
   const room = q.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
   const dur = document.querySelector('#time-duration');
-  const row = p.querySelector('.control-row').getBoundingClientRect();
+  // Every control inside the box (not clipped by it).
+  const shown = [...p.querySelectorAll('.control-row > *')].filter(visible).map((el) => el.getBoundingClientRect());
+  const row = {
+    left: Math.min(...shown.map((b) => b.left)), right: Math.max(...shown.map((b) => b.right)),
+    bottom: Math.max(...shown.map((b) => b.bottom)),
+  };
   return {
     box: { w: round2(r.width), h: round2(r.height) },
     video: `${v.videoWidth}x${v.videoHeight}`,
     picture: { w: round2(picW), h: round2(picH) },
     bars: round2((r.width - picW) + (r.height - picH)),
     overflowX: document.documentElement.scrollWidth > innerWidth,
-    rowOverflows: row.right > r.right + 0.5 || row.left < r.left - 0.5,
+    rowOverflows: row.right > r.right + 0.5 || row.left < r.left - 0.5 || row.bottom > r.bottom + 0.5,
     controls,
     quality: { text: probe.textContent, textW: round2(textW), room: round2(room), cut: textW > room + 0.5 },
     duration: { text: dur.textContent, visible: visible(dur) },

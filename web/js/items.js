@@ -27,6 +27,22 @@ export function itemFromManifest(m, name) {
   };
 }
 
+/**
+ * The state of a library card: `uploading` while its upload runs, `ready` once the list has it
+ * processed, `failed` when the upload stopped (`uploadError`) or processing failed, and
+ * `processing` in between. `live` is what the page follows of the video (`upload`,
+ * `uploadError`, and `job`: the latest `/status` of it), `item` its `/api/videos` entry.
+ */
+export function cardState(live, item) {
+  if (live?.upload) return 'uploading';
+  if (item?.status === 'processing_complete') return 'ready';
+  if (live?.uploadError) return 'failed';
+  const status = live?.job?.status;
+  if (status === 'processing_failed') return 'failed';
+  if (status || isGrowing(item)) return 'processing';
+  return item ? 'ready' : 'processing';
+}
+
 /** Whether a list item is still encoding while its start plays (its playlists grow). */
 export function isGrowing(item) {
   return item?.status === 'processing';

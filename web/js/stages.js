@@ -1,5 +1,7 @@
-// Names and order of the processing stages, the stage a failed video stopped in, and the
-// processing view's progress texts. Pure (node imports it).
+// Names and order of the processing stages, the stage a failed video stopped in, the
+// processing view's and the library cards' progress texts, and a failure's reason in plain
+// words. Pure (node imports it).
+import { fmtDuration } from './format.js';
 
 /** The stages in the order a video goes through them, with their short labels. */
 export const STAGES = [
@@ -44,6 +46,34 @@ export const STATUS_TEXT = {
   processing_complete: 'Ready',
   processing_failed: 'Failed',
 };
+
+/**
+ * The line under a video being processed (the processing view and its library card):
+ * its stage in words; "Waiting to start" before it starts; how much plays already once its
+ * start does (`playable`, `readyUntil` in seconds); `failedAt` (a stage) when it failed.
+ */
+export function stageLine({ status, stage, playable = false, readyUntil = 0, failedAt = null } = {}) {
+  if (status === 'uploaded') return 'Waiting to start';
+  if (status === 'processing_complete') return 'Ready to play';
+  if (status === 'processing_failed') return FAIL_TEXT[failedAt] ?? 'Failed';
+  const text = STAGE_TEXT[stage] ?? stage ?? 'Processing';
+  return playable ? `${text} · the start plays now (${fmtDuration(Number(readyUntil) || 0)} ready)` : text;
+}
+
+/** A generic reason, for a failure whose words are missing or are not meant for people. */
+export const GENERIC_FAILURE = 'The video could not be processed: the file is damaged, or not in a video format slicecast recognises.';
+
+/**
+ * Why a video failed, as a sentence for the person who uploaded it, from the manifest's
+ * `error`: its first line, capitalised and ended with a full stop. Words meant for a log
+ * (ffmpeg's `[mov @ 0x…]`, addresses, file paths, source locations) give the generic sentence.
+ */
+export function plainReason(error) {
+  const line = String(error ?? '').split('\n')[0].trim();
+  if (!line || /@|\b0x[0-9a-f]|(^|[\s(="'])(\/|~\/|\.\.?\/)\S|[a-z]:\\|\.rs:\d|panicked/i.test(line)) return GENERIC_FAILURE;
+  const s = line[0].toUpperCase() + line.slice(1);
+  return /[.!?…]$/.test(s) ? s : `${s}.`;
+}
 
 /**
  * The upload panel's line once the upload is done, following the video: `status` and

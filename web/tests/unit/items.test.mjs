@@ -2,7 +2,7 @@
 // (web/js/stages.js).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isGrowing, itemFromManifest, seekLimit, subtitleItems } from '../../js/items.js';
+import { cardState, isGrowing, itemFromManifest, seekLimit, subtitleItems } from '../../js/items.js';
 import { failedStage } from '../../js/stages.js';
 
 const MANIFEST = {
@@ -94,4 +94,25 @@ test('failedStage: the stage a failed video stopped in', () => {
     [{ manifest: { source: src, progress: { slices_total: 4 } } }, 'encoding'],
     [{ manifest: { source: src, progress: { slices_total: 4, slices_done: 4 } } }, 'assembling'],
   ]) assert.equal(failedStage(job), want, JSON.stringify(job));
+});
+
+test('cardState: uploading, processing, ready or failed', () => {
+  const ready = { video_id: 'v1', status: 'processing_complete' };
+  const growing = { video_id: 'v1', status: 'processing', ready_until_s: 8 };
+  const job = (status) => ({ job: { status, stage: 'encoding' } });
+  const cases = [
+    [{ upload: { sent: 1, size: 2 } }, null, 'uploading'],
+    [{ upload: { sent: 1, size: 2 }, ...job('processing_failed') }, null, 'uploading'],
+    [{ uploadError: 'Part 2 of 3 could not be sent' }, null, 'failed'],
+    [job('uploaded'), null, 'processing'],
+    [job('processing'), null, 'processing'],
+    [job('processing'), growing, 'processing'],
+    [null, growing, 'processing'],
+    [job('processing_complete'), null, 'processing'],
+    [job('processing_complete'), ready, 'ready'],
+    [null, ready, 'ready'],
+    [job('processing_failed'), null, 'failed'],
+    [{ job: null }, null, 'processing'],
+  ];
+  for (const [live, item, want] of cases) assert.equal(cardState(live, item), want, JSON.stringify({ live, item }));
 });

@@ -1,7 +1,7 @@
 // stages.js: the upload panel's line after the upload, following the video.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { afterUploadText, fmtAboutLeft, progressTexts } from '../../js/stages.js';
+import { afterUploadText, fmtAboutLeft, GENERIC_FAILURE, plainReason, progressTexts, stageLine } from '../../js/stages.js';
 
 test('afterUploadText: follows the video to ready or failed', () => {
   const cases = [
@@ -39,4 +39,34 @@ test('fmtAboutLeft: rough times left', () => {
   const cases = [[3000, 'a few seconds left'], [42000, 'about 40 s left'], [59000, 'about 1 min left'], [3590000, 'about 1 h left'], [150000, 'about 3 min left'],
     [3900000, 'about 1 h 5 min left'], [-1, ''], [NaN, '']];
   for (const [ms, want] of cases) assert.equal(fmtAboutLeft(ms), want, String(ms));
+});
+
+test('stageLine: the line under a video being processed', () => {
+  const cases = [
+    [{ status: 'uploaded', stage: 'hashing' }, 'Waiting to start'],
+    [{ status: 'processing', stage: 'encoding' }, 'Encoding slices'],
+    [{ status: 'processing', stage: 'encoding', playable: true, readyUntil: 12.4 }, 'Encoding slices · the start plays now (0:12 ready)'],
+    [{ status: 'processing', stage: 'mystery' }, 'mystery'],
+    [{ status: 'processing_complete', stage: 'done' }, 'Ready to play'],
+    [{ status: 'processing_failed', stage: 'done', failedAt: 'probing' }, 'Failed while reading the source'],
+    [{ status: 'processing_failed', stage: 'done' }, 'Failed'],
+  ];
+  for (const [arg, want] of cases) assert.equal(stageLine(arg), want, JSON.stringify(arg));
+});
+
+test('plainReason: a sentence for people, never a log line', () => {
+  const cases = [
+    ['the file could not be read as a video: its contents are not in a video format slicecast recognises, or are damaged',
+      'The file could not be read as a video: its contents are not in a video format slicecast recognises, or are damaged.'],
+    ['No video stream.', 'No video stream.'],
+    ['the HLS/DASH packaging failed\nat line 2', 'The HLS/DASH packaging failed.'],
+    ['[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5581c2a0] moov atom not found', GENERIC_FAILURE],
+    ['ffprobe: /tmp/serve-data/uploads/ab/cd.mp4: Invalid data found', GENERIC_FAILURE],
+    ['error at 0x1f', GENERIC_FAILURE],
+    ['thread panicked at core/src/lib.rs:12:5', GENERIC_FAILURE],
+    ['', GENERIC_FAILURE],
+    [null, GENERIC_FAILURE],
+  ];
+  for (const [error, want] of cases) assert.equal(plainReason(error), want, String(error));
+  assert.doesNotMatch(GENERIC_FAILURE, /@|0x|\//);
 });

@@ -29,6 +29,10 @@ pub struct OutputArgs {
     /// (sources of two minutes or more also get a short first slice).
     #[arg(long, env = "PUBLISH_WHILE_ENCODING", default_value_t = true, action = clap::ArgAction::Set)]
     pub publish_while_encoding: bool,
+    /// Length of the short first slice published while the rest encodes
+    /// (default: two segments for sources of 2 min or more, none for shorter ones).
+    #[arg(long, env = "FIRST_SLICE_SECONDS")]
+    pub first_slice_seconds: Option<f64>,
     /// Seconds between sprite thumbnails.
     #[arg(long, env = "SPRITE_INTERVAL", default_value_t = 1.0)]
     pub sprite_interval: f64,
@@ -68,6 +72,10 @@ impl OutputArgs {
             },
             generate_dash: self.generate_dash,
             publish_while_encoding: self.publish_while_encoding,
+            first_slice_seconds: self
+                .first_slice_seconds
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .or(settings.first_slice_seconds),
             limits: Limits {
                 max_duration_s: self.max_duration_seconds,
                 max_pixels: self.max_pixels,

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use emulator::{Lambda, artifacts, invoke, root};
 use support::BUCKET;
+use support::bucket::{download, upload, watch_early_publish};
 const SINTEL: &str = "sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4";
 const GRADIO: &str = "gradio_outro_1920x1080_7s_h264_aac.mp4";
 
@@ -67,53 +68,6 @@ fn url_event(method: &str, path: &str, body: Option<&serde_json::Value>) -> serd
         "body": body.map(|b| b.to_string()),
         "isBase64Encoded": false
     })
-}
-
-async fn upload(s3: &aws_sdk_s3::Client, key: &str, path: &Path) -> u64 {
-    let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
-        .await
-        .expect("read clip");
-    s3.put_object()
-        .bucket(BUCKET)
-        .key(key)
-        .body(body)
-        .send()
-        .await
-        .expect("put upload");
-    std::fs::metadata(path).expect("size").len()
-}
-
-/// Copies every object under `prefix` into `dir`, keeping the relative layout.
-async fn download(s3: &aws_sdk_s3::Client, prefix: &str, dir: &Path) -> usize {
-    let mut n = 0;
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for o in page.expect("list").contents() {
-            let key = o.key().expect("key");
-            let bytes = s3
-                .get_object()
-                .bucket(BUCKET)
-                .key(key)
-                .send()
-                .await
-                .expect("get")
-                .body
-                .collect()
-                .await
-                .expect("body")
-                .into_bytes();
-            let path = dir.join(key.strip_prefix(prefix).expect("under prefix"));
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, bytes).expect("write");
-            n += 1;
-        }
-    }
-    n
 }
 
 fn play(video_dir: &Path, seams: &[f64]) {
@@ -167,6 +121,11 @@ async fn uploads_are_processed_through_lambda_invokes() {
         ("API_KEY_PARAMETER", "/slicecast/e2e/api-key".to_owned()),
         ("AWS_ENDPOINT_URL_SSM", moto.endpoint.clone()),
         ("HEARTBEAT_TIMEOUT_SECONDS", "5".to_owned()),
+        // A short first slice, and later slices held back (slice 1 by
+        // 1.5 s, slice 2 by 3 s, …): the start is published while the rest
+        // encodes, as for a long upload.
+        ("FIRST_SLICE_SECONDS", "4".to_owned()),
+        ("SLICECAST_SLOW_SLICES", "1:1500".to_owned()),
     ];
     let mut lambda = Lambda::start(
         &s3_endpoint,
@@ -184,12 +143,26 @@ async fn uploads_are_processed_through_lambda_invokes() {
     let key = "uploads/tok1/Sintel Trailer (1).mp4";
     let size = upload(&s3, key, &clip(SINTEL)).await;
     let started = Instant::now();
+    let run = {
+        let client = client.clone();
+        let event = support::s3_event(key, size);
+        tokio::spawn(async move { invoke(&client, "coordinator", &event).await })
+    };
+    let early = watch_early_publish(&s3, &md5_hex(&clip(SINTEL)), &run).await;
     let reply: CoordinatorReply =
-        serde_json::from_value(invoke(&client, "coordinator", &support::s3_event(key, size)).await)
-            .expect("coordinator reply");
+        serde_json::from_value(run.await.expect("coordinator task")).expect("coordinator reply");
     eprintln!(
-        "sintel through Lambda: {:.1} s, {reply:?}",
+        "sintel through Lambda: {:.1} s, {reply:?}; early publish: {early:?}",
         started.elapsed().as_secs_f64()
+    );
+    let (ready_until_s, playlist) = early.expect("the start was published while processing");
+    assert!(
+        ready_until_s > 0.0 && ready_until_s < 50.0,
+        "{ready_until_s}"
+    );
+    assert!(
+        playlist.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && !playlist.contains("#EXT-X-ENDLIST"),
+        "a growing playlist while encoding:\n{playlist}"
     );
     assert_eq!(reply.processed.len(), 1, "{reply:?}");
     let done = &reply.processed[0];
@@ -217,6 +190,17 @@ async fn uploads_are_processed_through_lambda_invokes() {
         .filter_map(serde_json::Value::as_f64)
         .collect();
     assert!(seams.len() >= 3, "several slices: {seams:?}");
+    assert!(seams[1] <= 6.0, "a short first slice: {seams:?}");
+    let (playable, total) = (
+        manifest["playable_after_ms"]
+            .as_u64()
+            .expect("playable_after_ms"),
+        manifest["timings"]["total_ms"].as_u64().expect("total_ms"),
+    );
+    assert!(
+        playable + 1000 < total,
+        "playable {playable} ms, complete {total} ms"
+    );
     // The video is playable before its subtitles: a Transcribe job is under way,
     // reading the speech audio the coordinator put next to the output.
     assert_eq!(

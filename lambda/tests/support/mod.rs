@@ -19,6 +19,8 @@ pub fn root() -> PathBuf {
 
 pub use slicecast_tests::net::free_port;
 
+pub mod bucket;
+
 /// moto's server on a free loopback port; killed on drop.
 pub struct Moto {
     child: Child,

@@ -26,6 +26,7 @@
 //! | `GET /stream/<key>` | objects under `processed/`, with Range |
 //! | `GET /api/openapi.json`, `GET /healthz` | description, liveness |
 //! | `GET /`, `GET /web/*` | the web page (only its own assets) |
+//! | `GET /embed/<id>` | the embed player page of a video (for an `<iframe>`) |
 //!
 //! [`serve_with`] runs the router over hyper with a header-read timeout, a
 //! body idle timeout and a connection limit; [`sweep`] removes abandoned
@@ -277,6 +278,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/openapi.json", get(openapi_json))
         .route("/healthz", get(routes::healthz))
         .route("/", get(web::index))
+        .route("/embed/{video_id}", get(web::embed))
         .route("/web/{*path}", get(web::asset));
     let cors = auth::cors(&state.config.cors_origins);
     let router = router

@@ -69,6 +69,32 @@ pub async fn index(State(s): State<AppState>) -> Response {
     resp
 }
 
+/// Shown at `/embed/<id>` while the web folder has no `embed.html`.
+pub const EMBED_PLACEHOLDER: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>slicecast video</title></head>\n<body><h1>slicecast video</h1><p>The embed player is not installed (no <code>embed.html</code> in the web folder).</p></body></html>\n";
+
+/// `GET /embed/<id>`: the embed player (`<web-dir>/embed.html`, which reads
+/// the id from its own address), for a well-formed video id; 404 otherwise.
+/// Whether the video exists and is ready is the player's to say.
+pub async fn embed(
+    State(s): State<AppState>,
+    Path(video_id): Path<String>,
+) -> Result<Response, ApiError> {
+    if slicecast_core::VideoId::parse(&video_id).is_err() {
+        return Err(ApiError::NotFound("no such video".into()));
+    }
+    let page = match &s.config.web_dir {
+        Some(dir) => tokio::fs::read(dir.join("embed.html")).await.ok(),
+        None => None,
+    };
+    let mut resp = match page {
+        Some(bytes) => Html(bytes).into_response(),
+        None => Html(EMBED_PLACEHOLDER).into_response(),
+    };
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}
+
 /// `GET /web/<path>`: one of [`ASSETS`] from the web folder (with ranges and
 /// conditional requests); anything else is 404.
 pub async fn asset(

@@ -565,6 +565,7 @@ async fn resume_info_and_abort() -> anyhow::Result<()> {
 async fn cors_openapi_health_and_web_page() -> anyhow::Result<()> {
     let web = tempfile::tempdir()?;
     std::fs::write(web.path().join("index.html"), "<html>the page</html>")?;
+    std::fs::write(web.path().join("embed.html"), "<html>the embed</html>")?;
     std::fs::create_dir_all(web.path().join("node_modules/hls.js/dist"))?;
     std::fs::write(
         web.path().join("node_modules/hls.js/dist/hls.min.js"),
@@ -631,6 +632,19 @@ async fn cors_openapi_health_and_web_page() -> anyhow::Result<()> {
     );
     let (code, _) = s.raw_get("/web/../Cargo.toml").await?;
     assert!(code == 400 || code == 404);
+    // The embed player, for well-formed video ids only (the page says
+    // whether the video is there).
+    let r = s
+        .http
+        .get(s.url("/embed/0123456789abcdef0123456789abcdef"))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await?, "<html>the embed</html>");
+    for bad in ["/embed/x", "/embed/..%2FCargo.toml", "/embed/"] {
+        let (code, _) = s.raw_get(bad).await?;
+        assert_eq!(code, 404, "{bad}");
+    }
 
     // CORS: preflight and exposed ETag on part uploads.
     let r = s
@@ -675,6 +689,13 @@ async fn cors_openapi_health_and_web_page() -> anyhow::Result<()> {
     let r = bare.http.get(bare.url("/")).send().await?;
     assert_eq!(r.status(), 200);
     assert!(r.text().await?.contains("slicecast"));
+    let r = bare
+        .http
+        .get(bare.url("/embed/0123456789abcdef0123456789abcdef"))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await?.contains("embed player is not installed"));
     Ok(())
 }
 

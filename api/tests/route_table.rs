@@ -1,6 +1,6 @@
 //! The route table in `api/src/lib.rs`'s header is the one human-readable list
 //! of routes: it must name exactly the routes the OpenAPI document describes
-//! (plus the page's `/` and `/web/*`, which are not API), with the same methods.
+//! (plus the page's `/`, `/web/*` and `/embed/*`, which are not API), with the same methods.
 
 use slicecast_api::ApiDoc;
 use std::collections::BTreeSet;
@@ -55,6 +55,10 @@ fn the_header_route_table_matches_the_openapi_document() {
     assert!(
         table.remove("GET /web/*"),
         "the table lists the page's files"
+    );
+    assert!(
+        table.remove("GET /embed/*"),
+        "the table lists the embed page"
     );
     assert_eq!(
         table, described,

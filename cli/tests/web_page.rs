@@ -64,11 +64,19 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
     let artifacts = repo.join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts");
     let shot = artifacts.join("page-player.png");
-    page_test(
+    let summary = page_test(
         &base,
         &repo.join("../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"),
         &["--subtitles", "--screenshot", &shot.to_string_lossy()],
     );
+    assert_eq!(summary["share"]["embedPage"]["route"], true, "{summary}");
+    for viewport in ["1366x800", "390x844"] {
+        let bars = summary["fit"][viewport]["bars"].as_f64();
+        assert!(
+            bars.is_some_and(|b| b <= 2.0),
+            "{viewport}: {bars:?} px of bars"
+        );
+    }
 }
 
 /// A 150 s upload (long enough for the short first slice) whose later slices are

@@ -35,10 +35,7 @@ export async function shareSteps({ page, opts, result, step, manifest }) {
 
   await step('embed page plays the video', async () => {
     const probe = await fetch(`${opts.base}/embed/${id}`);
-    if (probe.status === 404) {
-      result.share.embedPage = { route: false };
-      return { skipped: 'the server has no /embed/{id} route yet' };
-    }
+    if (!probe.ok) throw new CheckError(`/embed/<id> answers ${probe.status}`);
     const html = await probe.text();
     if (!html.includes('js/embed.js')) throw new CheckError('/embed/<id> does not serve web/embed.html');
     const embed = await page.context().newPage();
@@ -55,8 +52,8 @@ export async function shareSteps({ page, opts, result, step, manifest }) {
       }, null, (x) => x.state === 'message' || (x.t > 0.5 && x.w > 0), { timeout: 20000 });
       if (s.state === 'message') throw new CheckError(`the embed page says: ${s.message}`);
       if (manifest.assets.poster && s.poster !== `/stream/${manifest.assets.poster}`) throw new CheckError(`embed poster is ${s.poster}`);
-      // A video that is not there: a sentence, no player.
-      await embed.goto(`${opts.base}/embed/no-such-video`, { waitUntil: 'load' });
+      // A video that is not there (a well-formed id; others are 404): a sentence, no player.
+      await embed.goto(`${opts.base}/embed/${'f'.repeat(32)}`, { waitUntil: 'load' });
       const missing = await waitFor(embed, 'the embed page for a missing video', () => ({
         state: document.documentElement.dataset.state, message: document.querySelector('#message').textContent,
         videoHidden: document.querySelector('video').hidden,

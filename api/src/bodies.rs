@@ -186,6 +186,10 @@ pub struct ProgressItem {
     pub slices_done: u32,
     /// Slices planned (0 until planned).
     pub slices_total: u32,
+    /// Milliseconds since processing began.
+    pub elapsed_ms: u64,
+    /// Estimated milliseconds until every slice is encoded, once known.
+    pub eta_ms: Option<u64>,
 }
 
 /// One video still processing in `GET /api/transcoding_status`.
@@ -384,6 +388,8 @@ pub fn transcoding_item(m: &Manifest, url: &dyn Fn(&str) -> String) -> Transcodi
             fraction: m.progress.fraction,
             slices_done: m.progress.slices_done,
             slices_total: m.progress.slices_total,
+            elapsed_ms: m.progress.elapsed_ms,
+            eta_ms: m.progress.eta_ms,
         },
         uploaded_at: validate::iso8601(m.created_ms),
         file_name: name,

@@ -93,6 +93,9 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
             ));
         }
         Event::JobDone { slices_done, .. } => b.set_position(u64::from(slices_done)),
+        Event::Progress { fraction } => {
+            b.set_message(format!("encoding {:>3.0}%", fraction * 100.0));
+        }
     });
     // On Ctrl-C or SIGTERM the pipeline future is dropped, which kills every
     // ffmpeg it started; the video's heartbeat stops, so it reads as failed.

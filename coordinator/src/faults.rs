@@ -70,6 +70,17 @@ impl Invoker for FaultyInvoker {
         }
     }
 
+    async fn invoke_reporting(
+        &self,
+        job: Job,
+        progress: &slicecast_segment_worker::ProgressFn,
+    ) -> Result<JobResult, InvokeError> {
+        match injected(&self.rules, &job) {
+            Some(message) => Err(InvokeError::failed(message)),
+            None => self.inner.invoke_reporting(job, progress).await,
+        }
+    }
+
     async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
         self.inner.assemble(input).await
     }

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_core::public::redact_queries;
-use slicecast_segment_worker::{WorkerError, WorkerOptions, encode_audio, encode_slice};
+use slicecast_segment_worker::{
+    ProgressFn, WorkerError, WorkerOptions, encode_audio, encode_slice_reporting,
+};
 use slicecast_storage::BlobStore;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -60,6 +62,18 @@ pub trait Invoker: Send + Sync {
     /// Runs one slice or audio job to completion.
     async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError>;
 
+    /// Runs one job as [`invoke`](Self::invoke) does, telling `progress`
+    /// how far it is while it runs, where the workers can say (the local
+    /// pool can; by default nothing is reported).
+    async fn invoke_reporting(
+        &self,
+        job: Job,
+        progress: &ProgressFn,
+    ) -> Result<JobResult, InvokeError> {
+        let _ = progress;
+        self.invoke(job).await
+    }
+
     /// Runs the assembler over every job's result.
     async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError>;
 
@@ -111,6 +125,22 @@ pub async fn run_job(
     store: &dyn BlobStore,
     opts: &WorkerOptions,
 ) -> Result<JobResult, InvokeError> {
+    run_job_reporting(
+        job,
+        store,
+        opts,
+        &slicecast_segment_worker::progress::ignore,
+    )
+    .await
+}
+
+/// [`run_job`], telling `progress` how far a slice's encoder is.
+pub async fn run_job_reporting(
+    job: Job,
+    store: &dyn BlobStore,
+    opts: &WorkerOptions,
+    progress: &ProgressFn,
+) -> Result<JobResult, InvokeError> {
     #[cfg(feature = "fault-injection")]
     if let Some(message) = crate::faults::from_env(&job) {
         return Err(InvokeError::failed(message));
@@ -127,7 +157,7 @@ pub async fn run_job(
         }
     };
     match job {
-        Job::Slice(j) => encode_slice(&j, store, opts)
+        Job::Slice(j) => encode_slice_reporting(&j, store, opts, progress)
             .await
             .map(JobResult::Slice)
             .map_err(classify),
@@ -141,12 +171,21 @@ pub async fn run_job(
 #[async_trait]
 impl Invoker for LocalInvoker {
     async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
+        self.invoke_reporting(job, &slicecast_segment_worker::progress::ignore)
+            .await
+    }
+
+    async fn invoke_reporting(
+        &self,
+        job: Job,
+        progress: &ProgressFn,
+    ) -> Result<JobResult, InvokeError> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| InvokeError::permanent("the worker pool is shut down"))?;
-        run_job(job, self.store.as_ref(), &self.opts).await
+        run_job_reporting(job, self.store.as_ref(), &self.opts, progress).await
     }
 
     async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {

@@ -15,6 +15,7 @@ mod hash;
 mod heartbeat;
 mod invoker;
 mod jobs;
+mod live;
 mod manifests;
 mod pipeline;
 mod publish;
@@ -26,10 +27,11 @@ pub mod subtitles;
 pub use failure::Failure;
 pub use fanout::JobTimeout;
 pub use hash::hash_object;
-pub use invoker::{InvokeError, Invoker, LocalInvoker, describe, run_job};
+pub use invoker::{InvokeError, Invoker, LocalInvoker, describe, run_job, run_job_reporting};
 pub use manifests::status;
 pub(crate) use manifests::{read_manifest, write_manifest};
 pub use settings::{HEARTBEAT_TIMEOUT, Settings};
+pub use slicecast_segment_worker::ProgressFn;
 
 use bytes::Bytes;
 use heartbeat::{Heartbeat, beat_every};
@@ -101,6 +103,12 @@ pub enum Event {
         slices_done: u32,
         /// Slices total.
         slices_total: u32,
+    },
+    /// Running slices moved the encoding stage's fraction (at most about
+    /// once a second).
+    Progress {
+        /// 0 ..= 1: finished jobs and the running slices' parts.
+        fraction: f64,
     },
     /// A new stage began.
     Stage(Stage),

@@ -1,7 +1,9 @@
 //! One claimed video from probe to assembled output: examine the source,
 //! plan, fan the jobs out, collect their results, assemble.
 
+use crate::fanout::Update;
 use crate::jobs::{job_units, make_jobs, merge_audio};
+use crate::live::LiveProgress;
 use crate::publish::EarlyPublisher;
 use crate::{
     Event, EventSink, Failure, Invoker, Settings, fanout, now_ms, resume, source, write_manifest,
@@ -223,6 +225,20 @@ async fn assemble_with_retries(
     }
 }
 
+/// Progress that only moved the fraction is written at most this often.
+const PROGRESS_WRITE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn keep(
+    r: JobResult,
+    slices: &mut Vec<slicecast_core::job::SliceResult>,
+    audio: &mut Vec<slicecast_core::job::AudioResult>,
+) {
+    match r {
+        JobResult::Slice(s) => slices.push(s),
+        JobResult::Audio(a) => audio.push(a),
+    }
+}
+
 type Results = (
     Vec<slicecast_core::job::SliceResult>,
     Option<slicecast_core::job::AudioResult>,
@@ -239,30 +255,58 @@ async fn fan_out(
 ) -> Result<(Results, Manifest), Failure> {
     let total = publisher.slices_total();
     let units = (jobs.len() + done.len()) as u32;
+    let mut live = LiveProgress::new(units, done.len() as u32);
+    let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    for r in done {
-        let _ = tx.send(r);
-    }
     let runner = fanout::run_jobs(invoker, jobs, settings, tx);
     let collect = async {
         let mut manifest = manifest;
         let mut slices = Vec::with_capacity(total as usize);
         let mut audio = Vec::new();
-        while let Some(r) = rx.recv().await {
-            match r {
-                JobResult::Slice(s) => slices.push(s),
-                JobResult::Audio(a) => audio.push(a),
-            }
+        // Results an interrupted run left are published before anything runs.
+        let mut reused = !done.is_empty();
+        for r in done {
+            keep(r, &mut slices, &mut audio);
+        }
+        let mut written: Option<Instant> = None;
+        loop {
+            let finished = if std::mem::take(&mut reused) {
+                true
+            } else {
+                match rx.recv().await {
+                    None => break,
+                    Some(Update::Progress { job, fraction }) => {
+                        live.report(job, fraction);
+                        if written.is_some_and(|t| t.elapsed() < PROGRESS_WRITE_EVERY) {
+                            continue;
+                        }
+                        false
+                    }
+                    Some(Update::Done { job, result }) => {
+                        live.finish(job);
+                        keep(result, &mut slices, &mut audio);
+                        true
+                    }
+                }
+            };
             let done = slices.len() as u32;
-            let units_done = done + audio.len() as u32;
-            manifest = manifest.with_progress(done, total, units_done, units, now_ms());
-            manifest = publisher
-                .update(store.as_ref(), manifest, &slices, &audio, now_ms())
-                .await;
+            let fraction = live.fraction();
+            let eta = live.eta(started.elapsed()).map(|d| d.as_millis() as u64);
+            manifest = manifest.with_live_progress(done, total, fraction, eta, now_ms());
+            if finished {
+                manifest = publisher
+                    .update(store.as_ref(), manifest, &slices, &audio, now_ms())
+                    .await;
+            }
             write_manifest(store.as_ref(), &manifest).await?;
-            events(Event::JobDone {
-                slices_done: done,
-                slices_total: total,
+            written = Some(Instant::now());
+            events(if finished {
+                Event::JobDone {
+                    slices_done: done,
+                    slices_total: total,
+                }
+            } else {
+                Event::Progress { fraction }
             });
         }
         Ok::<_, Failure>((slices, audio, manifest))

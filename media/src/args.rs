@@ -210,6 +210,8 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     let s = &job.slice;
     let t = x.threads.to_string();
     let mut v = ffmpeg_prelude();
+    // `frame=N` reports on stdout twice a second: the worker's live progress.
+    v.extend(["-progress", "pipe:1", "-stats_period", "0.5"].map(os));
     if x.threads > 0 {
         v.extend([
             os("-threads"),

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::process::Command;
 
 /// How much of a child's stderr is kept for error messages.
@@ -115,6 +115,46 @@ pub async fn run(
     args: &[OsString],
     timeout: Duration,
 ) -> Result<Output, ProcessError> {
+    run_inner(program, args, timeout, None).await
+}
+
+/// Like [`run`], but hands each line of stdout to `on_line` as it comes
+/// (e.g. ffmpeg's `-progress pipe:1` reports) instead of keeping it: the
+/// returned [`Output::stdout`] is empty.
+pub async fn run_streaming(
+    program: &str,
+    args: &[OsString],
+    timeout: Duration,
+    on_line: &(dyn Fn(&str) + Send + Sync),
+) -> Result<Output, ProcessError> {
+    run_inner(program, args, timeout, Some(on_line)).await
+}
+
+async fn read_stdout<R: tokio::io::AsyncRead + Unpin>(
+    mut r: R,
+    on_line: Option<&(dyn Fn(&str) + Send + Sync)>,
+) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    match on_line {
+        None => {
+            r.read_to_end(&mut out).await?;
+        }
+        Some(f) => {
+            let mut lines = tokio::io::BufReader::new(r).lines();
+            while let Some(line) = lines.next_line().await? {
+                f(&line);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn run_inner(
+    program: &str,
+    args: &[OsString],
+    timeout: Duration,
+    on_line: Option<&(dyn Fn(&str) + Send + Sync)>,
+) -> Result<Output, ProcessError> {
     let mut cmd = Command::new(program);
     cmd.args(args)
         .stdin(Stdio::null())
@@ -137,7 +177,7 @@ pub async fn run(
         program: program.to_owned(),
         source,
     };
-    let mut stdout = child
+    let stdout = child
         .stdout
         .take()
         .ok_or_else(|| io_err(std::io::Error::other("no stdout pipe")))?;
@@ -154,15 +194,13 @@ pub async fn run(
         )
     };
     let work = async {
-        let mut out = Vec::new();
         let (o, e, status) = tokio::join!(
-            stdout.read_to_end(&mut out),
+            read_stdout(stdout, on_line),
             read_tail(stderr, tail.clone()),
             child.wait()
         );
-        o?;
         e?;
-        Ok::<_, std::io::Error>((out, status?))
+        Ok::<_, std::io::Error>((o?, status?))
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(Ok((stdout, status))) => {
@@ -217,6 +255,23 @@ mod tests {
         .expect_err("fails");
         assert!(matches!(err, ProcessError::Failed { .. }));
         assert!(err.to_string().contains("boom"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn streams_stdout_lines_as_they_come() {
+        let seen = Mutex::new(Vec::new());
+        let push = |l: &str| seen.lock().expect("lock").push(l.to_owned());
+        let out = run_streaming(
+            "sh",
+            &a(&["-c", "echo frame=1; sleep 0.1; echo frame=2; echo done >&2"]),
+            Duration::from_secs(5),
+            &push,
+        )
+        .await
+        .expect("ok");
+        assert!(out.stdout.is_empty());
+        assert_eq!(out.stderr_tail.trim(), "done");
+        assert_eq!(*seen.lock().expect("lock"), ["frame=1", "frame=2"]);
     }
 
     #[tokio::test]

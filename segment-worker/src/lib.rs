@@ -20,6 +20,9 @@ use tracing::{info, instrument};
 
 #[cfg(feature = "fault-injection")]
 mod inject;
+pub mod progress;
+
+pub use progress::ProgressFn;
 
 #[cfg(feature = "fault-injection")]
 pub use inject::{
@@ -210,11 +213,21 @@ fn end_at_next_slice(
 
 /// Encodes one slice and stores its segments, init segments, thumbnails and
 /// result (`work/slice_<i>.json`, written last: the slice's commit point).
-#[instrument(skip_all, fields(video.id = %job.video_id, slice.index = job.slice.index, attempt = job.attempt))]
 pub async fn encode_slice(
     job: &SliceJob,
     store: &dyn BlobStore,
     opts: &WorkerOptions,
+) -> Result<SliceResult, WorkerError> {
+    encode_slice_reporting(job, store, opts, &progress::ignore).await
+}
+
+/// [`encode_slice`], telling `progress` how far the encoder is as it runs.
+#[instrument(skip_all, fields(video.id = %job.video_id, slice.index = job.slice.index, attempt = job.attempt))]
+pub async fn encode_slice_reporting(
+    job: &SliceJob,
+    store: &dyn BlobStore,
+    opts: &WorkerOptions,
+    progress: &ProgressFn,
 ) -> Result<SliceResult, WorkerError> {
     let started = Instant::now();
     let what = format!("slice {}", job.slice.index);
@@ -227,7 +240,18 @@ pub async fn encode_slice(
     let argv = args::slice_args(job, &x, dir.path());
     let seconds = (job.slice.end_pts - job.slice.start_pts) as f64 * job.time_base.as_f64();
     let timeout = opts.timeout_base + opts.timeout_per_second.mul_f64(seconds.max(1.0));
-    run_ffmpeg(&what, &argv, timeout).await?;
+    let frame_count = job.slice.frame_count();
+    let on_line = |line: &str| {
+        if let Some(frames) = progress::frames_in(line) {
+            progress(progress::fraction(frames, frame_count));
+        }
+    };
+    process::run_streaming(&slicecast_media::ffmpeg_bin(), &argv, timeout, &on_line)
+        .await
+        .map_err(|source| WorkerError::Ffmpeg {
+            what: what.clone(),
+            source,
+        })?;
 
     let out_err = |detail: String| WorkerError::Output {
         what: what.clone(),

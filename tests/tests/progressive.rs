@@ -7,7 +7,9 @@
 
 use async_trait::async_trait;
 use slicecast_assembler::{AssembleInput, Assembled, SpriteSettings};
-use slicecast_coordinator::{Event, InvokeError, Invoker, LocalInvoker, Settings, process_upload};
+use slicecast_coordinator::{
+    Event, InvokeError, Invoker, LocalInvoker, ProgressFn, Settings, process_upload,
+};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_core::keys;
 use slicecast_core::manifest::{Manifest, Status};
@@ -67,8 +69,16 @@ struct SlowSecondSlice {
 #[async_trait]
 impl Invoker for SlowSecondSlice {
     async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
+        self.invoke_reporting(job, &|_| {}).await
+    }
+
+    async fn invoke_reporting(
+        &self,
+        job: Job,
+        progress: &ProgressFn,
+    ) -> Result<JobResult, InvokeError> {
         let slow = matches!(&job, Job::Slice(j) if j.slice.index == 1);
-        let result = self.inner.invoke(job).await;
+        let result = self.inner.invoke_reporting(job, progress).await;
         if slow {
             tokio::time::sleep(Duration::from_secs(4)).await;
         }
@@ -88,6 +98,8 @@ impl Invoker for SlowSecondSlice {
 struct Seen {
     playlist: Option<String>,
     manifest: Manifest,
+    /// Written for running slices' progress, with no job finished since.
+    live: bool,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +131,8 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
     let (seen2, id2, root2) = (seen.clone(), id_cell.clone(), root.clone());
     let events = Arc::new(move |e: Event| match e {
         Event::Hashed(id) => *id2.lock().expect("lock") = Some(root2.join(keys::video_prefix(&id))),
-        Event::JobDone { .. } => {
+        Event::JobDone { .. } | Event::Progress { .. } => {
+            let live = matches!(e, Event::Progress { .. });
             let Some(video) = id2.lock().expect("lock").clone() else {
                 return;
             };
@@ -145,10 +158,11 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
                     .expect("snapshot");
                 }
                 let playlist = read(&video.join("hls/720p.m3u8"));
-                seen2
-                    .lock()
-                    .expect("lock")
-                    .push(Seen { playlist, manifest });
+                seen2.lock().expect("lock").push(Seen {
+                    playlist,
+                    manifest,
+                    live,
+                });
             }
         }
         _ => {}
@@ -216,6 +230,7 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
         }
     }
     assert!(checked_with_ffprobe > 0, "nothing published while encoding");
+    check_live_progress(&seen);
     assert!(
         behind,
         "slice 1 held back: some playlist lagged the finished slices"
@@ -253,4 +268,30 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
     let vtt = std::fs::read_to_string(snapshot.join("thumbnail/thumbnails.vtt")).expect("track");
     assert_eq!(vtt.matches("#xywh=").count(), sheets * 4, "{vtt}");
     play_growing(&snapshot, ready - 1.0);
+}
+
+/// The progress the manifest showed while encoding: a fraction that never
+/// goes back and moves between slice completions (running slices report
+/// their frames), elapsed time that grows, and an estimate of the time left.
+fn check_live_progress(seen: &[Seen]) {
+    let encoding: Vec<_> = seen
+        .iter()
+        .map(|s| s.manifest.progress)
+        .filter(|p| p.slices_total > 0)
+        .collect();
+    for w in encoding.windows(2) {
+        assert!(w[1].fraction >= w[0].fraction, "went back: {w:?}");
+        assert!(w[1].elapsed_ms >= w[0].elapsed_ms, "{w:?}");
+    }
+    let moved = seen
+        .windows(2)
+        .any(|w| w[1].live && w[1].manifest.progress.fraction > w[0].manifest.progress.fraction);
+    assert!(
+        moved,
+        "the fraction only moved when jobs finished: {encoding:?}"
+    );
+    assert!(
+        encoding.iter().any(|p| p.eta_ms.is_some()),
+        "no estimate of the time left: {encoding:?}"
+    );
 }

@@ -242,6 +242,8 @@ pub async fn transcoding_status(
                 fraction: 0.0,
                 slices_done: 0,
                 slices_total: 0,
+                elapsed_ms: now_ms().saturating_sub(last.uploaded_ms),
+                eta_ms: None,
             },
             uploaded_at: validate::iso8601(last.uploaded_ms),
             playable: false,

@@ -89,13 +89,25 @@ struct Finished {
     result: Result<JobResult, InvokeError>,
 }
 
-/// Runs every job and sends each job's first result to `results` (in
-/// completion order). Returns a reason for a person when a job fails for good.
+/// What [`run_jobs`] tells its caller while jobs run. `job` is the job's
+/// position in the list given to [`run_jobs`].
+#[derive(Debug)]
+pub(crate) enum Update {
+    /// A running attempt's fraction done (attempts of one job may report
+    /// different fractions; a retry starts again from 0).
+    Progress { job: usize, fraction: f64 },
+    /// A job's first result.
+    Done { job: usize, result: JobResult },
+}
+
+/// Runs every job and sends each job's first result, and the progress its
+/// attempts report, to `updates` (in the order they happen). Returns a
+/// reason for a person when a job fails for good.
 pub(crate) async fn run_jobs(
     invoker: Arc<dyn Invoker>,
     jobs: Vec<Job>,
     settings: &Settings,
-    results: tokio::sync::mpsc::UnboundedSender<JobResult>,
+    updates: tokio::sync::mpsc::UnboundedSender<Update>,
 ) -> Result<(), Failure> {
     let workers = settings.workers.max(1);
     let max_tries = settings.max_tries.max(1);
@@ -136,19 +148,22 @@ pub(crate) async fn run_jobs(
             let job = with_attempt(&slot.job, attempt);
             let limit = settings.job_timeout.map(|t| t.for_job(&job));
             let invoker = invoker.clone();
+            let progress = updates.clone();
             inflight.push(async move {
                 tokio::time::sleep(delay).await;
                 let started = Instant::now();
+                let report = move |fraction: f64| {
+                    let _ = progress.send(Update::Progress { job: idx, fraction });
+                };
+                let run = invoker.invoke_reporting(job, &report);
                 let result = match limit {
-                    Some(limit) => tokio::time::timeout(limit, invoker.invoke(job))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(InvokeError::failed(format!(
-                                "no result within its {:.1} s deadline",
-                                limit.as_secs_f64()
-                            )))
-                        }),
-                    None => invoker.invoke(job).await,
+                    Some(limit) => tokio::time::timeout(limit, run).await.unwrap_or_else(|_| {
+                        Err(InvokeError::failed(format!(
+                            "no result within its {:.1} s deadline",
+                            limit.as_secs_f64()
+                        )))
+                    }),
+                    None => run.await,
                 };
                 Finished {
                     idx,
@@ -181,7 +196,7 @@ pub(crate) async fn run_jobs(
                         if slot.redispatched {
                             info!(job = %job_name(&slot.job), attempt = f.attempt, "straggler finished");
                         }
-                        let _ = results.send(result);
+                        let _ = updates.send(Update::Done { job: f.idx, result });
                     }
                     Err(e) if e.throttled => {
                         slot.throttles += 1;

@@ -112,8 +112,14 @@ async fn run(invoker: Arc<dyn Invoker>, jobs: u32, s: &Settings) -> (Result<(), 
         .await
         .map_err(|e| e.to_string());
     let mut done = Vec::new();
-    while let Ok(JobResult::Slice(s)) = rx.try_recv() {
-        done.push(s.attempt);
+    while let Ok(update) = rx.try_recv() {
+        if let Update::Done {
+            result: JobResult::Slice(s),
+            ..
+        } = update
+        {
+            done.push(s.attempt);
+        }
     }
     (r, done)
 }

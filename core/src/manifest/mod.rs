@@ -43,6 +43,13 @@ pub struct Progress {
     pub slices_done: u32,
     /// Slices planned.
     pub slices_total: u32,
+    /// Milliseconds since processing began, when this was written.
+    #[serde(default)]
+    pub elapsed_ms: u64,
+    /// Estimated milliseconds until every slice is encoded, once enough is
+    /// done to tell (from the pace so far).
+    #[serde(default)]
+    pub eta_ms: Option<u64>,
 }
 
 /// How the video was encoded: the setting every slice job carried, so an
@@ -381,21 +388,41 @@ impl Manifest {
 
     /// Records encoding progress: slices done of total (the audio job counts as one more unit).
     pub fn with_progress(
-        mut self,
+        self,
         done: u32,
         total: u32,
         units_done: u32,
         units_total: u32,
         now_ms: u64,
     ) -> Self {
+        let fraction = if units_total == 0 {
+            0.0
+        } else {
+            f64::from(units_done) / f64::from(units_total)
+        };
+        self.with_live_progress(done, total, fraction, None, now_ms)
+    }
+
+    /// Sets the encoding progress from a fraction that counts the work of
+    /// jobs still running, and an estimate of the time left.
+    pub fn with_live_progress(
+        mut self,
+        done: u32,
+        total: u32,
+        fraction: f64,
+        eta_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Self {
         self.progress = Progress {
-            fraction: if units_total == 0 {
-                0.0
+            fraction: if fraction.is_finite() {
+                fraction.clamp(0.0, 1.0)
             } else {
-                (f64::from(units_done) / f64::from(units_total)).clamp(0.0, 1.0)
+                0.0
             },
             slices_done: done,
             slices_total: total,
+            elapsed_ms: now_ms.saturating_sub(self.created_ms),
+            eta_ms,
         };
         self.updated_ms = now_ms;
         self
@@ -436,6 +463,8 @@ impl Manifest {
         self.error = None;
         self.progress.fraction = 1.0;
         self.progress.slices_done = self.progress.slices_total;
+        self.progress.elapsed_ms = now_ms.saturating_sub(self.created_ms);
+        self.progress.eta_ms = None;
         self.updated_ms = now_ms;
         self.timings.total_ms = now_ms.saturating_sub(self.created_ms);
         self

@@ -15,6 +15,18 @@ fn transitions() {
         .with_progress(1, 4, 2, 5, 1200);
     assert_eq!(m.progress.slices_done, 1);
     assert!((m.progress.fraction - 0.4).abs() < 1e-9);
+    assert_eq!(m.progress.elapsed_ms, 200);
+    assert_eq!(m.progress.eta_ms, None);
+    let live = m.clone().with_live_progress(1, 4, 0.55, Some(900), 1300);
+    assert_eq!(
+        (live.progress.fraction, live.progress.elapsed_ms),
+        (0.55, 300)
+    );
+    assert_eq!(live.progress.eta_ms, Some(900));
+    for bad in [f64::NAN, -1.0, 7.0] {
+        let p = m.clone().with_live_progress(1, 4, bad, None, 1300).progress;
+        assert!((0.0..=1.0).contains(&p.fraction), "{bad}");
+    }
     let done = m.clone().completed(2000);
     assert_eq!(done.status, Status::ProcessingComplete);
     assert_eq!(done.progress.fraction, 1.0);

@@ -1,0 +1,147 @@
+//! The encoding stage's live progress: finished jobs plus the fractions
+//! that running slices report, folded into one fraction that never goes
+//! back, and an estimate of the time left.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// The progress of one video's jobs (`units`: slices and audio jobs).
+#[derive(Debug)]
+pub(crate) struct LiveProgress {
+    units: u32,
+    done: u32,
+    running: HashMap<usize, f64>,
+    finished: HashSet<usize>,
+    shown: f64,
+    /// The fraction when this run began (the work of an interrupted run
+    /// that was reused), which the pace leaves out.
+    at_start: f64,
+}
+
+/// Below this much new work the pace says too little for an estimate.
+const MIN_FRACTION_FOR_ETA: f64 = 0.02;
+
+impl LiveProgress {
+    /// `units` jobs in all, `resumed` of them already done.
+    pub(crate) fn new(units: u32, resumed: u32) -> Self {
+        let mut p = Self {
+            units,
+            done: resumed.min(units),
+            running: HashMap::new(),
+            finished: HashSet::new(),
+            shown: 0.0,
+            at_start: 0.0,
+        };
+        p.at_start = p.fraction();
+        p
+    }
+
+    /// A running attempt of job `job` is `fraction` done. Copies of one job
+    /// count as the one furthest along; reports after it finished are ignored.
+    pub(crate) fn report(&mut self, job: usize, fraction: f64) {
+        if self.finished.contains(&job) || !fraction.is_finite() {
+            return;
+        }
+        let f = self.running.entry(job).or_insert(0.0);
+        *f = f.max(fraction.clamp(0.0, 1.0));
+    }
+
+    /// Job `job` finished (once; a second result is ignored).
+    pub(crate) fn finish(&mut self, job: usize) {
+        if self.finished.insert(job) {
+            self.running.remove(&job);
+            self.done = (self.done + 1).min(self.units);
+        }
+    }
+
+    /// The fraction of the work done: finished jobs and the running ones'
+    /// parts; never less than before, and 1 only once every job finished.
+    pub(crate) fn fraction(&mut self) -> f64 {
+        if self.units == 0 {
+            return 0.0;
+        }
+        let partial: f64 = self.running.values().sum();
+        let now = (f64::from(self.done) + partial) / f64::from(self.units);
+        let cap = if self.done >= self.units { 1.0 } else { 0.99 };
+        self.shown = self.shown.max(now.min(cap));
+        self.shown
+    }
+
+    /// Time left at the pace so far (`elapsed` since this run began), once
+    /// enough is done to tell.
+    pub(crate) fn eta(&mut self, elapsed: Duration) -> Option<Duration> {
+        let f = self.fraction();
+        let gained = f - self.at_start;
+        if gained < MIN_FRACTION_FOR_ETA || f >= 1.0 {
+            return None;
+        }
+        Some(elapsed.mul_f64((1.0 - f) / gained))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn running_slices_move_the_fraction_which_never_goes_back() {
+        // Four slices and one audio job.
+        let mut p = LiveProgress::new(5, 0);
+        assert_eq!(p.fraction(), 0.0);
+        p.report(0, 0.5);
+        p.report(1, 0.25);
+        assert!(close(p.fraction(), 0.15));
+        // A retry of job 1 starts again from 0: the fraction holds.
+        p.report(1, 0.0);
+        assert!(close(p.fraction(), 0.15));
+        p.finish(0);
+        assert!(close(p.fraction(), 0.25));
+        // Late reports of a finished job, and a second result, change nothing.
+        p.report(0, 0.9);
+        p.finish(0);
+        assert!(close(p.fraction(), 0.25));
+        for job in 1..4 {
+            p.report(job, 1.0);
+        }
+        assert!(p.fraction() <= 0.99);
+        for job in 1..5 {
+            p.finish(job);
+        }
+        assert_eq!(p.fraction(), 1.0);
+    }
+
+    #[test]
+    fn nonsense_reports_are_ignored() {
+        let mut p = LiveProgress::new(2, 0);
+        p.report(0, f64::NAN);
+        p.report(1, 7.0);
+        assert!(close(p.fraction(), 0.5));
+        assert_eq!(LiveProgress::new(0, 0).fraction(), 0.0);
+    }
+
+    #[test]
+    fn the_estimate_follows_this_runs_pace() {
+        let mut p = LiveProgress::new(10, 0);
+        assert_eq!(p.eta(Duration::from_secs(5)), None, "nothing done yet");
+        p.report(0, 0.1);
+        assert_eq!(p.eta(Duration::from_secs(5)), None, "1 % says too little");
+        p.finish(0);
+        p.finish(1);
+        // 20 % in 10 s: 40 s left.
+        let secs = |d: Option<Duration>| d.map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0);
+        assert_eq!(secs(p.eta(Duration::from_secs(10))), Some(40.0));
+        // Resumed work took no time here: only what this run did sets the pace.
+        let mut r = LiveProgress::new(10, 5);
+        assert_eq!(r.eta(Duration::from_secs(10)), None);
+        r.finish(5);
+        assert_eq!(secs(r.eta(Duration::from_secs(10))), Some(40.0));
+        for job in 6..10 {
+            r.finish(job);
+        }
+        assert_eq!(r.eta(Duration::from_secs(10)), None, "done");
+    }
+}

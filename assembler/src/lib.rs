@@ -2,6 +2,7 @@
 //! media playlists and the DASH MPD over the same segment files, the thumbnail
 //! sprite sheets with their WebVTT track, and a poster frame.
 
+mod poster;
 pub mod progressive;
 pub mod sprites;
 
@@ -250,7 +251,7 @@ pub async fn assemble(
         .await?;
         assets.thumbnails_vtt = Some(vtt);
     }
-    assets.poster = Some(poster(store, input, &p).await?);
+    assets.poster = Some(poster::poster(store, input, &p).await?);
 
     let rungs = p
         .video
@@ -307,49 +308,4 @@ pub(crate) fn ffmpeg_prelude(more: &[&str]) -> Vec<OsString> {
 
 pub(crate) fn os(s: impl Into<OsString>) -> OsString {
     s.into()
-}
-
-async fn poster(
-    store: &dyn BlobStore,
-    input: &AssembleInput,
-    p: &Presentation,
-) -> Result<String, AssembleError> {
-    let rung = p
-        .video
-        .iter()
-        .find(|t| t.rung.width.min(t.rung.height) <= 720)
-        .or(p.video.last())
-        .map(|t| (t.rung.width, t.rung.height))
-        .unwrap_or((640, 360));
-    // `-ss` counts from the container's start.
-    let at = (p.duration_s * 0.1).min(10.0);
-    let dir = tempfile::tempdir()?;
-    let out = dir.path().join("poster.jpg");
-    let mut args = ffmpeg_prelude(&["-ss"]);
-    args.push(os(format!("{at:.3}")));
-    args.extend(slicecast_media::input::input_args(
-        &input.source.location,
-        Some(&input.source.format_name),
-    ));
-    args.extend([
-        os("-map"),
-        os("0:V:0"),
-        os("-frames:v"),
-        os("1"),
-        os("-vf"),
-        os(format!("scale={}:{},setsar=1", rung.0, rung.1)),
-        os("-q:v"),
-        os("3"),
-    ]);
-    args.push(out.clone().into_os_string());
-    let res = ffmpeg(&args, "the poster").await;
-    if res.is_err() || !out.exists() {
-        // Seeking can overshoot a short or odd source; the first frame always exists.
-        let pos = args.iter().position(|a| a == "-ss").unwrap_or(0);
-        args.drain(pos..pos + 2);
-        ffmpeg(&args, "the poster").await?;
-    }
-    let key = keys::thumbnail(&input.video_id, "poster.jpg");
-    store.put_file(&key, &out).await?;
-    Ok(key)
 }

@@ -2,6 +2,7 @@
 //! independent checks of an output directory with ffprobe.
 
 pub mod hostile;
+pub mod local;
 pub mod net;
 pub mod s3s;
 pub mod timing;

@@ -6,39 +6,10 @@ use slicecast_core::keys;
 use slicecast_core::manifest::{Manifest, Status};
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, FsStore};
+use slicecast_tests::local::{generate, transcode};
 use slicecast_tests::{check_output, clip};
 use std::path::Path;
 use std::sync::Arc;
-
-async fn transcode(
-    src: &Path,
-    out: &Path,
-    settings: &Settings,
-) -> Result<Outcome, CoordinatorError> {
-    let store = Arc::new(FsStore::new(out).expect("store"));
-    let name = src
-        .file_name()
-        .expect("name")
-        .to_string_lossy()
-        .into_owned();
-    store
-        .put_file(&keys::upload(&name), src)
-        .await
-        .expect("upload");
-    let invoker = Arc::new(LocalInvoker::new(
-        store.clone(),
-        settings.workers,
-        WorkerOptions::default(),
-    ));
-    process_upload(
-        store,
-        invoker,
-        &keys::upload(&name),
-        settings,
-        Arc::new(|_| {}),
-    )
-    .await
-}
 
 fn settings(slice_seconds: Option<f64>) -> Settings {
     Settings {
@@ -254,19 +225,6 @@ async fn an_interrupted_run_reads_as_failed_and_is_reclaimed() {
     .await
     .expect("reclaimed");
     assert!(matches!(out, Outcome::Completed(_)));
-}
-
-/// Makes a clip with ffmpeg (lavfi sources) for cases the shared media lacks.
-fn generate(dir: &Path, name: &str, args: &[&str]) -> std::path::PathBuf {
-    let out = dir.join(name);
-    let ok = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .arg(&out)
-        .status()
-        .expect("ffmpeg");
-    assert!(ok.success(), "generating {name}");
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,8 +10,9 @@ use std::time::Duration;
 /// Why a source could not be probed; messages are meant for the person who uploaded it.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    /// ffprobe could not read the file at all.
-    #[error("the file could not be read as a video ({detail})")]
+    /// ffprobe could not read the file at all. The sentence says why in
+    /// plain words ([`plain_reason`]); ffprobe's own words go to the log.
+    #[error("the file could not be read as a video: {}", plain_reason(detail))]
     Unreadable {
         /// ffprobe's last words.
         detail: String,
@@ -255,6 +256,56 @@ fn a(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
+/// Why ffmpeg could not read a file, for the person who uploaded it, from
+/// ffmpeg's last words (which are for the log: codec jargon, byte offsets).
+/// Known causes get their own sentence; anything else a general one.
+pub fn plain_reason(ffmpeg_says: &str) -> &'static str {
+    let s = ffmpeg_says.to_ascii_lowercase();
+    let known: [(&[&str], &'static str); 6] = [
+        (
+            &["moov atom not found"],
+            "it is an MP4 or MOV file whose index is missing, which happens when a recording or an upload was cut short",
+        ),
+        (
+            &["end of file", "truncated", "partial file"],
+            "it ends before any complete video data (was the upload cut short?)",
+        ),
+        (
+            &[
+                "no picture size",
+                "could not find codec parameters",
+                "unspecified size",
+            ],
+            "its video stream does not say how large its pictures are, so it cannot be decoded",
+        ),
+        (
+            &["no container format", "found no streams"],
+            "no video or audio was found in it",
+        ),
+        (
+            &[
+                "invalid data found",
+                "invalid argument",
+                "error reading header",
+                "is not implemented",
+                "unknown format",
+            ],
+            "its contents are not in a video format slicecast recognises, or are damaged",
+        ),
+        (
+            &["out of memory", "cannot allocate"],
+            "it needs more memory to read than this service allows",
+        ),
+    ];
+    known
+        .iter()
+        .find(|(needles, _)| needles.iter().any(|n| s.contains(n)))
+        .map_or(
+            "it is damaged, or not in a video format slicecast recognises",
+            |(_, sentence)| sentence,
+        )
+}
+
 /// Maps an ffprobe failure to a user-facing error, without the (internal) file location.
 fn unreadable(location: &str, e: ProcessError) -> ProbeError {
     match e {
@@ -268,6 +319,7 @@ fn unreadable(location: &str, e: ProcessError) -> ProbeError {
             let detail = last_lines(stderr_tail, 1)
                 .replace(&format!("{given}: "), "")
                 .replace(&format!("{location}: "), "");
+            tracing::warn!(ffprobe = %detail, "the upload could not be read");
             ProbeError::Unreadable {
                 detail: if detail.is_empty() {
                     "ffprobe found no streams".into()

@@ -189,3 +189,37 @@ fn packet_sizes_come_with_the_index_when_every_line_has_one() {
     );
     assert_eq!((idx.len(), idx.bytes.len()), (2, 0));
 }
+
+#[test]
+fn unreadable_files_are_explained_in_plain_words() {
+    for (ffmpeg_says, want) in [
+        (
+            "Invalid data found when processing input",
+            "not in a video format",
+        ),
+        ("moov atom not found", "index is missing"),
+        (
+            "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55d] stream 1, offset 0x30: partial file",
+            "ends before",
+        ),
+        ("End of file", "ends before"),
+        ("no container format recognised", "no video or audio"),
+        ("ffprobe found no streams", "no video or audio"),
+        (
+            "the h264 video stream has no picture size",
+            "how large its pictures are",
+        ),
+        (
+            "something nobody has seen before",
+            "damaged, or not in a video format",
+        ),
+    ] {
+        let e = ProbeError::Unreadable {
+            detail: ffmpeg_says.into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains(want), "{ffmpeg_says:?} -> {text}");
+        assert!(!text.contains(ffmpeg_says), "ffmpeg's words leak: {text}");
+        assert!(!text.contains('@') && !text.contains("0x"), "{text}");
+    }
+}

@@ -5,7 +5,7 @@ import { fmtDuration } from './format.js';
 import { itemFromManifest } from './items.js';
 import { library } from './library.js';
 import { player } from './player/index.js';
-import { failedStage, FAIL_TEXT, progressTexts, STAGE_TEXT, STAGES, STATUS_TEXT } from './stages.js';
+import { failedStage, progressTexts, stageLine, STAGES, STATUS_TEXT } from './stages.js';
 import { toast } from './toast.js';
 import { $, h, icon, LS, readJson, writeJson } from './util.js';
 
@@ -38,20 +38,28 @@ export const jobs = {
     } else {
       j.own ||= own;
       if (name) j.name = name;
-      if (status !== 'processing') j.status = status;
+      if (!quiet && j.status === 'processing_failed') {
+        // Uploaded again after it failed (Retry): followed afresh, and a new failure is told.
+        Object.assign(j, { status, stage, progress: { fraction: 0, slices_done: 0, slices_total: 0 }, error: null, manifest: null, playable: false, lastActive: null, seen: new Set([stage]) });
+        writeJson(LS.announced, readJson(LS.announced, []).filter((id) => id !== videoId));
+      } else if (status !== 'processing') {
+        j.status = status;
+      }
     }
     this.persist();
     this.render();
     if (!quiet) this.kick();
     return j;
   },
-  remove(videoId) {
+  /** Drops a video from the view; `gone`: from the server too (its library card goes as well). */
+  remove(videoId, { gone = false } = {}) {
     const j = this.map.get(videoId);
     if (!j) return;
     this.map.delete(videoId);
     j.el?.remove();
     this.persist();
     this.render();
+    library.dropJob(videoId, { gone });
   },
   kick() {
     clearTimeout(this.timer);
@@ -73,7 +81,7 @@ export const jobs = {
     }
     if (!this.map.has(j.videoId)) return;
     if (r.code === 404) {
-      this.remove(j.videoId);
+      this.remove(j.videoId, { gone: true });
       if (j.own) toast(`${j.name || j.videoId} is no longer on the server.`, { kind: 'error' });
       return;
     }
@@ -209,13 +217,10 @@ export const jobs = {
     if (slices.children.length !== shown) slices.replaceChildren(...Array.from({ length: shown }, () => h('span')));
     [...slices.children].forEach((s, i) => s.classList.toggle('done', i < Math.round((doneSlices / total) * shown)));
 
-    let stageText = STAGE_TEXT[j.stage] ?? j.stage;
-    if (status === 'uploaded') stageText = 'Waiting to start';
-    else if (status === 'processing_complete') stageText = 'Ready to play';
-    else if (j.playable) stageText = `${stageText} · the start plays now (${fmtDuration(Number(j.manifest?.ready_until_s) || 0)} ready)`;
-    else if (status === 'processing_failed') stageText = FAIL_TEXT[failedAt] ?? 'Failed';
     el.dataset.failedStage = failedAt ?? '';
-    $('[data-testid="processing-stage"]', el).textContent = stageText;
+    $('[data-testid="processing-stage"]', el).textContent = stageLine({
+      status, stage: j.stage, playable: j.playable, readyUntil: j.manifest?.ready_until_s, failedAt,
+    });
     const src = j.manifest?.source;
     $('.job-source', el).textContent = src?.width ? `${src.width}×${src.height} · ${fmtDuration(src.duration_s)}` : '';
 
@@ -229,6 +234,7 @@ export const jobs = {
     const busy = status === 'processing' || status === 'uploaded';
     $('[data-testid="processing-dismiss"]', el).hidden = busy;
     $('.job-footer', el).hidden = busy && !j.playable;
+    library.showJob(j);
     this.onUpdate(j);
   },
 };

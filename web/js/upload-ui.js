@@ -23,7 +23,7 @@ export const uploadUi = {
       if (f) this.start(f);
     });
     $('#upload-cancel').addEventListener('click', () => this.cancel());
-    $('#upload-retry').addEventListener('click', () => { if (this.file) this.start(this.file); });
+    $('#upload-retry').addEventListener('click', () => { if (this.file) this.start(this.file, this.cardKey); });
     $('#upload-done').addEventListener('click', () => { this.doneId = null; $('#upload-panel').hidden = true; $('#choose-file').focus(); });
     // Once uploaded, the panel's line follows the video (processing, ready, failed).
     jobs.onUpdate = (j) => {
@@ -60,7 +60,8 @@ export const uploadUi = {
     this.renderPending();
   },
 
-  async start(file) {
+  /** Uploads `file`; `cardKey`: the library card it goes on (a failed one's Retry), else a new one. */
+  async start(file, cardKey = null) {
     if (this.current) {
       toast('An upload is already running. Cancel it first or wait for it to finish.', { kind: 'error' });
       return;
@@ -87,6 +88,8 @@ export const uploadUi = {
     this.doneId = null;
     const up = new Upload(file, this);
     this.current = up;
+    const key = library.uploadStarted(file, cardKey);
+    this.cardKey = key;
     const panel = $('#upload-panel');
     panel.hidden = false;
     panel.classList.remove('done', 'error');
@@ -112,10 +115,12 @@ export const uploadUi = {
       this.status(done.status === 'processing_complete'
         ? 'Uploaded. These exact bytes were processed before: the video is ready.'
         : afterUploadText({ status: done.status === 'uploaded' ? 'uploaded' : 'processing', stage: 'hashing' }));
+      library.uploadDone(key, done.video_id, done.fileName ?? file.name);
       jobs.add(done.video_id, done.fileName ?? file.name, { own: true, status: done.status });
       if (done.status === 'processing_complete') library.load();
     } catch (err) {
       if (up.cancelled) return;
+      library.uploadFailed(key, err.message);
       panel.classList.add('error');
       this.status(err.message);
       $('#upload-retry').hidden = false;
@@ -139,6 +144,7 @@ export const uploadUi = {
     this.current = null;
     $('#upload-cancel').disabled = true;
     await up.cancel();
+    library.uploadCancelled(this.cardKey);
     $('#upload-cancel').disabled = false;
     $('#upload-panel').hidden = true;
     $('#choose-file').disabled = false;
@@ -164,6 +170,7 @@ export const uploadUi = {
     $('#upload-progress').setAttribute('aria-valuetext', `${pct} percent, ${fmtBytes(sent)} of ${fmtBytes(size)}`);
     $('#upload-bar-fill').style.width = `${(sent / size) * 100}%`;
     $('#upload-bytes').textContent = `${fmtBytes(sent)} of ${fmtBytes(size)}`;
+    library.uploadProgress(this.cardKey, sent, size);
   },
 
   progress(up, force = false) {

@@ -9,6 +9,7 @@ export const LS = {
   protocol: 'slicecast.protocol',
   volume: 'slicecast.volume',
   announced: 'slicecast.announced.v1',
+  mine: 'slicecast.mine.v1',
 };
 
 export const $ = (sel, root = document) => root.querySelector(sel);

@@ -102,6 +102,8 @@ export const player = {
     this.drawMeta();
     if (!this.sharePanel.hidden) this.drawShare();
     this.el.dataset.videoId = item.video_id;
+    // Its poster until it plays (a deep link opens it paused), not a black box.
+    this.setPoster(item.thumbnail_url);
     this.setAspect(item.width, item.height);
     this.el.dataset.growing = String(isGrowing(item));
     const dash = $('#protocol-dash');
@@ -120,6 +122,12 @@ export const player = {
     this.loadThumbnails(item);
     this.loadDetails(item);
     await this.load(time, autoplay);
+  },
+
+  /** The picture shown before playback (none: the attribute goes). */
+  setPoster(url) {
+    if (url) this.video.poster = url;
+    else this.video.removeAttribute('poster');
   },
 
   drawMeta() {
@@ -177,6 +185,7 @@ export const player = {
     if (m.status === 'processing_complete') {
       const done = itemFromManifest(m, item.file_name) ?? {};
       for (const k of ['status', 'ready_until_s', 'dash_url', 'thumbnail_url', 'sprite', 'duration', 'presets']) item[k] = done[k] ?? item[k];
+      this.setPoster(item.thumbnail_url);
       $('#protocol-dash').disabled = !item.dash_url;
       this.loadThumbnails(item);
       this.onItemChange();
@@ -389,6 +398,7 @@ export const player = {
     this.toggleMenu(false);
     this.toggleShare(false);
     $('#player-section').hidden = true;
+    this.setPoster(null);
     delete this.el.dataset.videoId;
     delete this.el.dataset.engine;
     $('#current-quality').textContent = '';

@@ -17,6 +17,12 @@
 // arrive after the video is playable and checks that a cue's text shows at its time, from the
 // master playlist's SUBTITLES group in hls.js and with DASH in Shaka Player; takes a screenshot of the player; deletes the
 // video through the confirmation dialog and sees it leave the library (and the server).
+// The library card of the upload is followed from the start (`library.states`: uploading,
+// processing, ready, each seen in that order); a deep link (`/#v=<id>`) opens the player paused
+// on the video's poster (`deepLink`). Unless --keep, a file the sniffing lets through but the
+// server cannot decode (an MP4 `ftyp` box, then noise) ends as a failed card: a plain reason,
+// Retry (it fails again) and Delete (the card goes, /status answers 404), announced once and
+// not again after reloads (`failedCard`, `states.failure`).
 // With --early (needs a server that encodes slowly enough: the Rust test holds slices back),
 // the video is watched while it still encodes instead (page/early.mjs): "Watch now" in the
 // processing view, the library card marked as encoding, playback of the growing playlists
@@ -40,11 +46,11 @@ import {
   CheckError, collectErrors, collectHttpErrors, getBrowserVersion, launchChromium, round, sleep, waitFor,
 } from '../../tests/harness/chromium.mjs';
 import { a11yStep } from './page/a11y.mjs';
-import { deleteVideo, listVideo } from './page/library.mjs';
+import { deepLinkPoster, deleteVideo, listVideo } from './page/library.mjs';
 import { options } from './page/options.mjs';
 import { playerSteps } from './page/player.mjs';
 import { shareSteps } from './page/share.mjs';
-import { failureToastOnce, libraryAboveFold, uploadPanelFollows } from './page/states.mjs';
+import { failedCard, libraryAboveFold, uploadPanelFollows } from './page/states.mjs';
 import { playsOnAfterComplete, watchWhileEncoding } from './page/early.mjs';
 import { followProcessing, upload, uploadAndProcess } from './page/upload.mjs';
 
@@ -68,6 +74,9 @@ async function main() {
     quality: null,
     dash: null,
     delete: null,
+    library: null,
+    deepLink: null,
+    failedCard: null,
     early: null,
     refused: null,
     fit: null,
@@ -180,13 +189,14 @@ async function main() {
     await listVideo(t);
     await a11yStep(t, 'library', () => page.evaluate(() => window.scrollTo(0, 0)));
     await libraryAboveFold(t);
+    await deepLinkPoster(t);
     if (!opts.early) {
       await playerSteps(t);
       await shareSteps(t);
     }
     if (!opts.keep) {
       await deleteVideo(t);
-      await failureToastOnce(t);
+      await failedCard(t);
     }
   } catch (err) {
     if (!(err instanceof CheckError)) failures.push(`exception: ${err.stack ?? err}`.slice(0, 800));

@@ -2,8 +2,10 @@
 // upload through the file input, and the processing view until the video is processed
 // (with --early, early.mjs watches the video in between).
 import { statSync } from 'node:fs';
+import path from 'node:path';
 import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
 import { a11yStep } from './a11y.mjs';
+import { recordCardStates } from './library.mjs';
 
 /** Uploads `opts.file` through the page and follows it until processed; returns its manifest. */
 export async function uploadAndProcess(t) {
@@ -67,6 +69,7 @@ export async function upload(t) {
       const sent = [];
       const onReq = (req) => { if (req.method() === 'PUT' && req.url().includes('/uploads/parts/')) sent.push(partNo(req.url())); };
       page.on('request', onReq);
+      await page.evaluate(recordCardStates, path.basename(opts.file));
       await page.setInputFiles('#file-input', opts.file);
       await waitFor(page, 'resumed upload finished', () => document.querySelector('#upload-panel').className, null,
         (c) => /\b(done|error)\b/.test(c), { timeout: 60000 });
@@ -131,6 +134,7 @@ async function uploadHeldForAxe(t) {
   const held = (route) => gate.then(() => route.continue()).catch(() => {});
   await page.route('**/uploads/parts/**', held);
   try {
+    await page.evaluate(recordCardStates, path.basename(opts.file));
     await page.setInputFiles('#file-input', opts.file);
     await page.waitForSelector('#upload-panel:not(.done):not(.error)', { state: 'visible', timeout: 10000 });
     await a11yStep(t, 'during an upload', () => page.evaluate(() => window.scrollTo(0, 0)));

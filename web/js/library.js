@@ -353,7 +353,9 @@ export const library = {
     live.job = { status: j.status, stage: j.stage, progress: j.progress, playable: !!j.playable, error: j.error ?? null, manifest: j.manifest ?? null };
     const el = this.cards.get(j.videoId);
     const item = this.items.find((v) => v.video_id === j.videoId);
-    if (el && cardState(live, item) === before && el.dataset.state === before) this.update(el, before, item, live);
+    const same = el && cardState(live, item) === before && el.dataset.state === before
+      && (before !== 'processing' || el.dataset.playable === String(playableNow(item, live)));
+    if (same) this.update(el, before, item, live);
     else this.render();
   },
   /** The processing view let go of a video; `gone`: it is no longer on the server. */

@@ -68,6 +68,8 @@ export async function watchWhileEncoding(t) {
     await page.waitForSelector(card, { timeout: 10000 });
     const badge = await page.textContent(`${card} [data-testid="library-encoding"]`);
     if (!/^Encoding · \d+:\d\d ready$/.test(badge ?? '')) throw new CheckError(`the library card's badge reads ${JSON.stringify(badge)}`);
+    const libraryWatch = await page.isVisible(`${card} [data-testid="library-watch"]`);
+    if (!libraryWatch) throw new CheckError('the library card offers no "Watch now"');
 
     await page.click(`${job} [data-testid="processing-play"]`);
     await page.waitForSelector(`#player[data-video-id="${id}"][data-growing="true"]`, { timeout: 10000 });
@@ -96,7 +98,7 @@ export async function watchWhileEncoding(t) {
     }
     t.early = { readyAtStart: playing.readyUntil, playableAfterMs: m.playable_after_ms };
     result.early = {
-      offeredAfterS: offeredS, badge, stageText: st.stage, playedAt: round(playing.t, 2),
+      offeredAfterS: offeredS, badge, libraryWatch, stageText: st.stage, playedAt: round(playing.t, 2),
       readyUntil: playing.readyUntil, playableAfterMs: m.playable_after_ms,
       thumbnailsWhileEncoding: sprites.thumbnails, readyWithThumbnails: sprites.readyUntil,
       duration: m.duration_s, slicesDone: m.progress?.slices_done, slicesTotal: m.progress?.slices_total,

@@ -3,7 +3,7 @@
 
 use crate::validate;
 use serde::{Deserialize, Serialize};
-use slicecast_core::manifest::{Manifest, Stage, Status};
+use slicecast_core::manifest::{DownloadKind, Manifest, Stage, Status};
 use utoipa::ToSchema;
 
 /// `POST /create_multipart_upload` body.
@@ -131,6 +131,17 @@ pub struct SubtitleItem {
     pub srt_url: String,
 }
 
+/// A file of a video to download (remuxed from its stream: no second encode).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DownloadItem {
+    /// `mp4` (the tallest rung up to 1080p, with the audio) or `m4a` (the audio).
+    pub kind: String,
+    /// Its URL (Range requests work, and the MP4 is `faststart`).
+    pub url: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
 /// One video in `GET /api/videos`: processed, or still processing with its
 /// start already playable.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -175,6 +186,8 @@ pub struct VideoItem {
     pub transcription_status: String,
     /// Why transcription failed, when it did.
     pub transcription_error: Option<String>,
+    /// Files to download, once complete (none with `GENERATE_DOWNLOADS=false`).
+    pub downloads: Vec<DownloadItem>,
 }
 
 /// Encoding progress.
@@ -278,6 +291,9 @@ pub struct ManifestDoc {
     /// Subtitle tracks: `[{lang, name, vtt, srt, playlist}]` (keys; serve them as `/stream/<key>`).
     #[schema(value_type = Vec<Object>)]
     pub subtitles: Vec<serde_json::Value>,
+    /// Downloads once complete: `[{kind, key, bytes}]`, `kind` `mp4` or `m4a` (serve them as `/stream/<key>`).
+    #[schema(value_type = Vec<Object>)]
+    pub downloads: Vec<serde_json::Value>,
     /// Present and true once the start plays (`assets.hls_master` is set
     /// then), while the rest still encodes, and after.
     pub playable: Option<bool>,
@@ -366,6 +382,19 @@ pub fn video_item(m: &Manifest, url: &dyn Fn(&str) -> String) -> VideoItem {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         transcription_error: m.transcription.as_ref().and_then(|t| t.error.clone()),
+        downloads: m
+            .downloads
+            .iter()
+            .map(|d| DownloadItem {
+                kind: match d.kind {
+                    DownloadKind::Mp4 => "mp4",
+                    DownloadKind::M4a => "m4a",
+                }
+                .to_owned(),
+                url: url(&stream_path(&d.key)),
+                bytes: d.bytes,
+            })
+            .collect(),
         file_name: name,
     }
 }

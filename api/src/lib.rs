@@ -210,6 +210,7 @@ impl AppState {
         bodies::UploadStateResponse,
         bodies::VideoItem,
         bodies::SubtitleItem,
+        bodies::DownloadItem,
         bodies::ProgressItem,
         bodies::TranscodingItem,
         bodies::StatusPlaceholder,

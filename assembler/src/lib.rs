@@ -2,6 +2,7 @@
 //! media playlists and the DASH MPD over the same segment files, the thumbnail
 //! sprite sheets with their WebVTT track, and a poster frame.
 
+mod downloads;
 mod poster;
 pub mod progressive;
 pub mod sprites;
@@ -10,7 +11,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use slicecast_core::job::{AudioResult, SliceResult, SourceRef};
 use slicecast_core::ladder::Rung;
-use slicecast_core::manifest::{Assets, RungSummary};
+use slicecast_core::manifest::{Assets, Download, RungSummary};
 use slicecast_core::plan::SlicePlan;
 use slicecast_core::presentation::{AudioTrack, Presentation, Track, VideoTrack};
 use slicecast_core::thumbs;
@@ -69,6 +70,13 @@ pub struct AssembleInput {
     pub sprite: SpriteSettings,
     /// Whether to write the MPD.
     pub generate_dash: bool,
+    /// Whether to make the MP4 and M4A downloads.
+    #[serde(default = "yes")]
+    pub generate_downloads: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What the assembler wrote.
@@ -80,6 +88,9 @@ pub struct Assembled {
     pub rungs: Vec<RungSummary>,
     /// Presentation duration in seconds.
     pub duration_s: f64,
+    /// The downloads made.
+    #[serde(default)]
+    pub downloads: Vec<Download>,
 }
 
 /// Assembly failed.
@@ -252,6 +263,23 @@ pub async fn assemble(
         assets.thumbnails_vtt = Some(vtt);
     }
     assets.poster = Some(poster::poster(store, input, &p).await?);
+    let downloads = if input.generate_downloads {
+        let t = std::time::Instant::now();
+        match downloads::downloads(store, input, &p).await {
+            Ok(d) => {
+                info!(ms = t.elapsed().as_millis() as u64, "downloads made");
+                d
+            }
+            // The stream is complete and plays: a download that could not be
+            // made is left out, not a reason to fail the video.
+            Err(e) => {
+                warn!(error = %e, "the downloads could not be made");
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
 
     let rungs = p
         .video
@@ -275,6 +303,7 @@ pub async fn assemble(
         assets,
         rungs,
         duration_s: p.duration_s,
+        downloads,
     })
 }
 

@@ -25,6 +25,10 @@ pub struct OutputArgs {
     /// Write the DASH MPD too.
     #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
     pub generate_dash: bool,
+    /// Make an MP4 (tallest rung up to 1080p, with the audio) and an M4A
+    /// download from the segments (a remux, no second encode).
+    #[arg(long, env = "GENERATE_DOWNLOADS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub generate_downloads: bool,
     /// Publish HLS playlists of the finished start while the rest encodes
     /// (sources of two minutes or more also get a short first slice).
     #[arg(long, env = "PUBLISH_WHILE_ENCODING", default_value_t = true, action = clap::ArgAction::Set)]
@@ -71,6 +75,7 @@ impl OutputArgs {
                 width: self.sprite_width,
             },
             generate_dash: self.generate_dash,
+            generate_downloads: self.generate_downloads,
             publish_while_encoding: self.publish_while_encoding,
             first_slice_seconds: self
                 .first_slice_seconds

@@ -181,10 +181,12 @@ pub(crate) async fn run_claimed(
         display_size: (dw, dh),
         sprite: settings.sprite.clone(),
         generate_dash: settings.generate_dash,
+        generate_downloads: settings.generate_downloads,
     };
     let assembled = assemble_with_retries(invoker.as_ref(), input, settings).await?;
     manifest.assets = assembled.assets;
     manifest.rungs = assembled.rungs;
+    manifest.downloads = assembled.downloads;
     manifest.duration_s = Some(assembled.duration_s);
     manifest.timings.assemble_ms = t.elapsed().as_millis() as u64;
     let mut done = manifest.completed(now_ms());

@@ -51,6 +51,8 @@ pub struct Settings {
     pub sprite: SpriteSettings,
     /// Whether to write the DASH MPD.
     pub generate_dash: bool,
+    /// Whether to make the MP4 and M4A downloads.
+    pub generate_downloads: bool,
     /// Audio bitrate in bit/s.
     pub audio_bitrate: u64,
     /// Longest a video may take from claim to completion.
@@ -109,6 +111,7 @@ impl Default for Settings {
             max_tries: 3,
             sprite: SpriteSettings::default(),
             generate_dash: true,
+            generate_downloads: true,
             audio_bitrate: 128_000,
             deadline: Duration::from_secs(6 * 3600),
             heartbeat_timeout: HEARTBEAT_TIMEOUT,

@@ -84,6 +84,10 @@ pub fn hls(id: &VideoId, name: &str) -> String {
 pub fn dash_mpd(id: &VideoId) -> String {
     format!("{PROCESSED}{id}/dash/stream.mpd")
 }
+/// `processed/<id>/download/<name>`: the MP4 and M4A downloads.
+pub fn download(id: &VideoId, name: &str) -> String {
+    format!("{PROCESSED}{id}/download/{name}")
+}
 /// `processed/<id>/thumbnail/<name>`.
 pub fn thumbnail(id: &VideoId, name: &str) -> String {
     format!("{PROCESSED}{id}/thumbnail/{name}")

@@ -4,6 +4,9 @@
 use crate::VideoId;
 use serde::{Deserialize, Serialize};
 
+mod download;
+pub use download::{Download, DownloadKind};
+
 /// Overall status; the values clients of the earlier service know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,6 +246,9 @@ pub struct Manifest {
     /// Published subtitle tracks.
     #[serde(default)]
     pub subtitles: Vec<SubtitleTrack>,
+    /// Files to download (an MP4 and an M4A), once complete.
+    #[serde(default)]
+    pub downloads: Vec<Download>,
     /// How it was encoded, once planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoder: Option<EncoderSummary>,
@@ -300,6 +306,7 @@ impl Manifest {
             transcription_status: TranscriptionStatus::NotRequested,
             transcription: None,
             subtitles: Vec::new(),
+            downloads: Vec::new(),
             encoder: None,
             resumed: 0,
             interrupted: false,

@@ -70,6 +70,35 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
         &["--subtitles", "--screenshot", &shot.to_string_lossy()],
     );
     assert_eq!(summary["share"]["embedPage"]["route"], true, "{summary}");
+    assert_eq!(
+        summary["library"]["states"],
+        serde_json::json!(["uploading", "processing", "ready"]),
+        "the library card's states"
+    );
+    let failed = &summary["failedCard"];
+    assert_eq!(failed["deleted"], true, "{failed}");
+    assert_eq!(failed["retryShown"], true, "{failed}");
+    assert_eq!(failed["statusAfterDelete"], 404, "{failed}");
+    let reason = failed["reason"].as_str().unwrap_or_default();
+    assert!(
+        !reason.is_empty() && !["@", "0x", "/"].iter().any(|s| reason.contains(s)),
+        "a plain reason: {reason:?}"
+    );
+    assert_eq!(
+        summary["a11y"]["library with a failed card"],
+        serde_json::json!({"light": 0, "dark": 0}),
+        "{summary}"
+    );
+    assert_eq!(summary["states"]["failure"]["toastsAfterReload"], 0);
+    let deep = &summary["deepLink"];
+    assert_eq!(deep["paused"], true, "{deep}");
+    assert!(
+        deep["poster"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/stream/")),
+        "{deep}"
+    );
+    assert!(deep["diff"].as_f64().is_some_and(|d| d <= 12.0), "{deep}");
     for viewport in ["1366x800", "390x844"] {
         let bars = summary["fit"][viewport]["bars"].as_f64();
         assert!(
@@ -107,6 +136,15 @@ fn a_long_upload_plays_in_the_page_while_it_encodes() {
     let summary = page_test(&base, &clip, &["--early", "--keep"]);
     let early = &summary["early"];
     assert!(early["readyUntil"].as_f64().unwrap_or(0.0) > 0.0, "{early}");
+    assert_eq!(early["libraryWatch"], true, "{early}");
+    assert_eq!(
+        summary["library"]["states"]
+            .as_array()
+            .and_then(|s| s.last())
+            .and_then(|s| s.as_str()),
+        Some("ready"),
+        "{summary}"
+    );
     assert!(
         early["playedTo"].as_f64().unwrap_or(0.0) > early["readyUntil"].as_f64().unwrap_or(0.0),
         "{early}"

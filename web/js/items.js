@@ -24,6 +24,7 @@ export function itemFromManifest(m, name) {
     subtitles: subtitleItems(m.subtitles),
     transcription_status: m.transcription_status ?? 'not_requested',
     transcription_error: m.transcription?.error ?? null,
+    downloads: downloadItems(m.downloads),
   };
 }
 
@@ -61,6 +62,11 @@ export function seekLimit(item, duration) {
 /** The manifest's subtitle tracks ({lang, name, vtt, srt} keys) as list items ({lang, name, url}). */
 export function subtitleItems(list) {
   return (list ?? []).map((s) => ({ lang: s.lang, name: s.name, url: s.url ?? streamUrl(s.vtt), srt_url: s.srt_url ?? streamUrl(s.srt) }));
+}
+
+/** The manifest's downloads ({kind, key, bytes}) as list items ({kind, url, bytes}). */
+export function downloadItems(list) {
+  return (list ?? []).filter((d) => d?.key).map((d) => ({ kind: d.kind, url: streamUrl(d.key), bytes: d.bytes }));
 }
 
 /** Transcription still to come: the player keeps asking /status until it settles. */

@@ -1,6 +1,7 @@
 // What a video is shared by: its HLS master and DASH MPD URLs, an embed snippet for the
 // player at /embed/<id>, and a link to it on this page (/#v=<id>). Pure: the caller passes the
-// page's origin.
+// page's origin. Also the files a video is downloaded as (`downloadLinks`).
+import { fmtBytes } from './format.js';
 
 /** `s` with the characters that matter in an HTML attribute escaped. */
 export function escapeAttr(s) {
@@ -57,4 +58,44 @@ export function embedState(code, m, id) {
   if (!ready) return { message: 'This video is not ready yet. Try again in a minute.' };
   const master = m.assets?.hls_master ? `/stream/${m.assets.hls_master}` : `/stream/${encodeURIComponent(id)}/hls/master.m3u8`;
   return { play: { src: master, poster: m.assets?.poster ? `/stream/${m.assets.poster}` : null, title: m.source?.name ?? null } };
+}
+
+/** What each kind of download is called, and the extension its file gets. */
+const DOWNLOAD_KINDS = {
+  mp4: { what: 'Video', ext: 'mp4' },
+  m4a: { what: 'Audio only', ext: 'm4a' },
+};
+
+/**
+ * A file name the browser may save as: `base` without path separators, control characters
+ * or the characters Windows refuses, trimmed; `fallback` when nothing is left.
+ */
+export function safeFileName(base, fallback = 'video') {
+  // eslint-disable-next-line no-control-regex
+  const s = String(base ?? '').replace(/[\u0000-\u001f\u007f\\/:*?"<>|]+/g, '_').replace(/^[\s.]+|[\s.]+$/g, '');
+  return s || fallback;
+}
+
+/**
+ * The downloads of a library item (`item.downloads`: [{kind, url, bytes}]) as links: `href`,
+ * `name` (the `download` attribute: the video's base name plus the kind's extension) and
+ * `label` ("Video (MP4, 7.4 MB)"); the video first, then the audio; [] when there are none.
+ */
+export function downloadLinks(item) {
+  const base = safeFileName(item?.base_name || String(item?.file_name ?? '').replace(/\.[^.]+$/, '') || item?.video_id);
+  const order = Object.keys(DOWNLOAD_KINDS);
+  return (item?.downloads ?? [])
+    .filter((d) => d?.url && DOWNLOAD_KINDS[d.kind])
+    .sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))
+    .map((d) => {
+      const { what, ext } = DOWNLOAD_KINDS[d.kind];
+      const size = fmtBytes(Number(d.bytes));
+      return {
+        kind: d.kind,
+        href: d.url,
+        name: `${base}.${ext}`,
+        bytes: d.bytes,
+        label: `${what} (${ext.toUpperCase()}${size ? `, ${size}` : ''})`,
+      };
+    });
 }

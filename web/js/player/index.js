@@ -3,7 +3,7 @@
 // subtitles (subtitles.js) are mixed into the same object.
 import { fetchStatus } from '../api.js';
 import { fmtAge, fmtDuration, namePieces, rungName } from '../format.js';
-import { isGrowing, itemFromManifest, SUBTITLES_COMING, subtitleItems } from '../items.js';
+import { downloadItems, isGrowing, itemFromManifest, SUBTITLES_COMING, subtitleItems } from '../items.js';
 import { $, clamp, h, LS, setIcon, setName } from '../util.js';
 import { createEngine, shakaCode } from './engines.js';
 import { layout } from './layout.js';
@@ -101,6 +101,7 @@ export const player = {
     setName($('#player-title'), namePieces(title), title);
     this.drawMeta();
     if (!this.sharePanel.hidden) this.drawShare();
+    this.drawDownloads();
     this.el.dataset.videoId = item.video_id;
     // Its poster until it plays (a deep link opens it paused), not a black box.
     this.setPoster(item.thumbnail_url);
@@ -160,6 +161,10 @@ export const player = {
       this.el.dataset.sliceStarts = (r.body.slice_starts_s ?? []).join(',');
       if (isGrowing(item)) this.takeProgress(item, r.body);
       this.takeSubtitles(item, r.body);
+      if (!item.downloads?.length && r.body.downloads?.length) {
+        item.downloads = downloadItems(r.body.downloads);
+        this.drawDownloads();
+      }
       // Subtitles come after the video is playable: ask again until they settle.
       again = isGrowing(item) ? GROWING_POLL_MS : SUBTITLES_COMING.has(item.transcription_status) ? 3000 : 0;
     } catch { /* optional; a growing video asks again */ }
@@ -184,7 +189,8 @@ export const player = {
     }
     if (m.status === 'processing_complete') {
       const done = itemFromManifest(m, item.file_name) ?? {};
-      for (const k of ['status', 'ready_until_s', 'dash_url', 'thumbnail_url', 'sprite', 'duration', 'presets']) item[k] = done[k] ?? item[k];
+      for (const k of ['status', 'ready_until_s', 'dash_url', 'thumbnail_url', 'sprite', 'duration', 'presets', 'downloads']) item[k] = done[k] ?? item[k];
+      this.drawDownloads();
       this.setPoster(item.thumbnail_url);
       $('#protocol-dash').disabled = !item.dash_url;
       this.loadThumbnails(item);
@@ -397,6 +403,7 @@ export const player = {
     this.hidePreview();
     this.toggleMenu(false);
     this.toggleShare(false);
+    this.toggleDownloads(false);
     $('#player-section').hidden = true;
     this.setPoster(null);
     delete this.el.dataset.videoId;

@@ -1,6 +1,8 @@
 // The player's Share panel, mixed into `player`: the HLS and DASH URLs, the embed code and a
-// link to this page with the video open, each with a Copy button.
-import { shareLinks } from '../share.js';
+// link to this page with the video open, each with a Copy button. Also its Download panel: a
+// link to each file the video downloads as (an MP4, an M4A), the button hidden when none.
+import { downloadLinks, shareLinks } from '../share.js';
+import { h, icon } from '../util.js';
 
 /** Puts `text` on the clipboard (the Clipboard API, else a selected textarea and execCommand). */
 async function copyText(text) {
@@ -31,6 +33,27 @@ export const share = {
     for (const b of this.sharePanel.querySelectorAll('[data-copy]')) {
       b.addEventListener('click', () => this.copyShare(b.dataset.copy, b));
     }
+    this.downloadPanel = document.querySelector('#download-panel');
+    this.downloadButton = document.querySelector('#download-button');
+    this.downloadButton.addEventListener('click', () => this.toggleDownloads());
+  },
+
+  /** Opens or closes (`open` omitted: toggles) the Download panel. */
+  toggleDownloads(open = this.downloadPanel.hidden) {
+    this.downloadPanel.hidden = !open;
+    this.downloadButton.setAttribute('aria-expanded', String(open));
+  },
+
+  /** The Download button and panel for the video open now (both hidden when it has no downloads). */
+  drawDownloads() {
+    const links = this.item ? downloadLinks(this.item) : [];
+    document.querySelector('#download-list').replaceChildren(...links.map((l) => h('li', {},
+      h('a', {
+        class: 'button button-ghost', href: l.href, download: l.name, type: l.kind === 'm4a' ? 'audio/mp4' : 'video/mp4',
+        dataset: { testid: `download-${l.kind}`, kind: l.kind, bytes: l.bytes },
+      }, icon('download'), l.label))));
+    this.downloadButton.hidden = !links.length;
+    if (!links.length) this.toggleDownloads(false);
   },
 
   /** Opens or closes (`open` omitted: toggles) the Share panel. */

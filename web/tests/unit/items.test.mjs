@@ -2,7 +2,7 @@
 // (web/js/stages.js).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cardState, isGrowing, itemFromManifest, seekLimit, subtitleItems } from '../../js/items.js';
+import { cardState, downloadItems, isGrowing, itemFromManifest, seekLimit, subtitleItems } from '../../js/items.js';
 import { failedStage } from '../../js/stages.js';
 
 const MANIFEST = {
@@ -20,6 +20,10 @@ const MANIFEST = {
   },
   subtitles: [{ lang: 'en', name: 'English', vtt: 'videos/v1/subtitles/en.vtt', srt: 'videos/v1/subtitles/en.srt' }],
   transcription_status: 'completed',
+  downloads: [
+    { kind: 'mp4', key: 'processed/v1/download/720p.mp4', bytes: 7400000 },
+    { kind: 'm4a', key: 'processed/v1/download/audio.m4a', bytes: 812345 },
+  ],
 };
 
 test('itemFromManifest: a processed video as a library item', () => {
@@ -41,6 +45,10 @@ test('itemFromManifest: a processed video as a library item', () => {
     subtitles: [{ lang: 'en', name: 'English', url: '/stream/videos/v1/subtitles/en.vtt', srt_url: '/stream/videos/v1/subtitles/en.srt' }],
     transcription_status: 'completed',
     transcription_error: null,
+    downloads: [
+      { kind: 'mp4', url: '/stream/processed/v1/download/720p.mp4', bytes: 7400000 },
+      { kind: 'm4a', url: '/stream/processed/v1/download/audio.m4a', bytes: 812345 },
+    ],
   });
 });
 
@@ -53,8 +61,16 @@ test('itemFromManifest: no item before the assets exist; names fall back', () =>
   assert.equal(bare.hls_url, null);
   assert.equal(bare.uploaded_at, null);
   assert.deepEqual(bare.subtitles, []);
+  assert.deepEqual(bare.downloads, []);
   assert.equal(bare.transcription_status, 'not_requested');
   assert.equal(itemFromManifest({ video_id: 'v3', assets: {} }).file_name, 'v3');
+});
+
+test('downloadItems: manifest keys as stream URLs; none without a key or a list', () => {
+  assert.deepEqual(downloadItems(undefined), []);
+  assert.deepEqual(downloadItems([]), []);
+  assert.deepEqual(downloadItems([{ kind: 'mp4', bytes: 1 }, { kind: 'm4a', key: 'processed/x/download/audio.m4a', bytes: 2 }]),
+    [{ kind: 'm4a', url: '/stream/processed/x/download/audio.m4a', bytes: 2 }]);
 });
 
 test('a video still encoding: growing, seekable up to a little before what is ready', () => {

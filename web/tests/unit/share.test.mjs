@@ -1,7 +1,7 @@
 // share.js: the shared URLs, the embed snippet, the embed player's id and state.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { embedId, embedSnippet, embedState, escapeAttr, shareLinks } from '../../js/share.js';
+import { downloadLinks, embedId, embedSnippet, embedState, escapeAttr, safeFileName, shareLinks } from '../../js/share.js';
 
 const O = 'http://127.0.0.1:8080';
 const item = {
@@ -47,4 +47,35 @@ test('embedState: plays what is ready, a sentence otherwise', () => {
   assert.match(embedState(202, null, 'v').message, /not ready yet/);
   assert.match(embedState(404, null, 'v').message, /does not exist/);
   assert.match(embedState(200, { status: 'processing_failed' }, 'v').message, /could not be processed/);
+});
+
+test('downloadLinks: the video then the audio, named after the video, sizes in words', () => {
+  const downloads = [
+    { kind: 'm4a', url: '/stream/processed/v1/download/audio.m4a', bytes: 812345 },
+    { kind: 'mp4', url: '/stream/processed/v1/download/720p.mp4', bytes: 7412345 },
+  ];
+  assert.deepEqual(downloadLinks({ video_id: 'v1', base_name: 'Sintel Trailer', downloads }), [
+    { kind: 'mp4', href: '/stream/processed/v1/download/720p.mp4', name: 'Sintel Trailer.mp4', bytes: 7412345, label: 'Video (MP4, 7.4 MB)' },
+    { kind: 'm4a', href: '/stream/processed/v1/download/audio.m4a', name: 'Sintel Trailer.m4a', bytes: 812345, label: 'Audio only (M4A, 812 KB)' },
+  ]);
+});
+
+test('downloadLinks: none, unknown kinds skipped, names from the file name or the id', () => {
+  assert.deepEqual(downloadLinks({ video_id: 'v1' }), []);
+  assert.deepEqual(downloadLinks({ video_id: 'v1', downloads: [] }), []);
+  assert.deepEqual(downloadLinks(null), []);
+  const d = [{ kind: 'webm', url: '/x.webm', bytes: 1 }, { kind: 'm4a', url: '/a.m4a', bytes: 1500 }];
+  assert.deepEqual(downloadLinks({ video_id: 'v1', file_name: 'clip.final.mov', downloads: d }).map((l) => [l.name, l.label]),
+    [['clip.final.m4a', 'Audio only (M4A, 1.5 KB)']]);
+  assert.equal(downloadLinks({ video_id: 'v9', downloads: d })[0].name, 'v9.m4a');
+  assert.equal(downloadLinks({ video_id: 'v9', downloads: [{ kind: 'mp4', url: '/v.mp4' }] })[0].label, 'Video (MP4)');
+});
+
+test('safeFileName: no separators or control characters; a fallback when empty', () => {
+  assert.equal(safeFileName('a/b\\c:d*e?"f"<g>|h'), 'a_b_c_d_e_f_g_h');
+  assert.equal(safeFileName('tab\there\n'), 'tab_here_');
+  assert.equal(safeFileName('  ..hidden. '), 'hidden');
+  assert.equal(safeFileName(''), 'video');
+  assert.equal(safeFileName(undefined, 'x'), 'x');
+  assert.equal(safeFileName('Sintel Trailer'), 'Sintel Trailer');
 });

@@ -22,7 +22,9 @@
 // on the video's poster (`deepLink`). Unless --keep, a file the sniffing lets through but the
 // server cannot decode (an MP4 `ftyp` box, then noise) ends as a failed card: a plain reason,
 // Retry (it fails again) and Delete (the card goes, /status answers 404), announced once and
-// not again after reloads (`failedCard`, `states.failure`).
+// not again after reloads (`failedCard`, `states.failure`). The player's Download panel links
+// the video's MP4 and M4A (href, `download` name, label); each answers 200 with its type and
+// size and 206 to a Range, and plays in a plain media element without hls.js (`downloads`).
 // With --early (needs a server that encodes slowly enough: the Rust test holds slices back),
 // the video is watched while it still encodes instead (page/early.mjs): "Watch now" in the
 // processing view, the library card marked as encoding, playback of the growing playlists
@@ -46,6 +48,7 @@ import {
   CheckError, collectErrors, collectHttpErrors, getBrowserVersion, launchChromium, round, sleep, waitFor,
 } from '../../tests/harness/chromium.mjs';
 import { a11yStep } from './page/a11y.mjs';
+import { downloadSteps } from './page/downloads.mjs';
 import { deepLinkPoster, deleteVideo, listVideo } from './page/library.mjs';
 import { options } from './page/options.mjs';
 import { playerSteps } from './page/player.mjs';
@@ -81,6 +84,7 @@ async function main() {
     refused: null,
     fit: null,
     share: null,
+    downloads: null,
     states: null,
     a11y: null,
     screenshots: {},
@@ -193,6 +197,7 @@ async function main() {
     if (!opts.early) {
       await playerSteps(t);
       await shareSteps(t);
+      await downloadSteps(t);
     }
     if (!opts.keep) {
       await deleteVideo(t);

@@ -266,13 +266,14 @@ export async function playerSteps({ page, opts, result, step, itemSel, manifest 
   });
 }
 
-/** axe on the open player (paused, with its Advanced menu and Share panel open), then playing on. */
+/** axe on the open player (paused, with its Advanced menu, Download and Share panels open), then playing on. */
 async function a11yPlayer(t) {
   const { page } = t;
   const wasPlaying = await page.evaluate(() => { const v = document.querySelector('#video'); const p = !v.paused; v.pause(); return p; });
   try {
     await a11yStep(t, 'the open player', async () => {
-      // Share first: a press outside the Advanced menu closes it.
+      // The panels first: a press outside the Advanced menu closes it.
+      if (await page.isVisible('#download-button') && await page.isHidden('#download-panel')) await page.click('#download-button');
       if (await page.isHidden('#share-panel')) await page.click('#share-button');
       await page.evaluate(() => document.querySelector('#player-section').scrollIntoView({ block: 'start' }));
       await openAdvanced(page);
@@ -280,6 +281,7 @@ async function a11yPlayer(t) {
   } finally {
     if (!(await page.isHidden('#advanced-panel'))) await page.click('#player-advanced');
     if (!(await page.isHidden('#share-panel'))) await page.click('#share-button');
+    if (!(await page.isHidden('#download-panel'))) await page.click('#download-button');
     if (wasPlaying) await page.evaluate(() => document.querySelector('#video').play());
   }
 }

@@ -107,6 +107,9 @@ pub async fn run(args: TranscodeArgs) -> anyhow::Result<()> {
         }
     };
     bar.finish_and_clear();
+    if let Some(w) = &settings.webhooks {
+        w.flush(std::time::Duration::from_secs(30)).await;
+    }
     match result {
         Ok(outcome) => {
             let m = outcome.manifest();

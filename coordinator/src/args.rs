@@ -3,9 +3,11 @@
 
 use crate::Settings;
 use crate::subtitles::{EngineChoice, Transcriber, local_engine};
+use crate::webhook::{WebhookConfig, WebhookError, Webhooks};
 use slicecast_assembler::SpriteSettings;
 use slicecast_media::limits::{self, Limits};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Segment length, encoder preset, tries, DASH and sprite settings.
 #[derive(clap::Args, Debug, Clone)]
@@ -49,6 +51,17 @@ pub struct OutputArgs {
     /// Thumbnail width in pixels.
     #[arg(long, env = "SPRITE_SCALE_W", default_value_t = 180)]
     pub sprite_width: u32,
+    /// POST signed events (`video.playable`, `video.ready`, `video.failed`,
+    /// `subtitles.ready`) to this http(s) URL.
+    #[arg(long, env = "WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// The webhooks' HMAC-SHA256 signing secret (16 characters or more).
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true, hide = true)]
+    pub webhook_secret: Option<String>,
+    /// Prefix of the playback URLs in webhook bodies (e.g.
+    /// `https://videos.example.com`); paths on the API without it.
+    #[arg(long, env = "PUBLIC_URL", default_value = "")]
+    pub public_url: String,
     /// Longest source accepted, seconds (checked at probe time).
     #[arg(long, env = "MAX_DURATION_SECONDS", default_value_t = limits::DEFAULT_MAX_DURATION_SECONDS)]
     pub max_duration_seconds: f64,
@@ -61,9 +74,30 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// `settings` with these values.
+    /// The webhook sender these values ask for (`None` without a URL).
+    pub fn webhooks(&self) -> Result<Option<Arc<Webhooks>>, WebhookError> {
+        let Some(url) = self.webhook_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        Webhooks::new(WebhookConfig {
+            url: url.trim().to_owned(),
+            secret: self.webhook_secret.clone().unwrap_or_default(),
+            public_base: self.public_url.trim().trim_end_matches('/').to_owned(),
+            give_up_after: Duration::from_secs(600),
+            first_backoff: Duration::from_secs(1),
+        })
+        .map(Some)
+    }
+
+    /// `settings` with these values. A webhook configuration that cannot be
+    /// used is logged as an error and leaves webhooks off.
     pub fn apply(&self, settings: Settings) -> Settings {
+        let webhooks = self.webhooks().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "webhooks are off");
+            None
+        });
         Settings {
+            webhooks: webhooks.or(settings.webhooks.clone()),
             segment_seconds: self.segment_seconds,
             preset: self.preset.clone(),
             crf: self.crf,

@@ -23,6 +23,8 @@ mod resume;
 mod settings;
 mod source;
 pub mod subtitles;
+pub mod webhook;
+mod webhook_tls;
 
 pub use failure::Failure;
 pub use fanout::JobTimeout;
@@ -204,6 +206,9 @@ pub async fn process_hashed_upload(
     heartbeat.stop().await;
     match result {
         Ok((m, source)) => {
+            if let Some(w) = &settings.webhooks {
+                w.send("video.ready", &m);
+            }
             // The transcription reads the source the jobs read, which may be
             // the continuous copy in work/: work/ goes after it.
             let m = match &settings.transcriber {
@@ -213,7 +218,14 @@ pub async fn process_hashed_upload(
                         subtitles::transcribe(store.as_ref(), t.as_ref(), m, &source.0, source.1)
                             .await;
                     let _ = store.delete_prefix(&keys::work(&id, "")).await;
-                    m?
+                    let m = m?;
+                    if m.transcription_status
+                        == slicecast_core::manifest::TranscriptionStatus::Completed
+                        && let Some(w) = &settings.webhooks
+                    {
+                        w.send("subtitles.ready", &m);
+                    }
+                    m
                 }
                 None => {
                     let _ = store.delete_prefix(&keys::work(&id, "")).await;
@@ -234,6 +246,9 @@ pub async fn process_hashed_upload(
                 .unwrap_or(manifest);
             let failed = current.failed(reason, now_ms());
             write_manifest(store.as_ref(), &failed).await?;
+            if let Some(w) = &settings.webhooks {
+                w.send("video.failed", &failed);
+            }
             events(Event::Stage(Stage::Done));
             Err(CoordinatorError::Failed {
                 video_id: id,

@@ -296,9 +296,16 @@ async fn fan_out(
             let eta = live.eta(started.elapsed()).map(|d| d.as_millis() as u64);
             manifest = manifest.with_live_progress(done, total, fraction, eta, now_ms());
             if finished {
+                let was_playable = manifest.playable;
                 manifest = publisher
                     .update(store.as_ref(), manifest, &slices, &audio, now_ms())
                     .await;
+                if manifest.playable
+                    && !was_playable
+                    && let Some(w) = &settings.webhooks
+                {
+                    w.send("video.playable", &manifest);
+                }
             }
             write_manifest(store.as_ref(), &manifest).await?;
             written = Some(Instant::now());

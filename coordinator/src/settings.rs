@@ -78,6 +78,8 @@ pub struct Settings {
     /// The speech engine for subtitles (`None`: no subtitles). Runs once the
     /// video is playable; [`process_upload`] returns after it has answered.
     pub transcriber: Option<Arc<dyn subtitles::Transcriber>>,
+    /// Where the video's events are posted (`WEBHOOK_URL`), if anywhere.
+    pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
     /// What one source may be at most (duration, pixels, frame rate),
     /// checked at probe time before anything fans out.
     pub limits: Limits,
@@ -121,6 +123,7 @@ impl Default for Settings {
             publish_while_encoding: true,
             audio_chunk_seconds: None,
             transcriber: None,
+            webhooks: None,
             limits: Limits::default(),
         }
     }

@@ -8,6 +8,7 @@ use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_coordinator::subtitles::check_pending;
 use slicecast_coordinator::{CoordinatorError, InvokeError, Invoker, Outcome, Settings, run_job};
 use slicecast_core::job::{Job, JobResult};
+use slicecast_core::manifest::TranscriptionStatus;
 use slicecast_core::{VideoId, keys};
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::BlobStore;
@@ -214,6 +215,10 @@ impl Coordinator {
                 error: err,
             });
         }
+        // A frozen invocation delivers nothing: the webhooks go out before it returns.
+        if let Some(w) = &self.settings.webhooks {
+            w.flush(WEBHOOK_FLUSH).await;
+        }
         Ok(reply)
     }
 }
@@ -239,10 +244,17 @@ impl Coordinator {
             .map_err(|e| {
                 HandlerError::new(format!("recording the transcript of {id} failed: {e}"))
             })? {
-            Some(m) => serde_json::to_value(m.transcription_status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            Some(m) => {
+                if m.transcription_status == TranscriptionStatus::Completed
+                    && let Some(w) = &self.settings.webhooks
+                {
+                    w.send("subtitles.ready", &m);
+                }
+                serde_json::to_value(m.transcription_status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            }
             None => {
                 info!(video.id = %id, job = %job, "transcript of a deleted video; removing it");
                 let _ = self.store.delete_prefix(&keys::transcripts(&id)).await;
@@ -256,6 +268,10 @@ impl Coordinator {
         })
     }
 }
+
+/// How long a coordinator invocation waits for its webhooks before it
+/// returns (each is retried within this; a receiver down longer misses it).
+const WEBHOOK_FLUSH: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a segment worker works with.
 pub struct Worker {

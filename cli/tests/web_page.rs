@@ -99,6 +99,33 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
         "{deep}"
     );
     assert!(deep["diff"].as_f64().is_some_and(|d| d <= 12.0), "{deep}");
+    let downloads = &summary["downloads"];
+    for (kind, mime) in [("mp4", "video/mp4"), ("m4a", "audio/mp4")] {
+        let d = &downloads[kind];
+        assert_eq!(d["type"], mime, "{d}");
+        assert_eq!(d["range"], 206, "{d}");
+        assert!(d["played"].as_f64().is_some_and(|t| t > 1.0), "{d}");
+        assert!(
+            d["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with(&format!(".{kind}"))),
+            "{d}"
+        );
+    }
+    assert!(
+        downloads["mp4"]["bytes"].as_u64() > downloads["m4a"]["bytes"].as_u64(),
+        "{downloads}"
+    );
+    assert!(
+        downloads["mp4"]["videoWidth"]
+            .as_u64()
+            .is_some_and(|w| w > 0),
+        "{downloads}"
+    );
+    assert_eq!(
+        summary["a11y"]["the open player"],
+        serde_json::json!({"light": 0, "dark": 0})
+    );
     for viewport in ["1366x800", "390x844"] {
         let bars = summary["fit"][viewport]["bars"].as_f64();
         assert!(

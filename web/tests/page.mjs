@@ -8,7 +8,8 @@
 //
 // Against a running `slicecast serve` (fresh data folder): uploads CLIP through the page's
 // file input and sees the upload progress reach 100 %; follows the processing view until
-// the video is processed (recording the stages and slice counts it showed); opens the video
+// the video is processed (recording the stages and slice counts it showed, and judging the
+// live progress against /status every ~500 ms: `progress`, page/progress.mjs); opens the video
 // from the library and plays it past the first slice seam (manifest `slice_starts_s[1]`);
 // hovers the seek bar and checks the sprite preview thumbnail, then seeks by clicking the bar
 // and with the arrow keys; picks the lowest rung in the quality menu and checks that the
@@ -71,6 +72,7 @@ async function main() {
     upload: null,
     resume: null,
     processing: null,
+    progress: null,
     manifest: null,
     playback: null,
     scrub: null,

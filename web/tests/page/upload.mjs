@@ -6,6 +6,7 @@ import path from 'node:path';
 import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
 import { a11yStep } from './a11y.mjs';
 import { recordCardStates } from './library.mjs';
+import { judgeProgress } from './progress.mjs';
 
 /** Uploads `opts.file` through the page and follows it until processed; returns its manifest. */
 export async function uploadAndProcess(t) {
@@ -156,12 +157,23 @@ export async function processingVideoId({ page, result }) {
 /** Follows the processing view until the video is processed; returns its manifest. */
 export async function followProcessing(t) {
   const { page, opts, result, step, failures } = t;
+  // The timeline of the live progress (progress.mjs): what the page shows and the server's
+  // /status, every ~500 ms; and when the page itself reads /status.
+  const samples = [];
+  const statusReads = [];
+  const p0 = Date.now();
+  const since = () => round((Date.now() - p0) / 1000, 2);
+  const onReq = (req) => {
+    const m = /\/status\/([^/?#]+)$/.exec(req.url());
+    if (req.method() === 'GET' && m) statusReads.push({ id: decodeURIComponent(m[1]), t: since() });
+  };
+  page.on('request', onReq);
   const processed = await step('processing view until complete', async () => {
-    const p0 = Date.now();
     await processingVideoId(t);
     const sel = `[data-testid="processing-job"][data-video-id="${result.videoId}"]`;
     const observed = [];
     let last = null;
+    let sampledAt = 0;
     const end = Date.now() + opts.timeoutMs;
     for (;;) {
       const s = await page.evaluate((q) => {
@@ -185,6 +197,20 @@ export async function followProcessing(t) {
         observed.push({ t: round((Date.now() - p0) / 1000, 1), ...s, error: undefined });
         last = key;
       }
+      if (Date.now() - sampledAt >= 480 || s.status === 'processing_complete' || s.status === 'processing_failed') {
+        // The server's progress just after the page was read: the page's is never newer.
+        const at = since();
+        sampledAt = Date.now();
+        let server = null;
+        try {
+          const r = await fetch(`${opts.base}/status/${result.videoId}`);
+          if (r.status === 200) {
+            const m = await r.json();
+            server = { status: m.status, stage: m.stage, progress: m.progress ?? null };
+          }
+        } catch { /* a missed sample */ }
+        samples.push({ t: at, status: s.status, stage: s.stage, percent: s.percent, slices: s.slices, elapsed: s.elapsed, eta: s.eta, server });
+      }
       if (s.slices && !/^\d+ of \d+ slices?$/.test(s.slices)) throw new CheckError(`the slice count reads ${JSON.stringify(s.slices)}`);
       if (s.status === 'processing_failed') throw new CheckError(`processing failed; the page shows: ${s.error}`);
       if (s.status === 'processing_complete') break;
@@ -201,7 +227,23 @@ export async function followProcessing(t) {
     };
     return { videoId: result.videoId, s: result.processing.s, stagesSeen: result.processing.stagesSeen, updatesSeen: observed.length };
   });
+  page.off('request', onReq);
   if (!processed) throw new CheckError('processing did not complete');
+
+  // With --early the timeline starts after the watching, and slices are held back on purpose:
+  // recorded, not judged.
+  await step(opts.early ? 'live progress (recorded only, --early)' : 'live progress moves: percent, slices, elapsed, time left', async () => {
+    const pollTimes = statusReads.filter((r) => r.id === result.videoId).map((r) => r.t);
+    const { summary, violations } = judgeProgress(samples, { pollTimes });
+    result.progress = {
+      ...summary,
+      violations,
+      timeline: samples.map((x) => [x.t, x.stage, x.percent, x.slices, x.elapsed, x.eta,
+        x.server?.progress ? round(x.server.progress.fraction, 3) : null, x.server?.progress?.eta_ms ?? null]).slice(0, 120),
+    };
+    if (violations.length && !opts.early) throw new CheckError(violations.slice(0, 4).join('; '));
+    return { samples: summary.samples, maxGapS: summary.maxGapS, increases: summary.increases, etaShown: summary.etaShown, final: summary.final };
+  });
 
   // The manifest, for the seam and rungs.
   const manifest = await (await fetch(`${opts.base}/status/${result.videoId}`)).json();

@@ -24,7 +24,7 @@ mod settings;
 mod source;
 pub mod subtitles;
 pub mod webhook;
-mod webhook_tls;
+mod webhook_http;
 
 pub use failure::Failure;
 pub use fanout::JobTimeout;

@@ -49,12 +49,9 @@ pub struct WebhookConfig {
 /// The webhook configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    /// `WEBHOOK_URL` is not an http(s) URL, or has no secret.
+    /// `WEBHOOK_URL` is not an http(s) URL, has no secret, or TLS cannot be set up.
     #[error("webhook: {0}")]
     Config(String),
-    /// The HTTP client could not be built.
-    #[error("webhook client: {0}")]
-    Client(String),
 }
 
 /// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
@@ -137,7 +134,7 @@ pub fn body(event: &str, delivery: &str, m: &Manifest, public_base: &str) -> Val
 /// Delivers events in the background; [`Webhooks::flush`] waits for them.
 pub struct Webhooks {
     config: WebhookConfig,
-    client: reqwest::Client,
+    poster: crate::webhook_http::Poster,
     pending: Mutex<JoinSet<()>>,
 }
 
@@ -150,22 +147,16 @@ impl std::fmt::Debug for Webhooks {
 impl Webhooks {
     /// A sender for `config` (an http or https URL and a secret).
     pub fn new(config: WebhookConfig) -> Result<Arc<Self>, WebhookError> {
-        let lower = config.url.to_ascii_lowercase();
-        if !(lower.starts_with("https://") || lower.starts_with("http://")) {
-            return Err(WebhookError::Config(
-                "WEBHOOK_URL must be an http:// or https:// URL".into(),
-            ));
-        }
         if config.secret.len() < 16 {
             return Err(WebhookError::Config(
                 "WEBHOOK_SECRET must be set (16 characters or more) with WEBHOOK_URL".into(),
             ));
         }
-        let client = crate::webhook_tls::client(Duration::from_secs(10))
-            .map_err(|e| WebhookError::Client(e.to_string()))?;
+        let poster = crate::webhook_http::Poster::new(&config.url, Duration::from_secs(10))
+            .map_err(WebhookError::Config)?;
         Ok(Arc::new(Self {
             config,
-            client,
+            poster,
             pending: Mutex::new(JoinSet::new()),
         }))
     }
@@ -186,8 +177,8 @@ impl Webhooks {
         let Ok(body) = serde_json::to_vec(&body) else {
             return;
         };
-        let (client, config, video) = (
-            self.client.clone(),
+        let (poster, config, video) = (
+            self.poster.clone(),
             self.config.clone(),
             m.video_id.to_string(),
         );
@@ -196,23 +187,19 @@ impl Webhooks {
             let mut wait = config.first_backoff;
             for attempt in 1.. {
                 let ts = slicecast_core::now_ms() / 1000;
-                let sent = client
-                    .post(&config.url)
-                    .header("content-type", "application/json")
-                    .header(EVENT_HEADER, event)
-                    .header(DELIVERY_HEADER, &delivery)
-                    .header(TIMESTAMP_HEADER, ts.to_string())
-                    .header(SIGNATURE_HEADER, signature(&config.secret, ts, &body))
-                    .body(body.clone())
-                    .send()
-                    .await;
-                let outcome = match sent {
-                    Ok(r) if r.status().is_success() => {
+                let headers = [
+                    (EVENT_HEADER, event.to_owned()),
+                    (DELIVERY_HEADER, delivery.clone()),
+                    (TIMESTAMP_HEADER, ts.to_string()),
+                    (SIGNATURE_HEADER, signature(&config.secret, ts, &body)),
+                ];
+                let outcome = match poster.post(&headers, body.clone()).await {
+                    Ok(code) if (200..300).contains(&code) => {
                         info!(video.id = %video, event, attempt, "webhook delivered");
                         return;
                     }
-                    Ok(r) => format!("answered {}", r.status().as_u16()),
-                    Err(e) => slicecast_core::public::redact_queries(&e.to_string()),
+                    Ok(code) => format!("answered {code}"),
+                    Err(e) => slicecast_core::public::redact_queries(&e),
                 };
                 if started.elapsed() + wait > config.give_up_after {
                     warn!(video.id = %video, event, attempt, outcome = %outcome, "webhook given up");
@@ -288,6 +275,8 @@ mod tests {
             ("ftp://hooks.example.com", "0123456789abcdef"),
             ("file:///etc/passwd", "0123456789abcdef"),
             ("hooks.example.com", "0123456789abcdef"),
+            ("https://", "0123456789abcdef"),
+            ("http://exa mple.com", "0123456789abcdef"),
             ("https://hooks.example.com", "short"),
         ] {
             assert!(Webhooks::new(config(url, secret)).is_err(), "{url}");

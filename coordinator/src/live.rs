@@ -1,15 +1,34 @@
 //! The encoding stage's live progress: finished jobs plus the fractions
-//! that running slices report, folded into one fraction that never goes
-//! back, and an estimate of the time left.
+//! that running slices report, each weighted by its share of the work,
+//! folded into one fraction that never goes back, and an estimate of the
+//! time left.
 
+use slicecast_core::job::Job;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-/// The progress of one video's jobs (`units`: slices and audio jobs).
+/// A job's share of the encoding work: its seconds of media, an audio job's
+/// at a twentieth (one AAC encode against a ladder of x264 encodes), so a
+/// quick audio job does not move the fraction as much as a slice.
+pub(crate) fn job_weight(job: &Job) -> f64 {
+    let seconds = match job {
+        Job::Slice(s) => (s.slice.end_pts - s.slice.start_pts) as f64 * s.time_base.as_f64(),
+        Job::Audio(a) => a.duration_s / 20.0,
+    };
+    if seconds.is_finite() {
+        seconds.max(1e-3)
+    } else {
+        1e-3
+    }
+}
+
+/// The progress of one video's jobs.
 #[derive(Debug)]
 pub(crate) struct LiveProgress {
-    units: u32,
-    done: u32,
+    /// The weight of each job this run runs (by position).
+    weights: Vec<f64>,
+    total: f64,
+    done: f64,
     running: HashMap<usize, f64>,
     finished: HashSet<usize>,
     shown: f64,
@@ -22,11 +41,15 @@ pub(crate) struct LiveProgress {
 const MIN_FRACTION_FOR_ETA: f64 = 0.02;
 
 impl LiveProgress {
-    /// `units` jobs in all, `resumed` of them already done.
-    pub(crate) fn new(units: u32, resumed: u32) -> Self {
+    /// Jobs to run with these weights, after `resumed` weight of work an
+    /// interrupted run finished.
+    pub(crate) fn new(weights: Vec<f64>, resumed: f64) -> Self {
+        let resumed = resumed.max(0.0);
+        let total = weights.iter().sum::<f64>() + resumed;
         let mut p = Self {
-            units,
-            done: resumed.min(units),
+            weights,
+            total,
+            done: resumed,
             running: HashMap::new(),
             finished: HashSet::new(),
             shown: 0.0,
@@ -34,6 +57,10 @@ impl LiveProgress {
         };
         p.at_start = p.fraction();
         p
+    }
+
+    fn weight(&self, job: usize) -> f64 {
+        self.weights.get(job).copied().unwrap_or(0.0)
     }
 
     /// A running attempt of job `job` is `fraction` done. Copies of one job
@@ -50,19 +77,24 @@ impl LiveProgress {
     pub(crate) fn finish(&mut self, job: usize) {
         if self.finished.insert(job) {
             self.running.remove(&job);
-            self.done = (self.done + 1).min(self.units);
+            self.done += self.weight(job);
         }
     }
 
     /// The fraction of the work done: finished jobs and the running ones'
     /// parts; never less than before, and 1 only once every job finished.
     pub(crate) fn fraction(&mut self) -> f64 {
-        if self.units == 0 {
+        if self.total <= 0.0 {
             return 0.0;
         }
-        let partial: f64 = self.running.values().sum();
-        let now = (f64::from(self.done) + partial) / f64::from(self.units);
-        let cap = if self.done >= self.units { 1.0 } else { 0.99 };
+        let partial: f64 = self
+            .running
+            .iter()
+            .map(|(&job, &f)| f * self.weight(job))
+            .sum();
+        let now = ((self.done + partial) / self.total).min(1.0);
+        let all_done = self.finished.len() >= self.weights.len();
+        let cap = if all_done { 1.0 } else { 0.99 };
         self.shown = self.shown.max(now.min(cap));
         self.shown
     }
@@ -87,10 +119,14 @@ mod tests {
         (a - b).abs() < 1e-9
     }
 
+    fn secs(d: Option<Duration>) -> Option<f64> {
+        d.map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+
     #[test]
     fn running_slices_move_the_fraction_which_never_goes_back() {
-        // Four slices and one audio job.
-        let mut p = LiveProgress::new(5, 0);
+        // Four slices of weight 2 and an audio job of weight 2.
+        let mut p = LiveProgress::new(vec![2.0; 5], 0.0);
         assert_eq!(p.fraction(), 0.0);
         p.report(0, 0.5);
         p.report(1, 0.25);
@@ -115,31 +151,43 @@ mod tests {
     }
 
     #[test]
+    fn jobs_count_by_their_work() {
+        // Two 10 s slices and a quick audio job: the audio finishing first
+        // moves the fraction by its small share only.
+        let mut p = LiveProgress::new(vec![10.0, 10.0, 1.0], 0.0);
+        p.finish(2);
+        assert!(close(p.fraction(), 1.0 / 21.0));
+        p.report(0, 0.5);
+        assert!(close(p.fraction(), 6.0 / 21.0));
+    }
+
+    #[test]
     fn nonsense_reports_are_ignored() {
-        let mut p = LiveProgress::new(2, 0);
+        let mut p = LiveProgress::new(vec![1.0, 1.0], 0.0);
         p.report(0, f64::NAN);
         p.report(1, 7.0);
         assert!(close(p.fraction(), 0.5));
-        assert_eq!(LiveProgress::new(0, 0).fraction(), 0.0);
+        p.report(9, 0.5);
+        assert!(close(p.fraction(), 0.5));
+        assert_eq!(LiveProgress::new(Vec::new(), 0.0).fraction(), 0.0);
     }
 
     #[test]
     fn the_estimate_follows_this_runs_pace() {
-        let mut p = LiveProgress::new(10, 0);
+        let mut p = LiveProgress::new(vec![1.0; 10], 0.0);
         assert_eq!(p.eta(Duration::from_secs(5)), None, "nothing done yet");
         p.report(0, 0.1);
         assert_eq!(p.eta(Duration::from_secs(5)), None, "1 % says too little");
         p.finish(0);
         p.finish(1);
         // 20 % in 10 s: 40 s left.
-        let secs = |d: Option<Duration>| d.map(|d| (d.as_secs_f64() * 1000.0).round() / 1000.0);
         assert_eq!(secs(p.eta(Duration::from_secs(10))), Some(40.0));
         // Resumed work took no time here: only what this run did sets the pace.
-        let mut r = LiveProgress::new(10, 5);
+        let mut r = LiveProgress::new(vec![1.0; 5], 5.0);
         assert_eq!(r.eta(Duration::from_secs(10)), None);
-        r.finish(5);
+        r.finish(0);
         assert_eq!(secs(r.eta(Duration::from_secs(10))), Some(40.0));
-        for job in 6..10 {
+        for job in 1..5 {
             r.finish(job);
         }
         assert_eq!(r.eta(Duration::from_secs(10)), None, "done");

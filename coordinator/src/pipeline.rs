@@ -3,7 +3,7 @@
 
 use crate::fanout::Update;
 use crate::jobs::{job_units, make_jobs, merge_audio};
-use crate::live::LiveProgress;
+use crate::live::{LiveProgress, job_weight};
 use crate::publish::EarlyPublisher;
 use crate::{
     Event, EventSink, Failure, Invoker, Settings, fanout, now_ms, resume, source, write_manifest,
@@ -136,6 +136,7 @@ pub(crate) async fn run_claimed(
         start_time_s: probe.start_time_s,
     };
     let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
+    let all_work: f64 = jobs.iter().map(job_weight).sum();
     let (jobs, done) = resume::split_done(store.as_ref(), jobs).await;
     if !done.is_empty() {
         info!(video.id = %id, resumed = done.len(), "resuming: results of an interrupted run reused");
@@ -149,10 +150,12 @@ pub(crate) async fn run_claimed(
         settings.publish_while_encoding,
         slicecast_assembler::sprites::layout((dw, dh), &settings.sprite),
     );
+    let weights: Vec<f64> = jobs.iter().map(job_weight).collect();
+    let live = LiveProgress::new(weights.clone(), all_work - weights.iter().sum::<f64>());
     let (results, mut manifest) = fan_out(
         store.clone(),
         invoker.clone(),
-        (jobs, done),
+        (jobs, done, live),
         publisher,
         manifest,
         settings,
@@ -249,15 +252,13 @@ type Results = (
 async fn fan_out(
     store: Arc<dyn BlobStore>,
     invoker: Arc<dyn Invoker>,
-    (jobs, done): (Vec<Job>, Vec<JobResult>),
+    (jobs, done, mut live): (Vec<Job>, Vec<JobResult>, LiveProgress),
     mut publisher: EarlyPublisher<'_>,
     manifest: Manifest,
     settings: &Settings,
     events: EventSink,
 ) -> Result<(Results, Manifest), Failure> {
     let total = publisher.slices_total();
-    let units = (jobs.len() + done.len()) as u32;
-    let mut live = LiveProgress::new(units, done.len() as u32);
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let runner = fanout::run_jobs(invoker, jobs, settings, tx);

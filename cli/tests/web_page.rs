@@ -99,6 +99,13 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
         "{deep}"
     );
     assert!(deep["diff"].as_f64().is_some_and(|d| d <= 12.0), "{deep}");
+    let p = &summary["progress"];
+    assert!(p["samples"].as_u64().is_some_and(|n| n >= 10), "{p}");
+    assert!(p["maxGapS"].as_f64().is_some_and(|g| g <= 4.0), "{p}");
+    assert!(p["increases"].as_u64().is_some_and(|n| n >= 5), "{p}");
+    assert_eq!(p["etaShown"], true, "{p}");
+    assert_eq!(p["final"]["percent"], "100 %", "{p}");
+    assert_eq!(p["violations"], serde_json::json!([]), "{p}");
     let downloads = &summary["downloads"];
     for (kind, mime) in [("mp4", "video/mp4"), ("m4a", "audio/mp4")] {
         let d = &downloads[kind];

@@ -104,13 +104,26 @@ impl LocalInvoker {
     }
 }
 
-/// A worker error as one sentence, with the last lines of ffmpeg's stderr.
+/// A worker error as one plain sentence for the person whose video it is:
+/// ffmpeg's own words (codec jargon, byte offsets) stay in the log, where
+/// [`run_job_reporting`] writes them.
 pub fn describe(e: &WorkerError) -> String {
-    let tail = slicecast_media::process::last_lines(e.stderr_tail(), 2);
-    if tail.is_empty() || e.to_string().contains(&tail) {
-        e.to_string()
-    } else {
-        format!("{e} ({tail})")
+    use slicecast_media::ProcessError as P;
+    match e {
+        WorkerError::Ffmpeg {
+            what,
+            source: P::Timeout { timeout, .. },
+        } => format!(
+            "encoding {what} took longer than its {} s limit",
+            timeout.as_secs()
+        ),
+        WorkerError::Ffmpeg {
+            what,
+            source: P::Failed { .. },
+        } => format!(
+            "{what} could not be decoded and encoded: the video data there may be damaged, or in a form ffmpeg cannot read"
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -150,6 +163,11 @@ pub async fn run_job_reporting(
         tokio::time::sleep(delay).await;
     }
     let classify = |e: WorkerError| {
+        tracing::warn!(
+            error = %e,
+            ffmpeg = %slicecast_media::process::last_lines(e.stderr_tail(), 3),
+            "job failed"
+        );
         if e.is_retryable() {
             InvokeError::failed(describe(&e))
         } else {

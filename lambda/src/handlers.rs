@@ -6,7 +6,9 @@ use aws_lambda_events::s3::S3Event;
 use serde::{Deserialize, Serialize};
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_coordinator::subtitles::check_pending;
-use slicecast_coordinator::{CoordinatorError, InvokeError, Invoker, Outcome, Settings, run_job};
+use slicecast_coordinator::{
+    CoordinatorError, InvokeError, Invoker, Outcome, Settings, run_job, run_job_reporting,
+};
 use slicecast_core::job::{Job, JobResult};
 use slicecast_core::manifest::TranscriptionStatus;
 use slicecast_core::{VideoId, keys};
@@ -285,9 +287,25 @@ impl Worker {
     /// Runs one slice or audio job; the result lists what it wrote under
     /// deterministic keys (a retry overwrites the same objects).
     pub async fn handle(&self, job: Job) -> Result<JobResult, HandlerError> {
-        run_job(job, self.store.as_ref(), &self.options)
-            .await
-            .map_err(HandlerError::from)
+        let Job::Slice(slice) = &job else {
+            return run_job(job, self.store.as_ref(), &self.options)
+                .await
+                .map_err(HandlerError::from);
+        };
+        // The encoder's progress goes to the slice's progress object, for the coordinator.
+        let (tx, rx) = tokio::sync::watch::channel(0.0);
+        let writer = tokio::spawn(crate::progress::store_latest(
+            self.store.clone(),
+            crate::progress::key(slice),
+            slice.attempt,
+            rx,
+        ));
+        let report = move |f: f64| {
+            let _ = tx.send(f);
+        };
+        let result = run_job_reporting(job, self.store.as_ref(), &self.options, &report).await;
+        writer.abort();
+        result.map_err(HandlerError::from)
     }
 }
 

@@ -10,9 +10,10 @@ use aws_sdk_lambda::types::InvocationType;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use slicecast_assembler::{AssembleInput, Assembled};
-use slicecast_coordinator::{InvokeError, Invoker};
+use slicecast_coordinator::{InvokeError, Invoker, ProgressFn};
 use slicecast_core::job::{Job, JobResult};
-use slicecast_storage::aws_errors;
+use slicecast_storage::{BlobStore, aws_errors};
+use std::sync::Arc;
 
 /// Largest synchronous invoke request Lambda accepts.
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
@@ -24,11 +25,13 @@ pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 /// job's tries. A failure comes back either as an SDK error or as a reply
 /// with `FunctionError` set (how real Lambda reports a handler error or a
 /// timeout); both end as an [`InvokeError`] carrying the handler's message.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LambdaInvoker {
     client: Client,
     worker_function: String,
     assembler_function: String,
+    /// Where workers store their slices' progress (see [`crate::progress`]).
+    progress: Option<Arc<dyn BlobStore>>,
 }
 
 impl LambdaInvoker {
@@ -42,7 +45,15 @@ impl LambdaInvoker {
             client,
             worker_function: worker_function.into(),
             assembler_function: assembler_function.into(),
+            progress: None,
         }
+    }
+
+    /// Reads the slices' progress objects from `store` while their invokes
+    /// are in flight, and reports them.
+    pub fn with_progress(mut self, store: Arc<dyn BlobStore>) -> Self {
+        self.progress = Some(store);
+        self
     }
 
     /// An invoker configured from the environment (region, credentials,
@@ -154,12 +165,48 @@ impl Invoker for LambdaInvoker {
         self.call(&self.worker_function, &job).await
     }
 
+    async fn invoke_reporting(
+        &self,
+        job: Job,
+        progress: &ProgressFn,
+    ) -> Result<JobResult, InvokeError> {
+        let (Some(store), Job::Slice(slice)) = (&self.progress, &job) else {
+            return self.invoke(job).await;
+        };
+        let (key, attempt) = (crate::progress::key(slice), slice.attempt);
+        let call = self.call(&self.worker_function, &job);
+        tokio::pin!(call);
+        let mut tick = tokio::time::interval(crate::progress::POLL_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                r = &mut call => return r,
+                _ = tick.tick() => {
+                    if let Some(f) = crate::progress::read(store.as_ref(), &key, attempt).await {
+                        progress(f);
+                    }
+                }
+            }
+        }
+    }
+
     async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
         self.call(&self.assembler_function, &input).await
     }
 
     fn elastic(&self) -> bool {
         true
+    }
+}
+
+impl std::fmt::Debug for LambdaInvoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaInvoker")
+            .field("worker_function", &self.worker_function)
+            .field("assembler_function", &self.assembler_function)
+            .field("progress", &self.progress.is_some())
+            .finish_non_exhaustive()
     }
 }
 

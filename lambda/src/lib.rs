@@ -15,6 +15,7 @@ pub mod config;
 pub mod events;
 pub mod handlers;
 mod invoker;
+pub mod progress;
 pub mod subtitles;
 pub mod transcribe;
 

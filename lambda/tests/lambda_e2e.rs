@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use emulator::{Lambda, artifacts, invoke, root};
 use support::BUCKET;
-use support::bucket::{download, upload, watch_early_publish};
+use support::bucket::{download, upload, watch_early_publish, watch_progress};
 const SINTEL: &str = "sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4";
 const GRADIO: &str = "gradio_outro_1920x1080_7s_h264_aac.mp4";
 
@@ -149,11 +149,17 @@ async fn uploads_are_processed_through_lambda_invokes() {
         tokio::spawn(async move { invoke(&client, "coordinator", &event).await })
     };
     let early = watch_early_publish(&s3, &md5_hex(&clip(SINTEL)), &run).await;
+    // Workers store their slices' progress while they encode; the coordinator reads it.
+    let progress = watch_progress(&s3, &md5_hex(&clip(SINTEL)), &run).await;
     let reply: CoordinatorReply =
         serde_json::from_value(run.await.expect("coordinator task")).expect("coordinator reply");
     eprintln!(
         "sintel through Lambda: {:.1} s, {reply:?}; early publish: {early:?}",
         started.elapsed().as_secs_f64()
+    );
+    assert!(
+        progress.iter().any(|f| *f > 0.0 && *f < 1.0),
+        "no slice progress stored while encoding: {progress:?}"
     );
     let (ready_until_s, playlist) = early.expect("the start was published while processing");
     assert!(

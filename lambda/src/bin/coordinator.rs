@@ -15,7 +15,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = CoordinatorEnv::from_env()?;
     let bucket = bucket()?;
     let store: Arc<dyn BlobStore> = Arc::new(S3Store::from_env(bucket.clone()).await);
-    let invoker = LambdaInvoker::from_env(&env.worker_function, &env.assembler_function).await;
+    let invoker = LambdaInvoker::from_env(&env.worker_function, &env.assembler_function)
+        .await
+        .with_progress(store.clone());
     let settings = Settings {
         transcriber: env.subtitles.transcriber(&bucket, store.clone()).await,
         ..env.settings()

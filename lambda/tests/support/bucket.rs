@@ -80,3 +80,39 @@ pub async fn watch_early_publish(
     }
     None
 }
+
+/// Reads video `id`'s slice progress objects (`work/progress_<i>.json`,
+/// written by the workers while they encode) until `run` ends; the
+/// fractions seen.
+pub async fn watch_progress(
+    s3: &aws_sdk_s3::Client,
+    id: &str,
+    run: &tokio::task::JoinHandle<serde_json::Value>,
+) -> Vec<f64> {
+    let mut seen = Vec::new();
+    while !run.is_finished() {
+        let listed = s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(format!("processed/{id}/work/progress_"))
+            .send()
+            .await;
+        for o in listed.iter().flat_map(|l| l.contents()) {
+            let Some(key) = o.key() else { continue };
+            let Ok(got) = s3.get_object().bucket(BUCKET).key(key).send().await else {
+                continue;
+            };
+            let Ok(body) = got.body.collect().await else {
+                continue;
+            };
+            if let Some(f) = serde_json::from_slice::<serde_json::Value>(&body.into_bytes())
+                .ok()
+                .and_then(|v| v["fraction"].as_f64())
+            {
+                seen.push(f);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    seen
+}

@@ -54,19 +54,25 @@ pub fn is_asset(path: &str) -> bool {
     ASSETS.contains(&path)
 }
 
-/// `GET /`: `<web-dir>/index.html`, or a placeholder.
-pub async fn index(State(s): State<AppState>) -> Response {
+/// `<web-dir>/<file>` as an HTML page (revalidated on every load), or
+/// `placeholder` while the web folder lacks it.
+async fn html_page(s: &AppState, file: &str, placeholder: &'static str) -> Response {
     let page = match &s.config.web_dir {
-        Some(dir) => tokio::fs::read(dir.join("index.html")).await.ok(),
+        Some(dir) => tokio::fs::read(dir.join(file)).await.ok(),
         None => None,
     };
     let mut resp = match page {
         Some(bytes) => Html(bytes).into_response(),
-        None => Html(PLACEHOLDER).into_response(),
+        None => Html(placeholder).into_response(),
     };
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
+}
+
+/// `GET /`: `<web-dir>/index.html`, or a placeholder.
+pub async fn index(State(s): State<AppState>) -> Response {
+    html_page(&s, "index.html", PLACEHOLDER).await
 }
 
 /// Shown at `/embed/<id>` while the web folder has no `embed.html`.
@@ -82,17 +88,7 @@ pub async fn embed(
     if slicecast_core::VideoId::parse(&video_id).is_err() {
         return Err(ApiError::NotFound("no such video".into()));
     }
-    let page = match &s.config.web_dir {
-        Some(dir) => tokio::fs::read(dir.join("embed.html")).await.ok(),
-        None => None,
-    };
-    let mut resp = match page {
-        Some(bytes) => Html(bytes).into_response(),
-        None => Html(EMBED_PLACEHOLDER).into_response(),
-    };
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(resp)
+    Ok(html_page(&s, "embed.html", EMBED_PLACEHOLDER).await)
 }
 
 /// `GET /web/<path>`: one of [`ASSETS`] from the web folder (with ranges and

@@ -85,3 +85,33 @@ pub fn luma_variance(image: &Path) -> anyhow::Result<f64> {
         .sum::<f64>()
         / n)
 }
+
+/// An H.264 test pattern (`testsrc2`) of `size` (`WxH`) at 25 fps lasting
+/// `seconds`, through `filter` when given, with an AAC tone when `tone`.
+pub fn test_pattern(
+    dir: &Path,
+    name: &str,
+    size: &str,
+    seconds: u32,
+    filter: Option<&str>,
+    tone: bool,
+) -> PathBuf {
+    let video = format!("testsrc2=size={size}:rate=25:duration={seconds}");
+    let audio = format!("sine=frequency=330:duration={seconds}");
+    let mut args = vec!["-f", "lavfi", "-i", &video];
+    if tone {
+        args.extend(["-f", "lavfi", "-i", &audio, "-c:a", "aac", "-shortest"]);
+    }
+    if let Some(f) = filter {
+        args.extend(["-vf", f]);
+    }
+    args.extend([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+    ]);
+    generate(dir, name, &args)
+}

@@ -3,7 +3,7 @@
 
 use slicecast_coordinator::Settings;
 use slicecast_core::manifest::DownloadKind;
-use slicecast_tests::local::{generate, transcode};
+use slicecast_tests::local::{test_pattern, transcode};
 use slicecast_tests::{count_frames, ffprobe, stream_span};
 use std::path::Path;
 
@@ -31,29 +31,7 @@ fn top_level_boxes(path: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mp4_and_m4a_are_remuxed_from_the_segments() {
     let dir = tempfile::tempdir().expect("tmp");
-    let src = generate(
-        dir.path(),
-        "talk.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=25:duration=14",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=330:duration=14",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-        ],
-    );
+    let src = test_pattern(dir.path(), "talk.mp4", "640x360", 14, None, true);
     let out = dir.path().join("out");
     let settings = Settings {
         workers: 2,

@@ -3,28 +3,18 @@
 
 use slicecast_coordinator::Settings;
 use slicecast_core::keys;
-use slicecast_tests::local::{generate, luma_variance, transcode};
+use slicecast_tests::local::{generate, luma_variance, test_pattern, transcode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fade_in_gets_a_poster_from_after_the_fade() {
     let dir = tempfile::tempdir().expect("tmp");
-    let src = generate(
+    let src = test_pattern(
         dir.path(),
         "fade in.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=640x360:rate=24:duration=16",
-            "-vf",
-            "fade=in:st=0:d=7",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
+        "640x360",
+        16,
+        Some("fade=in:st=0:d=7"),
+        false,
     );
     let frame = |at: &str, name: &str| {
         let out = generate(

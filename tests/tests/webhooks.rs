@@ -10,7 +10,7 @@ use slicecast_coordinator::webhook::{
     DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookConfig, Webhooks,
     verify,
 };
-use slicecast_tests::local::{generate, transcode};
+use slicecast_tests::local::{test_pattern, transcode};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -80,28 +80,7 @@ async fn events_are_signed_retried_and_delivered_once() {
         ..Settings::default()
     };
     let dir = tempfile::tempdir().expect("tmp");
-    let clip = generate(
-        dir.path(),
-        "hook.mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x180:rate=25:duration=4",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=duration=4",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-        ],
-    );
+    let clip = test_pattern(dir.path(), "hook.mp4", "320x180", 4, None, true);
     let out = dir.path().join("out");
     let done = transcode(&clip, &out, &settings).await.expect("transcode");
     let id = done.manifest().video_id.to_string();

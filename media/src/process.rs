@@ -140,9 +140,12 @@ async fn read_stdout<R: tokio::io::AsyncRead + Unpin>(
             r.read_to_end(&mut out).await?;
         }
         Some(f) => {
-            let mut lines = tokio::io::BufReader::new(r).lines();
-            while let Some(line) = lines.next_line().await? {
-                f(&line);
+            // Bytes, not `lines()`: a line that is not UTF-8 must not end the run.
+            let mut reader = tokio::io::BufReader::new(r);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).await? > 0 {
+                f(String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']));
+                line.clear();
             }
         }
     }
@@ -263,7 +266,10 @@ mod tests {
         let push = |l: &str| seen.lock().expect("lock").push(l.to_owned());
         let out = run_streaming(
             "sh",
-            &a(&["-c", "echo frame=1; sleep 0.1; echo frame=2; echo done >&2"]),
+            &a(&[
+                "-c",
+                "echo frame=1; printf '\\377\\n'; sleep 0.1; printf 'frame=2'; echo done >&2",
+            ]),
             Duration::from_secs(5),
             &push,
         )
@@ -271,7 +277,10 @@ mod tests {
         .expect("ok");
         assert!(out.stdout.is_empty());
         assert_eq!(out.stderr_tail.trim(), "done");
-        assert_eq!(*seen.lock().expect("lock"), ["frame=1", "frame=2"]);
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            ["frame=1", "\u{fffd}", "frame=2"]
+        );
     }
 
     #[tokio::test]

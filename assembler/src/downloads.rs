@@ -3,11 +3,10 @@
 //! downloads) of the tallest rung up to 1080p with the audio, and an M4A of
 //! the audio alone.
 
-use crate::{AssembleError, AssembleInput, ffmpeg_prelude, os};
+use crate::{AssembleError, AssembleInput, ffmpeg_prelude, ffmpeg_within, os};
 use slicecast_core::keys;
 use slicecast_core::manifest::{Download, DownloadKind};
 use slicecast_core::presentation::{Presentation, SegmentInfo};
-use slicecast_media::process;
 use slicecast_storage::BlobStore;
 use std::ffi::OsString;
 use std::path::Path;
@@ -68,13 +67,7 @@ async fn remux(
         .map(os),
     );
     args.push(out.as_os_str().to_owned());
-    process::run(&slicecast_media::ffmpeg_bin(), &args, timeout)
-        .await
-        .map(drop)
-        .map_err(|source| AssembleError::Ffmpeg {
-            what: what.to_owned(),
-            source,
-        })
+    ffmpeg_within(&args, what, timeout).await
 }
 
 async fn store_download(

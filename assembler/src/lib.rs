@@ -313,17 +313,22 @@ pub(crate) async fn ffmpeg(
     args: &[OsString],
     what: impl Into<String>,
 ) -> Result<(), AssembleError> {
-    process::run(
-        &slicecast_media::ffmpeg_bin(),
-        args,
-        Duration::from_secs(120),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|source| AssembleError::Ffmpeg {
-        what: what.into(),
-        source,
-    })
+    ffmpeg_within(args, what, Duration::from_secs(120)).await
+}
+
+/// [`ffmpeg`] with its own time limit (a remux of a long video takes longer).
+pub(crate) async fn ffmpeg_within(
+    args: &[OsString],
+    what: impl Into<String>,
+    timeout: Duration,
+) -> Result<(), AssembleError> {
+    process::run(&slicecast_media::ffmpeg_bin(), args, timeout)
+        .await
+        .map(|_| ())
+        .map_err(|source| AssembleError::Ffmpeg {
+            what: what.into(),
+            source,
+        })
 }
 
 /// ffmpeg's quiet, non-interactive, overwriting options, then `more`.

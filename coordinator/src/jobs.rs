@@ -30,11 +30,6 @@ pub(crate) fn audio_parts(
     }
 }
 
-/// Progress units: one per slice, plus one per audio job.
-pub(crate) fn job_units(plan: &SlicePlan, probe: &Probe, settings: &Settings) -> u32 {
-    (plan.slices.len() + audio_parts(probe, plan, settings).len()) as u32
-}
-
 /// One audio result from the chunks' results, checking that they chain:
 /// contiguous segment numbers from 0, each starting where the previous ends.
 pub(crate) fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioResult>, Failure> {

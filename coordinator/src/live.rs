@@ -41,9 +41,16 @@ pub(crate) struct LiveProgress {
 const MIN_FRACTION_FOR_ETA: f64 = 0.02;
 
 impl LiveProgress {
+    /// Progress over `jobs` (the ones this run runs, by position), out of
+    /// `all_work`: theirs and the work an interrupted run finished.
+    pub(crate) fn new(jobs: &[Job], all_work: f64) -> Self {
+        let weights: Vec<f64> = jobs.iter().map(job_weight).collect();
+        Self::weighted(weights.clone(), all_work - weights.iter().sum::<f64>())
+    }
+
     /// Jobs to run with these weights, after `resumed` weight of work an
     /// interrupted run finished.
-    pub(crate) fn new(weights: Vec<f64>, resumed: f64) -> Self {
+    fn weighted(weights: Vec<f64>, resumed: f64) -> Self {
         let resumed = resumed.max(0.0);
         let total = weights.iter().sum::<f64>() + resumed;
         let mut p = Self {
@@ -126,7 +133,7 @@ mod tests {
     #[test]
     fn running_slices_move_the_fraction_which_never_goes_back() {
         // Four slices of weight 2 and an audio job of weight 2.
-        let mut p = LiveProgress::new(vec![2.0; 5], 0.0);
+        let mut p = LiveProgress::weighted(vec![2.0; 5], 0.0);
         assert_eq!(p.fraction(), 0.0);
         p.report(0, 0.5);
         p.report(1, 0.25);
@@ -154,7 +161,7 @@ mod tests {
     fn jobs_count_by_their_work() {
         // Two 10 s slices and a quick audio job: the audio finishing first
         // moves the fraction by its small share only.
-        let mut p = LiveProgress::new(vec![10.0, 10.0, 1.0], 0.0);
+        let mut p = LiveProgress::weighted(vec![10.0, 10.0, 1.0], 0.0);
         p.finish(2);
         assert!(close(p.fraction(), 1.0 / 21.0));
         p.report(0, 0.5);
@@ -163,18 +170,18 @@ mod tests {
 
     #[test]
     fn nonsense_reports_are_ignored() {
-        let mut p = LiveProgress::new(vec![1.0, 1.0], 0.0);
+        let mut p = LiveProgress::weighted(vec![1.0, 1.0], 0.0);
         p.report(0, f64::NAN);
         p.report(1, 7.0);
         assert!(close(p.fraction(), 0.5));
         p.report(9, 0.5);
         assert!(close(p.fraction(), 0.5));
-        assert_eq!(LiveProgress::new(Vec::new(), 0.0).fraction(), 0.0);
+        assert_eq!(LiveProgress::weighted(Vec::new(), 0.0).fraction(), 0.0);
     }
 
     #[test]
     fn the_estimate_follows_this_runs_pace() {
-        let mut p = LiveProgress::new(vec![1.0; 10], 0.0);
+        let mut p = LiveProgress::weighted(vec![1.0; 10], 0.0);
         assert_eq!(p.eta(Duration::from_secs(5)), None, "nothing done yet");
         p.report(0, 0.1);
         assert_eq!(p.eta(Duration::from_secs(5)), None, "1 % says too little");
@@ -183,7 +190,7 @@ mod tests {
         // 20 % in 10 s: 40 s left.
         assert_eq!(secs(p.eta(Duration::from_secs(10))), Some(40.0));
         // Resumed work took no time here: only what this run did sets the pace.
-        let mut r = LiveProgress::new(vec![1.0; 5], 5.0);
+        let mut r = LiveProgress::weighted(vec![1.0; 5], 5.0);
         assert_eq!(r.eta(Duration::from_secs(10)), None);
         r.finish(0);
         assert_eq!(secs(r.eta(Duration::from_secs(10))), Some(40.0));

@@ -2,7 +2,7 @@
 //! plan, fan the jobs out, collect their results, assemble.
 
 use crate::fanout::Update;
-use crate::jobs::{job_units, make_jobs, merge_audio};
+use crate::jobs::{make_jobs, merge_audio};
 use crate::live::{LiveProgress, job_weight};
 use crate::publish::EarlyPublisher;
 use crate::{
@@ -122,13 +122,9 @@ pub(crate) async fn run_claimed(
 
     events(Event::Stage(Stage::Encoding));
     let t = Instant::now();
-    manifest = manifest.at_stage(Stage::Encoding, now_ms()).with_progress(
-        0,
-        plan.slices.len() as u32,
-        0,
-        job_units(&plan, &probe, settings),
-        now_ms(),
-    );
+    manifest = manifest
+        .at_stage(Stage::Encoding, now_ms())
+        .with_live_progress(0, plan.slices.len() as u32, 0.0, None, now_ms());
     write_manifest(store.as_ref(), &manifest).await?;
     let source = SourceRef {
         location: location.clone(),
@@ -138,6 +134,7 @@ pub(crate) async fn run_claimed(
     let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
     let all_work: f64 = jobs.iter().map(job_weight).sum();
     let (jobs, done) = resume::split_done(store.as_ref(), jobs).await;
+    let live = LiveProgress::new(&jobs, all_work);
     if !done.is_empty() {
         info!(video.id = %id, resumed = done.len(), "resuming: results of an interrupted run reused");
         manifest.resumed = done.len() as u32;
@@ -150,8 +147,6 @@ pub(crate) async fn run_claimed(
         settings.publish_while_encoding,
         slicecast_assembler::sprites::layout((dw, dh), &settings.sprite),
     );
-    let weights: Vec<f64> = jobs.iter().map(job_weight).collect();
-    let live = LiveProgress::new(weights.clone(), all_work - weights.iter().sum::<f64>());
     let (results, mut manifest) = fan_out(
         store.clone(),
         invoker.clone(),

@@ -54,32 +54,29 @@ pub enum WebhookError {
     Config(String),
 }
 
-/// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
-pub fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
+/// The HMAC-SHA256 of `"<timestamp>.<body>"` under `secret`, fed but not finalized.
+fn mac(secret: &str, timestamp: u64, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+    Some(mac)
+}
+
+/// `v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+pub fn signature(secret: &str, timestamp: u64, body: &[u8]) -> String {
+    mac(secret, timestamp, body).map_or_else(String::new, |m| {
+        format!("v1={}", hex::encode(m.finalize().into_bytes()))
+    })
 }
 
 /// Whether `header` is the signature of `body` at `timestamp` (constant time).
 pub fn verify(secret: &str, timestamp: u64, body: &[u8], header: &str) -> bool {
-    let Some(hex_sig) = header.strip_prefix("v1=") else {
-        return false;
-    };
-    let Ok(sig) = hex::decode(hex_sig) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
+    let sig = header.strip_prefix("v1=").and_then(|h| hex::decode(h).ok());
+    match (sig, mac(secret, timestamp, body)) {
+        (Some(sig), Some(m)) => m.verify_slice(&sig).is_ok(),
+        _ => false,
+    }
 }
 
 /// The body of `event` for the video `m`: its id, name, status and what a

@@ -135,12 +135,15 @@ pub fn job_digest(job: &Job) -> String {
     md5_hex(&serde_json::to_vec(&j).unwrap_or_default())
 }
 
+/// Runs ffmpeg, handing each line of its stdout (the `-progress` reports,
+/// where asked for) to `on_line`.
 async fn run_ffmpeg(
     what: &str,
     argv: &[std::ffi::OsString],
     timeout: Duration,
+    on_line: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<(), WorkerError> {
-    process::run(&slicecast_media::ffmpeg_bin(), argv, timeout)
+    process::run_streaming(&slicecast_media::ffmpeg_bin(), argv, timeout, on_line)
         .await
         .map(drop)
         .map_err(|source| WorkerError::Ffmpeg {
@@ -246,12 +249,7 @@ pub async fn encode_slice_reporting(
             progress(progress::fraction(frames, frame_count));
         }
     };
-    process::run_streaming(&slicecast_media::ffmpeg_bin(), &argv, timeout, &on_line)
-        .await
-        .map_err(|source| WorkerError::Ffmpeg {
-            what: what.clone(),
-            source,
-        })?;
+    run_ffmpeg(&what, &argv, timeout, &on_line).await?;
 
     let out_err = |detail: String| WorkerError::Output {
         what: what.clone(),
@@ -401,7 +399,7 @@ pub async fn encode_audio(
     let argv = args::audio_args(job, &out);
     let timeout =
         opts.timeout_base + (opts.timeout_per_second / 8).mul_f64(job.duration_s.max(1.0));
-    run_ffmpeg(&what, &argv, timeout).await?;
+    run_ffmpeg(&what, &argv, timeout, &|_| {}).await?;
     let out_err = |detail: String| WorkerError::Output {
         what: what.clone(),
         detail,

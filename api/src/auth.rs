@@ -24,16 +24,23 @@ pub fn bearer_matches(authorization: Option<&str>, key: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether a request may have what the key guards: always without `API_KEY`,
+/// else only with the bearer key (playback tokens follow the same rule).
+pub fn authorised(config: &crate::ApiConfig, headers: &axum::http::HeaderMap) -> bool {
+    config.api_key.as_deref().is_none_or(|key| {
+        bearer_matches(
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            key,
+        )
+    })
+}
+
 /// Middleware: with `API_KEY` set, answers 401 unless the bearer token matches.
 pub async fn require_api_key(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(key) = &s.config.api_key {
-        let auth = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if !bearer_matches(auth, key) {
-            return ApiError::Unauthorized.into_response();
-        }
+    if !authorised(&s.config, req.headers()) {
+        return ApiError::Unauthorized.into_response();
     }
     next.run(req).await
 }

@@ -301,6 +301,53 @@ pub struct ManifestDoc {
     pub playable_after_ms: Option<u64>,
     /// Seconds from the start that play so far (the duration once complete).
     pub ready_until_s: Option<f64>,
+    /// With signed playback on, for callers allowed to play (the API key
+    /// when one is set): a token, and the prefix to put before asset keys.
+    pub playback: Option<PlaybackGrant>,
+}
+
+/// A playback token and the signed URLs of one video (`POST
+/// /api/video/<id>/playback`; also in `/status` for callers allowed to play).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlaybackGrant {
+    /// Video id.
+    pub video_id: String,
+    /// The token (`null` when signed playback is off: URLs need none).
+    pub token: Option<String>,
+    /// When the token stops working (ISO 8601, UTC).
+    pub expires_at: Option<String>,
+    /// Prefix for asset keys: `<stream_base><key>` is an object's URL
+    /// (`/stream/t/<token>/`, or `/stream/` without signed playback).
+    pub stream_base: String,
+    /// The HLS master playlist, once the video plays.
+    pub hls_url: Option<String>,
+    /// The DASH MPD, once complete.
+    pub dash_url: Option<String>,
+}
+
+/// The playback grant of `m` for a caller who gets `urls` (no token when
+/// signed playback is off or the caller may not play).
+pub fn playback_grant(
+    m: &Manifest,
+    urls: &crate::playback::Urls<'_>,
+    config: &crate::ApiConfig,
+) -> PlaybackGrant {
+    let token = urls.token(&m.video_id);
+    let stream_base = match &token {
+        Some(t) => config.url(&format!("/stream/t/{}/", t.token)),
+        None => config.url("/stream/"),
+    };
+    let asset = |k: &Option<String>| k.as_deref().map(|k| format!("{stream_base}{k}"));
+    PlaybackGrant {
+        video_id: m.video_id.to_string(),
+        expires_at: token
+            .as_ref()
+            .map(|t| validate::iso8601(t.expires_s * 1000)),
+        token: token.map(|t| t.token),
+        hls_url: m.playable.then(|| asset(&m.assets.hls_master)).flatten(),
+        dash_url: asset(&m.assets.dash_mpd),
+        stream_base,
+    }
 }
 
 /// The file name of a manifest's source.

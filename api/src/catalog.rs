@@ -174,10 +174,13 @@ impl Catalog {
     }
 
     /// `GET /api/videos` as JSON bytes, rebuilt only when a listed manifest
-    /// (see [`crate::bodies::listed`]) appeared, changed or went away.
+    /// (see [`crate::bodies::listed`]) appeared, changed or went away, or
+    /// when `salt` (what else the URLs depend on: the playback token step)
+    /// changed.
     pub async fn videos_json(
         self: &Arc<Self>,
         url: &(dyn Fn(&str) -> String + Sync),
+        salt: u64,
     ) -> Result<Bytes, ApiError> {
         let manifests = self.manifests().await?;
         let mut done: Vec<&Manifest> = manifests
@@ -187,6 +190,7 @@ impl Catalog {
             .collect();
         done.sort_by(|a, b| a.video_id.cmp(&b.video_id));
         let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
         for m in &done {
             m.video_id.hash(&mut h);
             m.updated_ms.hash(&mut h);
@@ -234,16 +238,16 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].status, Status::Processing);
         let url = |p: &str| p.to_owned();
-        assert_eq!(cat.videos_json(&url).await.expect("json"), "[]");
+        assert_eq!(cat.videos_json(&url, 0).await.expect("json"), "[]");
         put_manifest(&fs, &m.clone().completed(50)).await;
         let got = cat.manifests().await.expect("one");
         assert_eq!(got[0].status, Status::ProcessingComplete);
-        let json = cat.videos_json(&url).await.expect("json");
+        let json = cat.videos_json(&url, 0).await.expect("json");
         assert!(String::from_utf8_lossy(&json).contains(id.as_str()));
         fs.delete_prefix(&slicecast_core::keys::video_prefix(&id))
             .await
             .expect("delete");
         assert!(cat.manifests().await.expect("none").is_empty());
-        assert_eq!(cat.videos_json(&url).await.expect("json"), "[]");
+        assert_eq!(cat.videos_json(&url, 0).await.expect("json"), "[]");
     }
 }

@@ -38,6 +38,9 @@ pub struct ApiConfig {
     /// Least time between two status-read checks of one video's transcription
     /// job (the transcript's S3 event is the main path; this is the fallback).
     pub transcript_check_every: Duration,
+    /// With signed playback on (`SIGNED_PLAYBACK`), `/stream` serves a video
+    /// only to a token this signer minted for it ([`crate::playback`]).
+    pub playback: Option<crate::playback::PlaybackSigner>,
 }
 
 impl Default for ApiConfig {
@@ -53,6 +56,7 @@ impl Default for ApiConfig {
             heartbeat_timeout: slicecast_coordinator::HEARTBEAT_TIMEOUT,
             remote_start_grace: Duration::from_secs(6 * 3600 + 15 * 60),
             transcript_check_every: Duration::from_secs(10),
+            playback: None,
         }
     }
 }

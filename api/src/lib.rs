@@ -23,7 +23,8 @@
 //! | `GET /api/videos` | videos that play (processed, or still processing with their start ready), newest first |
 //! | `GET /api/transcoding_status` | videos still processing |
 //! | `DELETE /api/video/<id>` | removes every object of a video |
-//! | `GET /stream/<key>` | objects under `processed/`, with Range |
+//! | `GET /stream/<key>` | objects under `processed/`, with Range; `/stream/t/<token>/<key>` through a playback token (the only way with `SIGNED_PLAYBACK`) |
+//! | `POST /api/video/<id>/playback` | a playback token and the video's signed URLs (needs the key when `API_KEY` is set) |
 //! | `GET /api/openapi.json`, `GET /healthz` | description, liveness |
 //! | `GET /`, `GET /web/*` | the web page (only its own assets) |
 //! | `GET /embed/<id>` | the embed player page of a video (for an `<iframe>`) |
@@ -38,6 +39,7 @@ mod catalog;
 mod config;
 mod error;
 mod index;
+pub mod playback;
 mod processor;
 mod resume;
 mod routes;
@@ -193,6 +195,7 @@ impl AppState {
         routes::videos,
         routes::transcoding_status,
         routes::delete_video,
+        routes::playback,
         stream::stream,
         routes::healthz,
         openapi_json,
@@ -216,6 +219,7 @@ impl AppState {
         bodies::StatusPlaceholder,
         bodies::DeleteResponse,
         bodies::ManifestDoc,
+        bodies::PlaybackGrant,
         bodies::Health,
     )),
     modifiers(&BearerScheme),
@@ -262,6 +266,7 @@ pub fn app(state: AppState) -> Router {
         .route("/abort_multipart_upload", post(routes::abort_upload))
         .route("/multipart_upload/{upload_id}", get(routes::upload_state))
         .route("/api/video/{video_id}", delete(routes::delete_video))
+        .route("/api/video/{video_id}/playback", post(routes::playback))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

@@ -1,4 +1,6 @@
-//! `GET /stream/<key>`: objects under `processed/`, with HTTP Range.
+//! `GET /stream/<key>` and `GET /stream/t/<token>/<key>`: objects under
+//! `processed/`, with HTTP Range; with signed playback on, only through a
+//! token minted for the object's video ([`crate::playback`]).
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -27,6 +29,7 @@ const REMOTE_CHUNK: u64 = 1024 * 1024;
         (status = 200, description = "the whole object (Accept-Ranges: bytes)"),
         (status = 206, description = "the requested byte range (Content-Range)"),
         (status = 400, description = "malformed or traversing path", body = crate::error::ErrorBody),
+        (status = 403, description = "signed playback is on and the path has no valid, unexpired token for this video", body = crate::error::ErrorBody),
         (status = 404, description = "no such object (or outside `processed/`)", body = crate::error::ErrorBody),
         (status = 416, description = "range outside the object", body = crate::error::ErrorBody),
     )
@@ -41,7 +44,19 @@ pub async fn stream(
         .path()
         .strip_prefix("/stream/")
         .ok_or_else(|| ApiError::NotFound("no such stream object".into()))?;
+    let (token, raw) = crate::playback::split_token(raw);
     let key = validate::stream_key(raw)?;
+    if let Some(signer) = &s.config.playback {
+        // stream_key accepted only `processed/<valid id>/…`.
+        let id = key
+            .split('/')
+            .nth(1)
+            .and_then(|i| slicecast_core::VideoId::parse(i).ok())
+            .ok_or_else(|| ApiError::NotFound("no such stream object".into()))?;
+        signer
+            .verify(token, &id, crate::playback::now_s())
+            .map_err(|e| ApiError::Forbidden(e.to_string()))?;
+    }
     let not_found = |e: slicecast_storage::StoreError| {
         if e.is_not_found() {
             ApiError::NotFound("no such stream object".into())

@@ -726,3 +726,137 @@ async fn an_upload_no_remote_coordinator_picks_up_ends_failed() -> anyhow::Resul
     );
     Ok(())
 }
+
+/// Signed playback over a real port: no token, a forged, an expired and
+/// another video's token are 403; the tokens /status, /api/videos and the
+/// playback route hand out open the master and, through the relative URI a
+/// player resolves, its variant playlist and segment.
+#[tokio::test]
+async fn signed_playback_needs_a_token_for_that_video() -> anyhow::Result<()> {
+    use slicecast_api::playback::{PlaybackSigner, now_s};
+    use std::time::Duration;
+    let ttl = Duration::from_secs(600);
+    let signer = PlaybackSigner::with_key([9; 32], ttl);
+    let s = recording_server(ApiConfig {
+        api_key: Some("s3cret".into()),
+        playback: Some(signer.clone()),
+        ..small()
+    })
+    .await?;
+    let (a, b) = ("a".repeat(32), "b".repeat(32));
+    for id in [&a, &b] {
+        let vid = slicecast_core::VideoId::parse(id)?;
+        let mut m = slicecast_core::manifest::Manifest::new(vid, "uploads/x/a.mp4".into(), 1, 10)
+            .completed(20);
+        m.playable = true;
+        m.assets.hls_master = Some(format!("processed/{id}/hls/master.m3u8"));
+        m.assets.dash_mpd = Some(format!("processed/{id}/dash/manifest.mpd"));
+        s.store
+            .put(
+                &format!("processed/{id}/manifest.json"),
+                serde_json::to_vec(&m)?.into(),
+            )
+            .await?;
+        for (key, body) in [
+            (
+                "hls/master.m3u8",
+                "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv/playlist.m3u8\n",
+            ),
+            (
+                "hls/v/playlist.m3u8",
+                "#EXTM3U\n#EXTINF:1,\nseg_0.m4s\n#EXT-X-ENDLIST\n",
+            ),
+            ("hls/v/seg_0.m4s", "SEGMENT"),
+        ] {
+            s.store
+                .put(&format!("processed/{id}/{key}"), body.into())
+                .await?;
+        }
+    }
+    let get = |path: String| {
+        let http = s.http.clone();
+        let url = s.url(&path);
+        async move {
+            let r = http.get(url).send().await?;
+            let code = r.status().as_u16();
+            anyhow::Ok((code, r.text().await?))
+        }
+    };
+    let master = format!("processed/{a}/hls/master.m3u8");
+    // No token.
+    let (code, body) = get(format!("/stream/{master}")).await?;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("signed link"), "{body}");
+    // Another video's token, a forged one, an expired one.
+    let tb = signer.issue(&slicecast_core::VideoId::parse(&b)?, now_s());
+    let (code, _) = get(format!("/stream/t/{}/{master}", tb.token)).await?;
+    assert_eq!(code, 403, "b's token opens a's master");
+    let ta = signer.issue(&slicecast_core::VideoId::parse(&a)?, now_s());
+    let (exp, mac) = ta.token.split_once('.').expect("token shape");
+    let forged = format!("{}.{mac}", exp.parse::<u64>()? + 3600);
+    let (code, _) = get(format!("/stream/t/{forged}/{master}")).await?;
+    assert_eq!(code, 403, "a forged expiry");
+    let old = signer.issue(
+        &slicecast_core::VideoId::parse(&a)?,
+        now_s() - 2 * ttl.as_secs(),
+    );
+    let (code, body) = get(format!("/stream/t/{}/{master}", old.token)).await?;
+    assert_eq!(code, 403, "an expired token: {body}");
+    assert!(body.contains("expired"), "{body}");
+
+    // /status: a grant only with the key.
+    let (code, st) = s.get_json(&format!("/status/{a}")).await?;
+    assert_eq!(code, 200);
+    assert!(
+        st.get("playback").is_none(),
+        "a grant without the key: {st}"
+    );
+    let with_key = |path: &str| s.http.get(s.url(path)).bearer_auth("s3cret").send();
+    let st: Value = with_key(&format!("/status/{a}")).await?.json().await?;
+    let base = st["playback"]["stream_base"]
+        .as_str()
+        .expect("stream_base")
+        .to_owned();
+    assert!(base.starts_with("/stream/t/"), "{base}");
+    assert!(st["playback"]["expires_at"].is_string(), "{st}");
+    let (code, text) = get(format!("{base}{master}")).await?;
+    assert_eq!(
+        (code, text.contains("v/playlist.m3u8")),
+        (200, true),
+        "{text}"
+    );
+    // The relative URIs inside keep the token.
+    let variant = format!("{base}processed/{a}/hls/v/playlist.m3u8");
+    assert_eq!(get(variant).await?.0, 200);
+    let (code, seg) = get(format!("{base}processed/{a}/hls/v/seg_0.m4s")).await?;
+    assert_eq!((code, seg.as_str()), (200, "SEGMENT"));
+    // a's token does not open b.
+    let (code, _) = get(format!("{base}processed/{b}/hls/master.m3u8")).await?;
+    assert_eq!(code, 403);
+
+    // /api/videos: signed URLs with the key, plain (refused) ones without.
+    let list: Value = with_key("/api/videos").await?.json().await?;
+    let hls = list[0]["hls_url"].as_str().expect("hls_url");
+    assert!(hls.starts_with("/stream/t/"), "{hls}");
+    assert_eq!(get(hls.to_owned()).await?.0, 200, "{hls}");
+    let (_, open) = s.get_json("/api/videos").await?;
+    let hls = open[0]["hls_url"].as_str().expect("hls_url");
+    assert_eq!(get(hls.to_owned()).await?.0, 403, "{hls}");
+
+    // The playback route: needs the key; 404 for an unknown video.
+    let route = format!("/api/video/{b}/playback");
+    assert_error("no key", s.post(&route, &json!({}), None).await?, 401);
+    let (code, grant) = s.post(&route, &json!({}), Some("s3cret")).await?;
+    assert_eq!(code, 200, "{grant}");
+    let dash = grant["dash_url"].as_str().expect("dash_url");
+    assert!(dash.contains(&format!("/processed/{b}/dash/")), "{dash}");
+    let (code, _) = get(grant["hls_url"].as_str().expect("hls").to_owned()).await?;
+    assert_eq!(code, 200);
+    let unknown = format!("/api/video/{}/playback", "c".repeat(32));
+    assert_error(
+        "unknown",
+        s.post(&unknown, &json!({}), Some("s3cret")).await?,
+        404,
+    );
+    Ok(())
+}

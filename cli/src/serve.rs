@@ -62,6 +62,8 @@ pub struct ServeArgs {
     pub sweep_interval_seconds: u64,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    #[command(flatten)]
+    pub playback: slicecast_api::playback::PlaybackArgs,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -72,10 +74,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let opts = WorkerOptions::default();
     let shared: Arc<dyn BlobStore> = Arc::new(store.clone());
     let invoker = Arc::new(LocalInvoker::new(shared, settings.workers, opts));
+    let api_key = args.api_key.filter(|k| !k.is_empty());
+    let playback = args.playback.signer(api_key.as_deref())?;
     let config = ApiConfig {
         part_size: args.part_size.max(1),
         max_upload_bytes: args.max_upload_bytes,
-        api_key: args.api_key.filter(|k| !k.is_empty()),
+        playback,
+        api_key,
         cors_origins: ApiConfig::parse_origins(&args.cors_origins),
         web_dir: Some(args.web_dir.clone()),
         public_base_url: args.public_base_url,

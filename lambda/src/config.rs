@@ -221,6 +221,10 @@ pub struct ApiEnv {
     /// Subtitles (status reads ask Transcribe about pending jobs).
     #[command(flatten)]
     pub subtitles: TranscribeEnv,
+    /// Signed playback (the token key is derived from the API key, which
+    /// every instance shares, unless `PLAYBACK_SECRET` is set).
+    #[command(flatten)]
+    pub playback: slicecast_api::playback::PlaybackArgs,
 }
 
 impl ApiEnv {
@@ -252,8 +256,12 @@ impl ApiEnv {
     }
 
     /// The api's settings, with its key.
-    pub fn config(&self, key: &ApiKey) -> slicecast_api::ApiConfig {
-        slicecast_api::ApiConfig {
+    pub fn config(
+        &self,
+        key: &ApiKey,
+    ) -> Result<slicecast_api::ApiConfig, slicecast_api::playback::NoRandomness> {
+        Ok(slicecast_api::ApiConfig {
+            playback: self.playback.signer(Some(key.expose()))?,
             part_size: self.part_size.max(1),
             max_upload_bytes: self.max_upload_bytes,
             api_key: Some(key.expose().to_owned()),
@@ -261,7 +269,7 @@ impl ApiEnv {
             web_dir: self.web_dir.clone(),
             public_base_url: self.function_url.clone().filter(|u| !u.is_empty()),
             ..slicecast_api::ApiConfig::default()
-        }
+        })
     }
 }
 
@@ -317,7 +325,31 @@ mod tests {
             both.key_source().expect("parameter"),
             KeySource::Parameter("/slicecast/api-key".into())
         );
-        let config = plain.config(&ApiKey::new("k"));
+        let config = plain.config(&ApiKey::new("k")).expect("config");
         assert_eq!(config.api_key.as_deref(), Some("k"));
+        assert!(
+            config.playback.is_none(),
+            "signed playback is off by default"
+        );
+        let signed = ApiEnv {
+            playback: slicecast_api::playback::PlaybackArgs {
+                signed_playback: true,
+                ..plain.playback.clone()
+            },
+            ..plain.clone()
+        };
+        // Two instances with one API key accept each other's tokens.
+        let (a, b) = (
+            signed.config(&ApiKey::new("k")).expect("config"),
+            signed.config(&ApiKey::new("k")).expect("config"),
+        );
+        let id = slicecast_core::VideoId::parse(&"e".repeat(32)).expect("id");
+        let t = a.playback.expect("signer").issue(&id, 1000);
+        assert_eq!(
+            b.playback
+                .expect("signer")
+                .verify(Some(&t.token), &id, 1000),
+            Ok(())
+        );
     }
 }

@@ -2,14 +2,16 @@
 //! (the upload handlers in [`uploads`]).
 
 use crate::AppState;
+use crate::auth::authorised;
 use crate::bodies::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::index::UploadRecord;
+use crate::playback::{Urls, now_s};
 use crate::uploads::remove_upload_object;
 use crate::validate;
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use slicecast_coordinator::subtitles;
 use slicecast_core::manifest::{Manifest, Status, TranscriptionStatus};
@@ -115,7 +117,10 @@ fn never_started(s: &AppState, u: &UploadRecord, running: Option<bool>) -> Optio
 pub async fn status(
     State(s): State<AppState>,
     ApiPath(id_or_name): ApiPath<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let urls = Urls::new(&s.config, authorised(&s.config, &headers), now_s());
+    let answer = |m: Manifest| manifest_answer(m, &urls, &s.config);
     let Some(id) = resolve(&s, &id_or_name).await? else {
         return Ok(placeholder(
             StatusCode::NOT_FOUND,
@@ -133,9 +138,9 @@ pub async fn status(
             && s.may_check_transcript(&id)
         {
             let checked = subtitles::check_pending(s.store.as_ref(), t.as_ref(), &id, None).await?;
-            return Ok(Json(checked.unwrap_or(m)).into_response());
+            return answer(checked.unwrap_or(m));
         }
-        return Ok(Json(m).into_response());
+        return answer(m);
     }
     let running = s.processor.is_running(&id);
     let entry = s.index.uploads_of(&id).await?;
@@ -158,7 +163,7 @@ pub async fn status(
             s.store
                 .put_if_absent(&keys::manifest(&id), bytes::Bytes::from(json))
                 .await?;
-            Ok(Json(m).into_response())
+            answer(m)
         }
         _ => Ok(placeholder(
             StatusCode::ACCEPTED,
@@ -169,6 +174,56 @@ pub async fn status(
     }
 }
 
+/// A manifest as `/status` answers it: with a `playback` grant when signed
+/// playback is on and the caller may play.
+fn manifest_answer(
+    m: Manifest,
+    urls: &Urls<'_>,
+    config: &crate::ApiConfig,
+) -> Result<Response, ApiError> {
+    if urls.token(&m.video_id).is_none() {
+        return Ok(Json(m).into_response());
+    }
+    let grant = playback_grant(&m, urls, config);
+    let mut doc = serde_json::to_value(&m).map_err(ApiError::internal)?;
+    if let Some(o) = doc.as_object_mut() {
+        o.insert(
+            "playback".into(),
+            serde_json::to_value(grant).map_err(ApiError::internal)?,
+        );
+    }
+    Ok(Json(doc).into_response())
+}
+
+/// A playback token for one video, and its signed URLs: for servers that
+/// hand videos to their own viewers when `SIGNED_PLAYBACK` is on (without
+/// it the answer has no token, and the URLs need none).
+#[utoipa::path(
+    post,
+    path = "/api/video/{video_id}/playback",
+    tag = "videos",
+    params(("video_id" = String, Path, description = "video id (MD5)")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = PlaybackGrant),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+pub async fn playback(
+    State(s): State<AppState>,
+    ApiPath(video_id): ApiPath<String>,
+) -> Result<Json<PlaybackGrant>, ApiError> {
+    let not_found = || ApiError::NotFound("no video with that id".into());
+    let id = VideoId::parse(&video_id).map_err(|_| not_found())?;
+    let m = slicecast_coordinator::status(s.store.as_ref(), &id, s.config.heartbeat_timeout)
+        .await?
+        .ok_or_else(not_found)?;
+    // The route sits behind the key check: the caller may play.
+    let urls = Urls::new(&s.config, true, now_s());
+    Ok(Json(playback_grant(&m, &urls, &s.config)))
+}
+
 /// Videos that play, newest first: processed ones, and those still
 /// processing whose start already plays (`status: processing`).
 #[utoipa::path(
@@ -177,9 +232,12 @@ pub async fn status(
     tag = "videos",
     responses((status = 200, body = Vec<VideoItem>))
 )]
-pub async fn videos(State(s): State<AppState>) -> Result<Response, ApiError> {
-    let config = s.config.clone();
-    let json = s.catalog.videos_json(&|p| config.url(p)).await?;
+pub async fn videos(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let urls = Urls::new(&s.config, authorised(&s.config, &headers), now_s());
+    let json = s
+        .catalog
+        .videos_json(&|p| urls.url(p), urls.cache_salt())
+        .await?;
     Ok((
         [
             (
@@ -202,7 +260,9 @@ pub async fn videos(State(s): State<AppState>) -> Result<Response, ApiError> {
 )]
 pub async fn transcoding_status(
     State(s): State<AppState>,
+    headers: HeaderMap,
 ) -> Result<Json<Vec<TranscodingItem>>, ApiError> {
+    let urls = Urls::new(&s.config, authorised(&s.config, &headers), now_s());
     let manifests = s.catalog.manifests().await?;
     let known: std::collections::HashSet<&VideoId> =
         manifests.iter().map(|m| &m.video_id).collect();
@@ -214,7 +274,7 @@ pub async fn transcoding_status(
                 .await?
             && m.status == Status::Processing
         {
-            items.push(transcoding_item(&m, &|p| s.config.url(p)));
+            items.push(transcoding_item(&m, &|p| urls.url(p)));
         }
     }
     let hb_ms = s.config.heartbeat_timeout.as_millis() as u64;

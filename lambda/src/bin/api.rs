@@ -22,6 +22,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         .subtitles
         .transcriber(&bucket, Arc::new(store.clone()))
         .await;
-    let state = AppState::aws(store, env.config(&key)).with_transcriber(transcriber);
+    let state = AppState::aws(store, env.config(&key)?).with_transcriber(transcriber);
     lambda_http::run(app(state)).await
 }

@@ -188,8 +188,13 @@ async fn the_router_built_with_the_key_needs_the_bearer() {
         1,
         WorkerOptions::default(),
     ));
-    let state =
-        AppState::local(store, invoker, Settings::default(), env.config(&key)).expect("state");
+    let state = AppState::local(
+        store,
+        invoker,
+        Settings::default(),
+        env.config(&key).expect("config"),
+    )
+    .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

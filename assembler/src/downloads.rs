@@ -91,8 +91,8 @@ pub(crate) async fn downloads(
     let Some(track) = p
         .video
         .iter()
-        .find(|t| t.rung.width.min(t.rung.height) <= MAX_DOWNLOAD_SIDE)
-        .or(p.video.last())
+        .find(|t| t.rung.codec.is_h264() && t.rung.width.min(t.rung.height) <= MAX_DOWNLOAD_SIDE)
+        .or(p.video.iter().rfind(|t| t.rung.codec.is_h264()))
     else {
         return Ok(Vec::new());
     };

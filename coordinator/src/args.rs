@@ -24,6 +24,10 @@ pub struct OutputArgs {
     /// Tries per slice before the video fails.
     #[arg(long, env = "MAX_TRIES", default_value_t = 3)]
     pub max_tries: u32,
+    /// Codecs encoded beside H.264, comma-separated (`av1`: an AV1 ladder
+    /// in the same slice process; players that decode AV1 choose it).
+    #[arg(long, env = "EXTRA_CODECS", default_value = "", value_parser = parse_extra_codecs)]
+    pub extra_codecs: ExtraCodecs,
     /// Write the DASH MPD too.
     #[arg(long, env = "GENERATE_DASH", default_value_t = true, action = clap::ArgAction::Set)]
     pub generate_dash: bool,
@@ -109,6 +113,7 @@ impl OutputArgs {
                 width: self.sprite_width,
             },
             generate_dash: self.generate_dash,
+            extra_codecs: self.extra_codecs.0.clone(),
             generate_downloads: self.generate_downloads,
             publish_while_encoding: self.publish_while_encoding,
             first_slice_seconds: self
@@ -145,4 +150,12 @@ impl SubtitleArgs {
         }
         local_engine(self.subtitle_engine)
     }
+}
+
+/// The parsed `EXTRA_CODECS` list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtraCodecs(pub Vec<slicecast_core::ladder::VideoCodec>);
+
+fn parse_extra_codecs(s: &str) -> Result<ExtraCodecs, slicecast_core::ladder::UnknownCodec> {
+    slicecast_core::ladder::VideoCodec::parse_extra(s).map(ExtraCodecs)
 }

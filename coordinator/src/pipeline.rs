@@ -10,7 +10,7 @@ use crate::{
 };
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult, SourceRef};
-use slicecast_core::ladder::ladder_for;
+use slicecast_core::ladder::{extra_rungs, ladder_for};
 use slicecast_core::manifest::{
     EncoderSummary, Manifest, SourceSummary, Stage, TranscriptionStatus,
 };
@@ -69,7 +69,8 @@ pub(crate) async fn run_claimed(
         );
     }
     let (dw, dh) = video.display_size();
-    let rungs = ladder_for(dw, dh);
+    let mut rungs = ladder_for(dw, dh);
+    rungs.extend(extra_rungs(&rungs, &settings.extra_codecs));
     let fps = video
         .avg_frame_rate
         .or(video.frame_rate)
@@ -100,7 +101,11 @@ pub(crate) async fn run_claimed(
         .collect();
     manifest.has_audio = probe.audio.is_some();
     manifest.encoder = Some(EncoderSummary {
-        video: "x264".into(),
+        video: if settings.extra_codecs.is_empty() {
+            "x264".into()
+        } else {
+            "x264, libaom-av1".into()
+        },
         preset: settings.preset.clone(),
         crf: settings.crf,
         segment_seconds: settings.segment_seconds,

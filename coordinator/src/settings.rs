@@ -51,6 +51,8 @@ pub struct Settings {
     pub sprite: SpriteSettings,
     /// Whether to write the DASH MPD.
     pub generate_dash: bool,
+    /// Ladders encoded beside H.264 (`EXTRA_CODECS`).
+    pub extra_codecs: Vec<slicecast_core::ladder::VideoCodec>,
     /// Whether to make the MP4 and M4A downloads.
     pub generate_downloads: bool,
     /// Audio bitrate in bit/s.
@@ -114,6 +116,7 @@ impl Default for Settings {
             sprite: SpriteSettings::default(),
             generate_dash: true,
             generate_downloads: true,
+            extra_codecs: Vec::new(),
             audio_bitrate: 128_000,
             deadline: Duration::from_secs(6 * 3600),
             heartbeat_timeout: HEARTBEAT_TIMEOUT,

@@ -2,6 +2,54 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The video codec of a rung.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoCodec {
+    /// H.264 (x264): every rung of every ladder; plays everywhere.
+    #[default]
+    H264,
+    /// AV1 (`EXTRA_CODECS=av1`): an extra ladder at lower bitrates for the
+    /// players that decode it.
+    Av1,
+}
+
+impl VideoCodec {
+    /// True for H.264 (the default, left out of serialised rungs).
+    pub fn is_h264(&self) -> bool {
+        *self == Self::H264
+    }
+
+    /// Parses an `EXTRA_CODECS` list (`av1`, comma-separated, any case);
+    /// H.264 is always encoded, so naming it adds nothing.
+    pub fn parse_extra(list: &str) -> Result<Vec<Self>, UnknownCodec> {
+        let mut out = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let codec = match name.to_ascii_lowercase().as_str() {
+                "av1" => Self::Av1,
+                "h264" | "avc" => continue,
+                _ => return Err(UnknownCodec(name.chars().take(20).collect())),
+            };
+            if !out.contains(&codec) {
+                out.push(codec);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An `EXTRA_CODECS` entry slicecast does not encode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("EXTRA_CODECS names {0:?}; the codecs slicecast can add are: av1")]
+pub struct UnknownCodec(pub String);
+
+/// AV1 bitrates as a share of the H.264 rung's: AV1 reaches the same
+/// quality with roughly 30–40 % fewer bits.
+pub const AV1_BITRATE_SHARE: f64 = 0.6;
+
+/// The smallest side an AV1 rung may have.
+const AV1_MIN_SIDE: u32 = 64;
+
 /// One rendition of the ladder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rung {
@@ -13,6 +61,29 @@ pub struct Rung {
     pub height: u32,
     /// Target (and cap) bitrate in kbit/s.
     pub bitrate_kbps: u32,
+    /// The codec (H.264 when absent).
+    #[serde(default, skip_serializing_if = "VideoCodec::is_h264")]
+    pub codec: VideoCodec,
+}
+
+/// The extra rungs `extra` asks for beside an H.264 ladder: for AV1 the same
+/// sizes at [`AV1_BITRATE_SHARE`] of the bitrate, named `<rung>-av1`.
+pub fn extra_rungs(h264: &[Rung], extra: &[VideoCodec]) -> Vec<Rung> {
+    let mut out = Vec::new();
+    if extra.contains(&VideoCodec::Av1) {
+        out.extend(
+            h264.iter()
+                .filter(|r| r.codec.is_h264() && r.width.min(r.height) >= AV1_MIN_SIDE)
+                .map(|r| Rung {
+                    name: format!("{}-av1", r.name),
+                    bitrate_kbps: ((f64::from(r.bitrate_kbps) * AV1_BITRATE_SHARE).round() as u32)
+                        .max(100),
+                    codec: VideoCodec::Av1,
+                    ..r.clone()
+                }),
+        );
+    }
+    out
 }
 
 /// The rungs of the service slicecast replaces: (short side in lines, kbit/s), tallest first.
@@ -56,6 +127,7 @@ pub fn ladder_for(display_w: u32, display_h: u32) -> Vec<Rung> {
             width,
             height,
             bitrate_kbps: kbps,
+            codec: VideoCodec::H264,
         }
     };
     let mut rungs: Vec<Rung> = STANDARD_RUNGS
@@ -153,6 +225,40 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "{w}x{h}");
         }
+    }
+
+    #[test]
+    fn extra_codecs() {
+        assert_eq!(VideoCodec::parse_extra(""), Ok(vec![]));
+        assert_eq!(
+            VideoCodec::parse_extra(" AV1,av1, h264"),
+            Ok(vec![VideoCodec::Av1])
+        );
+        assert!(VideoCodec::parse_extra("av1,vp9").is_err());
+        let base = ladder_for(1280, 720);
+        assert!(extra_rungs(&base, &[]).is_empty());
+        let av1 = extra_rungs(&base, &[VideoCodec::Av1]);
+        let got: Vec<_> = av1
+            .iter()
+            .map(|r| (r.name.as_str(), r.width, r.height, r.bitrate_kbps, r.codec))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("720p-av1", 1280, 720, 1500, VideoCodec::Av1),
+                ("480p-av1", 854, 480, 720, VideoCodec::Av1),
+                ("360p-av1", 640, 360, 480, VideoCodec::Av1),
+            ]
+        );
+        // H.264 rungs serialise as before; AV1 ones say so.
+        let json = serde_json::to_string(&base[0]).expect("json");
+        assert!(!json.contains("codec"), "{json}");
+        assert!(
+            serde_json::to_string(&av1[0])
+                .expect("json")
+                .contains(r#""codec":"av1""#)
+        );
+        assert!(extra_rungs(&ladder_for(48, 40), &[VideoCodec::Av1]).is_empty());
     }
 
     #[test]

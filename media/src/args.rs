@@ -1,6 +1,7 @@
 //! ffmpeg argument-list builders. Pure: they return `Vec<OsString>` and are unit-tested.
 
 use slicecast_core::job::{AudioJob, SliceJob};
+use slicecast_core::ladder::{Rung, VideoCodec};
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -44,6 +45,9 @@ pub fn ffmpeg_prelude() -> Vec<OsString> {
 /// Movflags of every fragmented MP4 rung: one fragment per keyframe, no sample tables in the moov.
 pub const FRAG_MOVFLAGS: &str = "+frag_keyframe+empty_moov+default_base_moof";
 
+/// [`FRAG_MOVFLAGS`] with the moov written once the first packet is out.
+pub const AV1_FRAG_MOVFLAGS: &str = "+frag_keyframe+empty_moov+default_base_moof+delay_moov";
+
 /// The scale step of one rung (square pixels, 8-bit 4:2:0).
 pub fn scale_filter(rung: &slicecast_core::ladder::Rung) -> String {
     format!(
@@ -86,6 +90,67 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
         v.extend([os("-threads"), os(x.threads.to_string())]);
     }
     v
+}
+
+/// Per-rung AV1 output options: libaom in its real-time mode (`cpu-used
+/// 8`, row multithreading), constrained quality under the rung's bitrate.
+///
+/// libaom, not SVT-AV1: ffmpeg 5.1's libsvtav1 wrapper ignores forced
+/// keyframes (only the first frame is a keyframe), and a segment must start
+/// with one; libaom honours them.
+pub fn av1_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
+    let br = format!("{bitrate_kbps}k");
+    let buf = format!("{}k", bitrate_kbps * 2);
+    let mut v: Vec<OsString> = [
+        "-c:v",
+        "libaom-av1",
+        "-usage",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-row-mt",
+        "1",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        &AV1_CRF.to_string(),
+        "-b:v",
+        &br,
+        "-maxrate",
+        &br,
+        "-bufsize",
+        &buf,
+    ]
+    .iter()
+    .map(os)
+    .collect();
+    if x.threads > 0 {
+        v.extend([os("-threads"), os(x.threads.to_string())]);
+    }
+    v
+}
+
+/// libaom's CRF for AV1 rungs (its 0–63 scale), under each rung's cap.
+pub const AV1_CRF: u32 = 26;
+
+/// The encoder options of one rung, by its codec, keyframes included.
+pub fn rung_opts(x: &X264, rung: &Rung, gop_frames: u64, forced: Option<&str>) -> Vec<OsString> {
+    match rung.codec {
+        VideoCodec::H264 => {
+            let mut v = x264_rung_opts(x, rung.bitrate_kbps);
+            v.extend(keyframe_opts(gop_frames, forced));
+            v
+        }
+        VideoCodec::Av1 => {
+            let mut v = av1_rung_opts(x, rung.bitrate_kbps);
+            let gop = gop_frames.max(1).to_string();
+            v.extend([os("-g"), os(&gop), os("-keyint_min"), os(&gop)]);
+            if let Some(f) = forced {
+                v.extend([os("-force_key_frames"), os(f)]);
+            }
+            v
+        }
+    }
 }
 
 /// A GOP longer than any video: keyframes come only where they are forced.
@@ -233,9 +298,8 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     let forced = (!keyframes.is_empty()).then(|| keyframes.join(","));
     for (i, r) in job.rungs.iter().enumerate() {
         v.extend([os("-map"), os(format!("[v{i}]"))]);
-        v.extend(x264_rung_opts(x, r.bitrate_kbps));
         // A slice is one GOP but for the forced segment starts.
-        v.extend(keyframe_opts(s.frame_count() + 1, forced.as_deref()));
+        v.extend(rung_opts(x, r, s.frame_count() + 1, forced.as_deref()));
         v.extend(
             [
                 "-fps_mode",
@@ -245,7 +309,12 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
                 "-video_track_timescale",
                 &job.timescale.to_string(),
                 "-movflags",
-                FRAG_MOVFLAGS,
+                match r.codec {
+                    VideoCodec::H264 => FRAG_MOVFLAGS,
+                    // libaom hands out its sequence header with the first
+                    // packet: the (empty) moov waits for it, or av1C is empty.
+                    VideoCodec::Av1 => AV1_FRAG_MOVFLAGS,
+                },
             ]
             .iter()
             .map(os),

@@ -8,6 +8,7 @@ use md5::{Digest, Md5};
 use slicecast_core::cmaf;
 use slicecast_core::job::{AudioJob, AudioResult, Job, RungOutput, SliceJob, SliceResult};
 use slicecast_core::keys;
+use slicecast_core::ladder::VideoCodec;
 use slicecast_core::presentation::SegmentInfo;
 use slicecast_core::source_info::{Rational, rescale};
 use slicecast_media::args::{self, X264};
@@ -323,7 +324,13 @@ pub async fn encode_slice_reporting(
             .await?;
         rungs.push(RungOutput {
             rung: rung.name.clone(),
-            codecs: init.codecs.unwrap_or_else(|| "avc1.640028".into()),
+            codecs: init.codecs.unwrap_or_else(|| {
+                match rung.codec {
+                    VideoCodec::H264 => "avc1.640028",
+                    VideoCodec::Av1 => "av01.0.08M.08",
+                }
+                .into()
+            }),
             init_md5,
             segments,
         });

@@ -24,6 +24,7 @@
   video.addEventListener('seeked', () => r.seeked.push(t()));
 
   let rate = 1;
+  let codec = null; // steer to renditions of this codec prefix (--codec)
   const setups = {
     'hls.js': (url) => {
       if (!Hls.isSupported()) throw new Error('hls.js: MSE not supported');
@@ -35,6 +36,13 @@
         url: d.frag?.url ?? d.context?.url ?? d.url ?? '',
         at: t(),
       }));
+      if (codec) {
+        hls.on(Hls.Events.MANIFEST_PARSED, () => {
+          const i = hls.levels.findIndex((l) => l.videoCodec?.startsWith(codec));
+          if (i < 0) r.fatal.push({ message: `hls.js kept no ${codec} level` });
+          else hls.currentLevel = i;
+        });
+      }
       hls.loadSource(url);
       hls.attachMedia(video);
       return hls;
@@ -45,6 +53,7 @@
       const player = new shaka.Player();
       // At 4x on a small machine many frames drop; don't let ABR ban renditions for that.
       player.configure({ abr: { droppedFrames: false } });
+      if (codec) player.configure({ preferredVideoCodecs: [codec] });
       const push = (err) => (err?.severity === 1 ? r.nonFatal : r.fatal).push({
         severity: err?.severity ?? null, category: err?.category ?? null, code: err?.code ?? null,
         data: short(err?.data ?? err?.message ?? err), at: t(),
@@ -64,13 +73,23 @@
       });
       player.on(dashjs.MediaPlayer.events.ERROR, push);
       player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, push);
+      if (codec) {
+        player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
+        player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {
+          const sets = player.getTracksFor('video');
+          const want = sets.find((t) => (t.codec ?? '').includes(codec));
+          if (want) player.setCurrentTrack(want);
+          else r.fatal.push({ message: `dash.js has no ${codec} video set` });
+        });
+      }
       player.initialize(video, url, true);
       return player;
     },
   };
 
-  window.__start = (lib, url, playbackRate) => {
+  window.__start = (lib, url, playbackRate, wantCodec) => {
     rate = playbackRate;
+    codec = wantCodec ?? null;
     video.muted = true;
     video.defaultPlaybackRate = rate;
     video.playbackRate = rate;
@@ -98,6 +117,20 @@
     return list.map(([width, height, bandwidth, codecs]) => ({ width, height, bandwidth, codecs }));
   };
 
+  // The video codec of the rendition playing now.
+  const playingCodec = () => {
+    const p = window.__player;
+    try {
+      if (window.Hls && p?.levels) return p.levels[p.currentLevel]?.videoCodec ?? null;
+      if (window.shaka && p?.getVariantTracks) return p.getVariantTracks().find((t) => t.active)?.videoCodec ?? null;
+      if (window.dashjs && p?.getCurrentTrackFor) {
+        const c = p.getCurrentTrackFor('video')?.codec ?? '';
+        return /codecs="?([^";]+)/.exec(c)?.[1] ?? (c || null);
+      }
+    } catch { /* not loaded yet */ }
+    return null;
+  };
+
   // Snapshot for play.mjs; also keeps the playback rate and playing state up.
   window.__state = () => {
     if (video.playbackRate !== rate && video.playbackRate !== 0) { video.playbackRate = rate; r.rateResets++; }
@@ -115,6 +148,7 @@
       totalVideoFrames: q.totalVideoFrames ?? null, droppedVideoFrames: q.droppedVideoFrames ?? null,
       buffered,
       renditions: renditions(),
+      playingCodec: playingCodec(),
       ...r,
     };
   };

@@ -4,7 +4,7 @@
 //   node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd]
 //                 [--seams 10.5,21.0] [--seek SECONDS] [--out result.json] [--screenshot shot.png]
 //                 [--rate 4] [--timeout 60] [--max-play 120] [--chromium /usr/bin/chromium]
-//                 [--cue SECONDS:TEXT ...]
+//                 [--cue SECONDS:TEXT ...] [--codec av01]
 //   node play.mjs --dir OUTPUT_DIR --growing --until SECONDS [--hls ...]
 //   node play.mjs --dir OUTPUT_DIR --serve     (only serve OUTPUT_DIR and the players; prints the URL)
 //
@@ -66,6 +66,7 @@ function options() {
         growing: { type: 'boolean' },
         until: { type: 'string' },
         cue: { type: 'string', multiple: true },
+        codec: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -97,6 +98,9 @@ function options() {
     serve: values.serve ?? false,
     growing: values.growing ?? false,
     until: values.until != null ? num('until', values.until) : null,
+    // --codec PREFIX (e.g. av01): every player is steered to the renditions of that codec,
+    // and a case passes only if what played was one of them.
+    codec: values.codec && /^[a-z0-9.]{2,12}$/.test(values.codec) ? values.codec : (values.codec ? usage('--codec: a codec prefix like av01') : null),
     // --cue SECONDS:TEXT (repeatable): with the first subtitle track on, at SECONDS exactly one
     // active cue reads TEXT.
     cues: (values.cue ?? []).map((c) => {
@@ -157,8 +161,8 @@ async function runCase(context, base, c, opts, screenshot) {
 
   const body = async () => {
     await page.goto(`${base}/__players/${c.lib}.html`, { waitUntil: 'load', timeout: opts.timeoutMs });
-    await page.evaluate(([lib, url, rate]) => window.__start(lib, url, rate),
-      [c.lib, `${base}/${c.manifest}`, opts.rate]);
+    await page.evaluate(([lib, url, rate, codec]) => window.__start(lib, url, rate, codec),
+      [c.lib, `${base}/${c.manifest}`, opts.rate, opts.codec ?? null]);
 
     // 1. Loaded: duration known and the first frame decoded.
     while (!over()) {
@@ -272,6 +276,10 @@ async function runCase(context, base, c, opts, screenshot) {
     res.stalls = st.waiting;
     res.buffered = st.buffered;
     res.renditions = st.renditions;
+    res.playingCodec = st.playingCodec;
+    if (opts.codec && !String(st.playingCodec ?? '').startsWith(opts.codec)) {
+      failed(`played ${st.playingCodec ?? 'no known codec'}, not ${opts.codec}`);
+    }
     if (st.rateResets) res.rateResets = st.rateResets;
   }
   res.errors = {

@@ -110,3 +110,99 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
         );
     }
 }
+
+/// `EXTRA_CODECS=av1`: the AV1 rungs are frame-exact like the H.264 ones
+/// (the same checks, on every rung), named with their real `av01` codec
+/// strings in the HLS master and in an MPD adaptation set of their own, and
+/// hls.js, shaka (HLS and DASH) and dash.js, steered to them, play them past
+/// the slice seams in Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn av1_rungs_are_frame_exact_and_play() {
+    use slicecast_core::ladder::VideoCodec;
+    let dir = tempfile::tempdir().expect("tmp");
+    let sintel = clip("sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4");
+    let src = slicecast_tests::local::generate(
+        dir.path(),
+        "sintel10.mp4",
+        &[
+            "-ss",
+            "20",
+            "-t",
+            "10",
+            "-i",
+            &sintel.to_string_lossy(),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+        ],
+    );
+    let out = dir.path().join("out");
+    let settings = Settings {
+        workers: 2,
+        slice_seconds: Some(4.0),
+        extra_codecs: vec![VideoCodec::Av1],
+        ..Settings::default()
+    };
+    let outcome = slicecast_tests::local::transcode(&src, &out, &settings)
+        .await
+        .expect("transcode");
+    let m = outcome.manifest();
+    let video_dir = out.join(keys::video_prefix(&m.video_id));
+    let report = slicecast_tests::check_output(&video_dir, &src).expect("frame-exact output");
+    for rung in ["720p", "720p-av1", "480p-av1", "360p-av1"] {
+        assert!(
+            report.rungs.iter().any(|r| r == rung),
+            "{rung}: {:?}",
+            report.rungs
+        );
+    }
+    let master = std::fs::read_to_string(video_dir.join("hls/master.m3u8")).expect("master");
+    assert!(master.contains("CODECS=\"av01.0."), "{master}");
+    let mpd = std::fs::read_to_string(video_dir.join("dash/stream.mpd")).expect("mpd");
+    let sets = mpd.matches("contentType=\"video\"").count();
+    assert_eq!(sets, 2, "one video set per codec:\n{mpd}");
+    assert!(mpd.contains("codecs=\"av01.0."), "{mpd}");
+    // The download stays H.264 (plays everywhere).
+    assert!(
+        m.downloads.iter().any(|d| d.key.ends_with("/720p.mp4")),
+        "{:?}",
+        m.downloads
+    );
+    let seams: Vec<String> = m.slice_starts_s[1..]
+        .iter()
+        .map(|s| format!("{s:.3}"))
+        .collect();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("players/play.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg("--dir")
+        .arg(&video_dir)
+        .args([
+            "--hls",
+            "hls/master.m3u8",
+            "--dash",
+            "dash/stream.mpd",
+            "--seams",
+            &seams.join(","),
+            "--codec",
+            "av01",
+        ])
+        .output()
+        .expect("run node tests/players/play.mjs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "AV1 playback failed:\n{stdout}");
+    for case in ["hls.js+hls", "shaka+hls", "shaka+dash", "dashjs+dash"] {
+        assert!(
+            stdout.contains(&format!("\"case\":\"{case}\",")),
+            "case {case} ran"
+        );
+    }
+    assert!(
+        stdout.matches("\"playingCodec\":\"av01.").count() >= 4,
+        "{stdout}"
+    );
+}

@@ -73,7 +73,7 @@ pub struct InitInfo {
     pub timescale: u32,
     /// Default sample duration from `trex`.
     pub default_sample_duration: u32,
-    /// RFC 6381 codec string (`avc1.PPCCLL` or `mp4a.40.N`), when recognised.
+    /// RFC 6381 codec string (`avc1.PPCCLL`, `av01.P.LLT.DD` or `mp4a.40.N`), when recognised.
     pub codecs: Option<String>,
     /// True when the track has an edit list.
     pub has_edit_list: bool,
@@ -114,6 +114,25 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// RFC 6381 codec string of the first sample entry in an `stsd` box.
 fn codec_string(stsd: &[u8]) -> Option<String> {
+    if let Some(at) = find(stsd, b"av1C") {
+        // AV1-ISOBMFF §2.3: marker/version, then seq_profile (3 bits) and
+        // seq_level_idx_0 (5), then seq_tier_0, high_bitdepth, twelve_bit.
+        // The box's own bytes only: an empty av1C (a muxer that wrote the
+        // header before the encoder's configuration) names no codec.
+        let size = u32::from_be_bytes(stsd.get(at.checked_sub(4)?..at)?.try_into().ok()?) as usize;
+        let c = stsd.get(at + 4..(at - 4 + size).min(stsd.len()))?;
+        if c.len() < 3 || c[0] != 0x81 {
+            return None;
+        }
+        let (profile, level) = (c[1] >> 5, c[1] & 0x1f);
+        let tier = if c[2] & 0x80 != 0 { 'H' } else { 'M' };
+        let depth = match (c[2] & 0x40 != 0, c[2] & 0x20 != 0) {
+            (false, _) => 8,
+            (true, false) => 10,
+            (true, true) => 12,
+        };
+        return Some(format!("av01.{profile}.{level:02}{tier}.{depth:02}"));
+    }
     if let Some(at) = find(stsd, b"avcC") {
         let c = stsd.get(at + 5..at + 8)?;
         let entry = if find(stsd, b"avc3").is_some() {

@@ -226,3 +226,27 @@ fn hostile_boxes_are_errors_not_panics() {
         Err(CmafError::OutOfRange("composition offset"))
     );
 }
+
+#[test]
+fn av1_codec_strings() {
+    let entry = |c: &[u8]| {
+        let mut stsd = b"....av01....".to_vec();
+        stsd.extend_from_slice(&bx(b"av1C", c));
+        stsd.extend_from_slice(&bx(b"fiel", &[1, 0]));
+        codec_string(&stsd)
+    };
+    assert_eq!(
+        entry(&[0x81, 0x08, 0x0c, 0]).as_deref(),
+        Some("av01.0.08M.08")
+    );
+    assert_eq!(
+        entry(&[0x81, 0x0d, 0xcc, 0]).as_deref(),
+        Some("av01.0.13H.10")
+    );
+    assert_eq!(
+        entry(&[0x81, 0x53, 0x60, 0]).as_deref(),
+        Some("av01.2.19M.12")
+    );
+    // An empty av1C says nothing (the next box's bytes are not read as one).
+    assert_eq!(entry(&[]), None);
+}

@@ -162,8 +162,12 @@ fn video_media() -> String {
     ))
 }
 
-/// The video `AdaptationSet`: one `Representation` per rung.
-fn video_set(w: &mut W, video: &[VideoTrack]) -> io::Result<()> {
+/// The `AdaptationSet` id of the AV1 rungs (H.264's is 0, audio's 1,
+/// subtitles' from 2): a player picks one set per type, by its codecs.
+const AV1_SET_ID: &str = "100";
+
+/// The video `AdaptationSet` `id`: one `Representation` per rung.
+fn video_set(w: &mut W, id: &str, video: &[&VideoTrack]) -> io::Result<()> {
     let Some(first) = video.first() else {
         return Ok(());
     };
@@ -172,6 +176,7 @@ fn video_set(w: &mut W, video: &[VideoTrack]) -> io::Result<()> {
     let largest = video
         .iter()
         .max_by_key(|t| u64::from(t.rung.width) * u64::from(t.rung.height))
+        .copied()
         .unwrap_or(first);
     let (pw, ph) = (
         u64::from(largest.rung.width),
@@ -179,7 +184,7 @@ fn video_set(w: &mut W, video: &[VideoTrack]) -> io::Result<()> {
     );
     let g = gcd(pw, ph);
     let set = [
-        ("id", "0".to_owned()),
+        ("id", id.to_owned()),
         ("contentType", "video".into()),
         ("mimeType", "video/mp4".into()),
         ("segmentAlignment", "true".into()),
@@ -338,7 +343,12 @@ fn write_mpd(w: &mut W, p: &Presentation) -> io::Result<()> {
             w.create_element("Period")
                 .with_attributes(attrs(&period))
                 .write_inner_content(|w| {
-                    video_set(w, &p.video)?;
+                    let (h264, av1): (Vec<&VideoTrack>, Vec<&VideoTrack>) =
+                        p.video.iter().partition(|t| t.rung.codec.is_h264());
+                    video_set(w, "0", &h264)?;
+                    if !av1.is_empty() {
+                        video_set(w, AV1_SET_ID, &av1)?;
+                    }
                     if let Some(a) = &p.audio {
                         audio_set(w, a)?;
                     }

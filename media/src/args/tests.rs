@@ -140,3 +140,54 @@ fn audio_command_line() {
     assert_eq!(audio_sample_rate(44_100), 44_100);
     assert_eq!(audio_sample_rate(96_000), 48_000);
 }
+
+#[test]
+fn av1_rungs_get_libaom_with_the_same_keyframes() {
+    let mut j = job(1);
+    let av1 = slicecast_core::ladder::extra_rungs(&j.rungs, &[VideoCodec::Av1]);
+    j.rungs.extend(av1);
+    let line = joined(&slice_args(
+        &j,
+        &X264 {
+            preset: "veryfast".into(),
+            crf: 21,
+            threads: 1,
+        },
+        Path::new("/o"),
+    ));
+    let outputs: Vec<&str> = line.split(" /o/rung_").collect();
+    assert_eq!(outputs.len(), 5, "four rungs: {line}");
+    let forced = format!(
+        "-force_key_frames {}",
+        j.slice
+            .force_keyframes_s
+            .iter()
+            .map(|k| secs(*k))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for i in 0..4 {
+        // Rung i's options come before its file name, after the previous one's.
+        let opts = match i {
+            0 => outputs[0],
+            _ => outputs[i]
+                .split_once(".mp4 ")
+                .map_or(outputs[i], |(_, rest)| rest),
+        };
+        assert!(opts.contains(&forced), "rung {i}: {opts}");
+        if i < 2 {
+            assert!(
+                opts.contains("-c:v libx264") && opts.contains("-forced-idr 1"),
+                "{opts}"
+            );
+            assert!(!opts.contains("delay_moov"), "{opts}");
+        } else {
+            assert!(opts.contains("-c:v libaom-av1 -usage realtime"), "{opts}");
+            assert!(
+                !opts.contains("libx264") && !opts.contains("forced-idr"),
+                "{opts}"
+            );
+            assert!(opts.contains(AV1_FRAG_MOVFLAGS), "{opts}");
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The web page in a real browser (headless Chromium via playwright-core), from a
-//! fresh `slicecast serve`: upload through the page, watch it process, play past
-//! a slice seam, scrub, switch quality, see the subtitles that arrive later (hls.js
-//! and DASH), delete; no console errors. And a long upload watched while it still
+//! fresh `slicecast serve` (the first with signed playback): upload through the
+//! page, watch it process, play past a slice seam, scrub, switch quality, see the
+//! subtitles that arrive later (hls.js and DASH), delete; no console errors. And a long upload watched while it still
 //! encodes (`page.mjs --early`).
 //! Needs Chromium and `web/node_modules` (`scripts/install-deps.sh --test`).
 
@@ -59,7 +59,11 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
         data.path(),
         &["--slice-seconds", "12", "--subtitle-engine", "whisper"],
         // Whisper installs itself here on first use (shared with the other subtitle tests).
-        &[("SLICECAST_WHISPER_VENV", &whisper.to_string_lossy())],
+        // Signed playback on: every stream URL the page and its players use must carry a token.
+        &[
+            ("SLICECAST_WHISPER_VENV", &whisper.to_string_lossy()),
+            ("SIGNED_PLAYBACK", "true"),
+        ],
     );
     let artifacts = repo.join("target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts");
@@ -67,8 +71,32 @@ fn upload_process_play_scrub_switch_delete_in_the_page() {
     let summary = page_test(
         &base,
         &repo.join("../shared/media/sintel_trailer_1280x720_52s_h264_aac_dialogue.mp4"),
-        &["--subtitles", "--screenshot", &shot.to_string_lossy()],
+        &[
+            "--subtitles",
+            "--signed",
+            "--screenshot",
+            &shot.to_string_lossy(),
+        ],
     );
+    let signed = &summary["signed"];
+    assert_eq!(signed["withoutToken"], 0, "{signed}");
+    assert!(
+        signed["streamRequests"].as_u64().is_some_and(|n| n > 20),
+        "{signed}"
+    );
+    assert_eq!(signed["plain403"], 403, "{signed}");
+    assert_eq!(signed["embedPlays"], true, "{signed}");
+    for protocol in ["hls", "dash"] {
+        let expired = &signed["expired"][protocol];
+        assert_eq!(
+            expired["message"], "This playback link has expired. Reload the page.",
+            "{expired}"
+        );
+        assert!(
+            expired["retry"]["retries"].as_u64().is_some_and(|n| n >= 1),
+            "{expired}"
+        );
+    }
     assert_eq!(summary["share"]["embedPage"]["route"], true, "{summary}");
     assert_eq!(
         summary["library"]["states"],

@@ -1,10 +1,16 @@
 // A video as the page shows it (the shape of an /api/videos entry), built from a manifest
 // (GET /status/<id>). Pure (node imports it).
-import { streamUrl } from './api.js';
+import { streamBase, streamUrl } from './api.js';
 
-/** A library item from a processed video's manifest; null while it has no assets. */
+/**
+ * A library item from a processed video's manifest; null while it has no assets. Its URLs
+ * are under the manifest's playback grant (`playback.stream_base`, signed playback) when it
+ * has one, else under `/stream/`.
+ */
 export function itemFromManifest(m, name) {
   if (!m?.assets) return null;
+  const base = streamBase(m);
+  const url = (key) => streamUrl(key, base);
   const fileName = m.source?.name || name || m.video_id;
   return {
     video_id: m.video_id,
@@ -12,19 +18,19 @@ export function itemFromManifest(m, name) {
     ready_until_s: m.ready_until_s ?? null,
     base_name: fileName.replace(/\.[^.]+$/, ''),
     file_name: fileName,
-    hls_url: streamUrl(m.assets.hls_master),
-    dash_url: streamUrl(m.assets.dash_mpd),
-    thumbnail_url: streamUrl(m.assets.poster),
-    sprite: streamUrl(m.assets.thumbnails_vtt),
+    hls_url: url(m.assets.hls_master),
+    dash_url: url(m.assets.dash_mpd),
+    thumbnail_url: url(m.assets.poster),
+    sprite: url(m.assets.thumbnails_vtt),
     presets: (m.rungs ?? []).map((r) => r.name),
     duration: m.duration_s ?? m.source?.duration_s,
     uploaded_at: m.created_ms ? new Date(m.created_ms).toISOString() : null,
     width: m.source?.width,
     height: m.source?.height,
-    subtitles: subtitleItems(m.subtitles),
+    subtitles: subtitleItems(m.subtitles, base),
     transcription_status: m.transcription_status ?? 'not_requested',
     transcription_error: m.transcription?.error ?? null,
-    downloads: downloadItems(m.downloads),
+    downloads: downloadItems(m.downloads, base),
   };
 }
 
@@ -59,15 +65,21 @@ export function seekLimit(item, duration) {
   return Math.max(0, Math.min(duration, ready - 0.5));
 }
 
-/** The manifest's subtitle tracks ({lang, name, vtt, srt} keys) as list items ({lang, name, url}). */
-export function subtitleItems(list) {
-  return (list ?? []).map((s) => ({ lang: s.lang, name: s.name, url: s.url ?? streamUrl(s.vtt), srt_url: s.srt_url ?? streamUrl(s.srt) }));
+/**
+ * The manifest's subtitle tracks ({lang, name, vtt, srt} keys) as list items ({lang, name,
+ * url}), under `base` (the manifest's `streamBase`).
+ */
+export function subtitleItems(list, base) {
+  return (list ?? []).map((s) => ({ lang: s.lang, name: s.name, url: s.url ?? streamUrl(s.vtt, base), srt_url: s.srt_url ?? streamUrl(s.srt, base) }));
 }
 
-/** The manifest's downloads ({kind, key, bytes}) as list items ({kind, url, bytes}). */
-export function downloadItems(list) {
-  return (list ?? []).filter((d) => d?.key).map((d) => ({ kind: d.kind, url: streamUrl(d.key), bytes: d.bytes }));
+/** The manifest's downloads ({kind, key, bytes}) as list items ({kind, url, bytes}), under `base`. */
+export function downloadItems(list, base) {
+  return (list ?? []).filter((d) => d?.key).map((d) => ({ kind: d.kind, url: streamUrl(d.key, base), bytes: d.bytes }));
 }
+
+/** The fields of a library item that are stream URLs (they carry the playback token). */
+export const URL_FIELDS = ['hls_url', 'dash_url', 'thumbnail_url', 'sprite', 'subtitles', 'downloads'];
 
 /** Transcription still to come: the player keeps asking /status until it settles. */
 export const SUBTITLES_COMING = new Set(['pending', 'in_progress']);

@@ -141,6 +141,10 @@ export const library = {
       el.dataset.readyUntil = String(ready);
     } else if (state === 'failed') {
       $('[data-testid="library-retry"]', el).hidden = !this.fileOf(live);
+    } else if (state === 'ready') {
+      // A new playback token (signed playback) in the list: the poster's URL follows.
+      const img = $('img', el);
+      if (img && item?.thumbnail_url && img.getAttribute('src') !== item.thumbnail_url) img.src = item.thumbnail_url;
     }
   },
   buildReady(item) {
@@ -151,7 +155,8 @@ export const library = {
       h('div', { class: 'thumb-wrap' },
         h('button', {
           type: 'button', class: 'thumb', 'data-testid': 'library-play', 'aria-label': `Play ${name}`,
-          onclick: () => player.open(item),
+          // The list's latest entry: its URLs carry the newest playback token.
+          onclick: () => player.open(this.items.find((v) => v.video_id === item.video_id) ?? item),
         },
         item.thumbnail_url
           ? h('img', { src: item.thumbnail_url, alt: '', loading: 'lazy', decoding: 'async' })

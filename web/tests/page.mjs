@@ -4,7 +4,7 @@
 //   node web/tests/page.mjs --base http://127.0.0.1:PORT --file CLIP.mp4 --screenshot player.png
 //        [--api-key KEY] [--library-screenshot library.png] [--out result.json]
 //        [--rate 4] [--timeout 300] [--chromium /usr/bin/chromium] [--no-dash] [--keep] [--check-resume]
-//        [--subtitles] [--early]
+//        [--subtitles] [--early] [--signed]
 //
 // Against a running `slicecast serve` (fresh data folder): uploads CLIP through the page's
 // file input and sees the upload progress reach 100 %; follows the processing view until
@@ -35,6 +35,13 @@
 // With --check-resume (needs a server whose --part-size cuts CLIP into 3+ parts), the upload is
 // first interrupted by a page reload after two parts, and the test checks that picking the
 // same file again sends exactly the parts the server lacks.
+// With --signed (a server run with SIGNED_PLAYBACK=true) it records every request the browser
+// makes under /stream/ (all of them must carry a playback token, `/stream/t/<token>/…`), checks
+// that the master without a token answers 403, that the Share panel's embed link
+// (`/embed/<id>?t=<token>`) plays in a fresh page that /status gives no grant, and that a stream
+// refused with 403 is retried once with a fresh grant, then told in a sentence (page/signed.mjs):
+// `signed: {streamRequests, withoutToken, plain403, embedPlays, embedLink, embedStreams, expired: {hls, dash}}`.
+// Without it the stream URLs must carry no token.
 // Throughout it fails on any console error, page error, HTTP error response or request to
 // another origin. With --keep the video is not deleted.
 //
@@ -54,6 +61,7 @@ import { deepLinkPoster, deleteVideo, listVideo } from './page/library.mjs';
 import { options } from './page/options.mjs';
 import { playerSteps } from './page/player.mjs';
 import { shareSteps } from './page/share.mjs';
+import { recordStreamRequests, signedSteps } from './page/signed.mjs';
 import { failedCard, libraryAboveFold, uploadPanelFollows } from './page/states.mjs';
 import { playsOnAfterComplete, watchWhileEncoding } from './page/early.mjs';
 import { followProcessing, upload, uploadAndProcess } from './page/upload.mjs';
@@ -89,6 +97,7 @@ async function main() {
     downloads: null,
     states: null,
     a11y: null,
+    signed: null,
     screenshots: {},
     errors: null,
     steps,
@@ -111,6 +120,7 @@ async function main() {
   const parts = { started: 0, inFlight: 0, maxInFlight: 0 };
   let browser;
   let page;
+  let streams = null;
 
   const step = async (name, fn) => {
     const s = Date.now();
@@ -134,6 +144,7 @@ async function main() {
       profilePrefix: 'slicecast-web-test-',
     });
     const { context } = browser;
+    if (opts.signed) streams = recordStreamRequests(context, opts);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: opts.base });
     page = context.pages()[0] ?? await context.newPage();
     result.chromium = await getBrowserVersion(context, page);
@@ -201,6 +212,7 @@ async function main() {
       await shareSteps(t);
       await downloadSteps(t);
     }
+    if (opts.signed) await signedSteps(t, streams);
     if (!opts.keep) {
       await deleteVideo(t);
       await failedCard(t);
@@ -213,6 +225,14 @@ async function main() {
   }
 
   result.errors = { console: consoleErrors, page: pageErrors, http: httpErrors, external };
+  if (streams && result.signed) {
+    // The whole run's requests (the delete and the failed upload came after the step).
+    result.signed.streamRequests = streams.requests;
+    result.signed.withoutToken = streams.withoutToken.length;
+    if (streams.withoutToken.length && !failures.some((f) => f.includes('without a token'))) {
+      failures.push(`${streams.withoutToken.length} request(s) under /stream/ without a token: ${streams.withoutToken[0]}`);
+    }
+  }
   if (consoleErrors.length) failures.push(`${consoleErrors.length} console error(s): ${consoleErrors[0]}`);
   if (pageErrors.length) failures.push(`${pageErrors.length} page error(s): ${pageErrors[0]}`);
   if (httpErrors.length) failures.push(`${httpErrors.length} HTTP error response(s): ${httpErrors[0]}`);

@@ -50,6 +50,7 @@ function createHlsJs(video, url, startTime, events) {
         return;
       }
       const err = new Error(`HLS playback failed (${d.details}${d.response?.code ? `, HTTP ${d.response.code}` : ''}).`);
+      if (d.response?.code) err.status = d.response.code;
       if (ready) events.onError(err);
       else reject(err);
     });
@@ -118,11 +119,24 @@ async function createShaka(video, url, startTime, events) {
   p.addEventListener('variantchanged', events.onLevel);
   p.addEventListener('error', (ev) => {
     const e = ev.detail;
-    if (e?.severity === 2) events.onError(new Error(`DASH playback failed (Shaka error ${e.code}).`));
+    if (e?.severity !== 2) return;
+    const err = new Error(`DASH playback failed (Shaka error ${e.code}${httpStatus(e) ? `, HTTP ${httpStatus(e)}` : ''}).`);
+    err.status = httpStatus(e);
+    events.onError(err);
   });
   return engine;
 }
 
 /** The code of a Shaka Player error (7000 = load interrupted); null for other errors. */
 export const shakaCode = (err) => (err && typeof err.code === 'number' ? err.code : null);
+
+/**
+ * The HTTP status behind a playback error: `status` (set on the engines' own errors), or a
+ * Shaka BAD_HTTP_STATUS error's (code 1001, data [uri, status, …]); null when none.
+ */
+export function httpStatus(err) {
+  if (typeof err?.status === 'number') return err.status;
+  if (shakaCode(err) === 1001 && typeof err.data?.[1] === 'number') return err.data[1];
+  return null;
+}
 

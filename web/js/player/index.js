@@ -1,11 +1,11 @@
 // The player: opens a library item with an engine (engines.js) for HLS or DASH, with its
 // controls (play, volume, speed, quality, full screen, keys). The seek bar (seekbar.js) and
 // subtitles (subtitles.js) are mixed into the same object.
-import { fetchStatus } from '../api.js';
+import { EXPIRED_MESSAGE, fetchStatus, SIGNED_ONLY_MESSAGE, streamBase, urlToken } from '../api.js';
 import { fmtAge, fmtDuration, namePieces, rungName } from '../format.js';
-import { downloadItems, isGrowing, itemFromManifest, SUBTITLES_COMING, subtitleItems } from '../items.js';
+import { downloadItems, isGrowing, itemFromManifest, SUBTITLES_COMING, subtitleItems, URL_FIELDS } from '../items.js';
 import { $, clamp, h, LS, setIcon, setName } from '../util.js';
-import { createEngine, shakaCode } from './engines.js';
+import { createEngine, httpStatus, shakaCode } from './engines.js';
 import { layout } from './layout.js';
 import { seekBar } from './seekbar.js';
 import { share } from './share.js';
@@ -13,6 +13,9 @@ import { subtitles } from './subtitles.js';
 
 /** How often the manifest of a video still encoding is read while it plays. */
 const GROWING_POLL_MS = 2000;
+
+/** A stream refused (403) is retried with a fresh playback grant at most this often. */
+const GRANT_RETRY_MS = 20000;
 
 export const player = {
   ...seekBar,
@@ -70,9 +73,7 @@ export const player = {
       const opt = [...$('#speed-menu').options].find((o) => Number(o.value) === v.playbackRate);
       if (opt) $('#speed-menu').value = opt.value;
     });
-    v.addEventListener('error', () => {
-      if (this.engine?.name === 'native HLS' && v.error) this.showError(`The video cannot be played (${v.error.message || `media error ${v.error.code}`}).`);
-    });
+    v.addEventListener('error', () => this.nativeError());
     v.textTracks.addEventListener('addtrack', () => this.drawSubtitles());
     v.textTracks.addEventListener('removetrack', () => this.drawSubtitles());
 
@@ -94,6 +95,11 @@ export const player = {
   },
 
   async open(item, { autoplay = true, time = 0 } = {}) {
+    const opening = (this.opening = (this.opening ?? 0) + 1);
+    // Signed playback: the item's URLs (from a list read a while ago) get a fresh grant first,
+    // so a player opened now never starts on a token about to expire.
+    const fresh = urlToken(item.hls_url ?? item.dash_url) ? await this.refreshGrant(item) : null;
+    if (opening !== this.opening) return; // another video opened meanwhile
     this.item = item;
     const section = $('#player-section');
     section.hidden = false;
@@ -121,8 +127,34 @@ export const player = {
     this.cues = [];
     this.setTracks(item.subtitles ?? []);
     this.loadThumbnails(item);
-    this.loadDetails(item);
+    this.loadDetails(item, fresh);
     await this.load(time, autoplay);
+  },
+
+  /**
+   * Reads the video's /status again and takes the stream URLs of its playback grant (signed
+   * playback: a fresh token) into `item`. Returns the /status answer (null when unreachable).
+   */
+  async refreshGrant(item) {
+    let r;
+    try {
+      r = await fetchStatus(item.video_id);
+    } catch {
+      return null;
+    }
+    const fresh = r.code === 200 ? itemFromManifest(r.body, item.file_name) : null;
+    if (!fresh) return r;
+    for (const k of URL_FIELDS) {
+      const v = fresh[k];
+      if (v == null || (Array.isArray(v) && !v.length)) continue;
+      item[k] = v;
+    }
+    return r;
+  },
+
+  /** The prefix of the open video's asset keys (its playback grant's, or `/stream/`). */
+  streamBase() {
+    return streamBase(this.manifest?.video_id === this.item?.video_id ? this.manifest : null);
   },
 
   /** The picture shown before playback (none: the attribute goes). */
@@ -151,10 +183,10 @@ export const player = {
    * Manifest details the list lacks: slice seams; subtitles that arrived since the list was
    * read; for a video still encoding, how much is ready and, at the end, the rest of it.
    */
-  async loadDetails(item) {
+  async loadDetails(item, answer = null) {
     let again = isGrowing(item) ? GROWING_POLL_MS : 0;
     try {
-      const r = await fetchStatus(item.video_id);
+      const r = answer ?? await fetchStatus(item.video_id);
       if (r.code !== 200 || this.item !== item) return;
       this.manifest = r.body;
       if (!item.width) this.setAspect(r.body.source?.width, r.body.source?.height);
@@ -162,7 +194,7 @@ export const player = {
       if (isGrowing(item)) this.takeProgress(item, r.body);
       this.takeSubtitles(item, r.body);
       if (!item.downloads?.length && r.body.downloads?.length) {
-        item.downloads = downloadItems(r.body.downloads);
+        item.downloads = downloadItems(r.body.downloads, streamBase(r.body));
         this.drawDownloads();
       }
       // Subtitles come after the video is playable: ask again until they settle.
@@ -207,7 +239,7 @@ export const player = {
   takeSubtitles(item, m) {
     item.transcription_status = m.transcription_status ?? item.transcription_status;
     item.transcription_error = m.transcription?.error ?? null;
-    const extra = subtitleItems(m.subtitles).filter((s) => !(item.subtitles ?? []).some((t) => t.lang === s.lang));
+    const extra = subtitleItems(m.subtitles, streamBase(m)).filter((s) => !(item.subtitles ?? []).some((t) => t.lang === s.lang));
     if (extra.length) {
       item.subtitles = [...(item.subtitles ?? []), ...extra];
       this.setTracks(item.subtitles);
@@ -234,9 +266,10 @@ export const player = {
     this.drawLevels([]);
     this.drawTime();
     const url = this.protocol === 'dash' ? item.dash_url : item.hls_url;
+    this.loadArgs = { startTime, autoplay };
     const events = {
       onLevel: () => { if (token === this.token) this.drawLevel(); },
-      onError: (err) => { if (token === this.token) this.showError(err.message); },
+      onError: (err) => { if (token === this.token) this.playbackFailed(err); },
       onSubtitles: () => { if (token === this.token) this.syncSidecars(); },
     };
     let engine;
@@ -245,7 +278,7 @@ export const player = {
     } catch (err) {
       if (token !== this.token || shakaCode(err) === 7000) return; // superseded / interrupted
       this.el.classList.remove('loading');
-      this.showError(err.message || `Playback failed (error ${shakaCode(err) ?? 'unknown'}).`);
+      this.playbackFailed(err);
       return;
     }
     if (token !== this.token) { await engine.destroy().catch(() => {}); return; }
@@ -266,6 +299,41 @@ export const player = {
     v.playbackRate = rate;
     if (autoplay) this.play();
     this.syncState();
+  },
+
+  /**
+   * The engine gave up. A stream refused with 403 (signed playback: the token expired, or the
+   * page has none) is tried once more with a fresh grant from /status, from where it stopped;
+   * if that does not help, the player says so in a sentence. Other errors are shown as they are.
+   */
+  async playbackFailed(err) {
+    const item = this.item;
+    const msg = err?.message || `Playback failed (error ${shakaCode(err) ?? 'unknown'}).`;
+    if (!item || httpStatus(err) !== 403) { this.showError(msg); return; }
+    const token = this.token;
+    const was = this.protocol === 'dash' ? item.dash_url : item.hls_url;
+    const v = this.video;
+    // Where to go on: the position reached, or where the failed load was to start.
+    const at = this.engine ? v.currentTime : (this.loadArgs?.startTime ?? 0);
+    const playing = this.engine ? !v.paused : (this.loadArgs?.autoplay ?? false);
+    const now = Date.now();
+    if (now - (item.grantRetryAt ?? 0) > GRANT_RETRY_MS) {
+      item.grantRetryAt = now;
+      const r = await this.refreshGrant(item);
+      if (this.item !== item || token !== this.token) return; // closed or reloaded meanwhile
+      const url = this.protocol === 'dash' ? item.dash_url : item.hls_url;
+      // A grant (a token just issued), or other URLs: worth another try.
+      if (r?.code === 200 && url && (url !== was || urlToken(url))) {
+        this.setPoster(item.thumbnail_url);
+        this.drawDownloads();
+        if (!this.sharePanel.hidden) this.drawShare();
+        this.el.dataset.grantRetries = String(Number(this.el.dataset.grantRetries ?? 0) + 1);
+        await this.load(at, playing);
+        return;
+      }
+    }
+    this.el.classList.remove('loading');
+    this.showError(urlToken(was) ? EXPIRED_MESSAGE : SIGNED_ONLY_MESSAGE);
   },
 
   play() {
@@ -381,6 +449,24 @@ export const player = {
     });
   },
 
+  /**
+   * The browser's own HLS failed: the media element does not tell an HTTP status, so the
+   * master is asked again to tell a refused (403) stream from one that does not play.
+   */
+  async nativeError() {
+    const v = this.video;
+    if (this.engine?.name !== 'native HLS' || !v.error) return;
+    const token = this.token;
+    const err = new Error(`The video cannot be played (${v.error.message || `media error ${v.error.code}`}).`);
+    if (v.error.code === 2 || v.error.code === 4) { // MEDIA_ERR_NETWORK, MEDIA_ERR_SRC_NOT_SUPPORTED
+      try {
+        const res = await fetch(this.item?.hls_url, { cache: 'no-store' });
+        err.status = res.status;
+      } catch { /* the error as it is */ }
+    }
+    if (token === this.token) this.playbackFailed(err);
+  },
+
   showError(msg) {
     const el = $('#player-error');
     el.textContent = msg;
@@ -394,6 +480,7 @@ export const player = {
 
   async close({ restoreFocus = true } = {}) {
     this.token++;
+    this.opening = (this.opening ?? 0) + 1; // an open still waiting for its grant stays closed
     const closed = this.item;
     this.item = null;
     this.video.pause();

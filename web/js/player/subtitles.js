@@ -23,7 +23,7 @@ export const subtitles = {
     const playerHas = this.engine?.hls?.subtitleTracks?.length > 0;
     if (this.engine && !playerHas) {
       for (const s of this.subs ?? []) {
-        const src = s.url ?? streamUrl(s.vtt ?? s.key);
+        const src = s.url ?? streamUrl(s.vtt ?? s.key, this.streamBase());
         if (!src) continue;
         v.append(h('track', { kind: 'subtitles', src, srclang: s.lang ?? '', label: s.label ?? s.name ?? languageName(s.lang), 'data-slicecast': '' }));
       }

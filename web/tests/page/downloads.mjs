@@ -5,6 +5,7 @@
 import { CheckError, round, waitFor } from '../../../tests/harness/chromium.mjs';
 import { fmtBytes } from '../../js/format.js';
 import { safeFileName } from '../../js/share.js';
+import { authHeaders, expectStream, streamPath } from './signed.mjs';
 
 const KINDS = {
   mp4: { type: 'video/mp4', ext: 'mp4', label: 'Video (MP4', tag: 'video' },
@@ -53,14 +54,19 @@ export async function downloadSteps({ page, opts, result, step, manifest }) {
   result.downloads = {};
   let links = [];
   await step('Download panel: a link per file, named after the video', async () => {
-    const list = await (await fetch(`${opts.base}/api/videos`)).json();
+    const list = await (await fetch(`${opts.base}/api/videos`, { headers: authHeaders(opts) })).json();
     const item = (list.videos ?? list).find((v) => v.video_id === id);
     if (!item) throw new CheckError(`${id} is not in /api/videos`);
     const want = item.downloads ?? [];
     const kinds = want.map((d) => d.kind).sort().join(',');
     if (kinds !== 'm4a,mp4') throw new CheckError(`/api/videos downloads are ${JSON.stringify(want)}, expected an mp4 and an m4a (GENERATE_DOWNLOADS=false?)`);
+    // The same files (the list's URLs carry the token with --signed; compared without it).
     const fromManifest = (manifest.downloads ?? []).map((d) => `${d.kind} /stream/${d.key} ${d.bytes}`).sort();
-    const fromList = want.map((d) => `${d.kind} ${d.url.replace(/^https?:\/\/[^/]+/, '')} ${d.bytes}`).sort();
+    const fromList = want.map((d) => `${d.kind} ${streamPath(d.url)} ${d.bytes}`).sort();
+    for (const d of manifest.downloads ?? []) {
+      const listed = want.find((w) => w.kind === d.kind);
+      if (listed) expectStream(opts, listed.url, d.key, `/api/videos' ${d.kind} download`);
+    }
     if (fromManifest.join('|') !== fromList.join('|')) {
       throw new CheckError(`manifest downloads ${JSON.stringify(fromManifest)} differ from /api/videos ${JSON.stringify(fromList)}`);
     }
@@ -75,7 +81,8 @@ export async function downloadSteps({ page, opts, result, step, manifest }) {
       const k = KINDS[d.kind];
       const l = links.find((x) => x.kind === d.kind);
       if (!l) throw new CheckError(`no ${d.kind} link in the Download panel: ${JSON.stringify(links)}`);
-      if (l.href !== d.url) throw new CheckError(`the ${d.kind} link goes to ${l.href}, expected ${d.url}`);
+      if (streamPath(l.href) !== streamPath(d.url)) throw new CheckError(`the ${d.kind} link goes to ${l.href}, expected ${d.url}`);
+      expectStream(opts, l.href, streamPath(d.url).slice('/stream/'.length), `the ${d.kind} link`);
       if (l.download !== `${base}.${k.ext}`) throw new CheckError(`the ${d.kind} link saves as ${JSON.stringify(l.download)}, expected ${base}.${k.ext}`);
       const label = `${k.label}, ${fmtBytes(d.bytes)})`;
       if (l.text !== label) throw new CheckError(`the ${d.kind} link reads ${JSON.stringify(l.text)}, expected ${JSON.stringify(label)}`);

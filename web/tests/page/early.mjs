@@ -6,6 +6,7 @@
 // The server must encode slowly enough to be caught in the act (the Rust test holds slices
 // back with SLICECAST_SLOW_SLICES).
 import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
+import { authHeaders, streamHref } from './signed.mjs';
 import { processingVideoId } from './upload.mjs';
 
 /** The first media playlist of the master at `masterUrl`, as text. */
@@ -62,8 +63,8 @@ export async function watchWhileEncoding(t) {
       throw new CheckError(`the video was ${st.status} before its start played: the server must encode slowly enough to watch it early`);
     }
     const offeredS = round((Date.now() - p0) / 1000, 1);
-    const offered = await (await fetch(`${opts.base}/status/${id}`)).json();
-    const media = offered.assets?.hls_master ? await firstMediaPlaylist(`${opts.base}/stream/${offered.assets.hls_master}`) : '';
+    const offered = await (await fetch(`${opts.base}/status/${id}`, { headers: authHeaders(opts) })).json();
+    const media = offered.assets?.hls_master ? await firstMediaPlaylist(streamHref(opts, offered, offered.assets.hls_master)) : '';
     const card = `[data-testid="library-item"][data-video-id="${id}"][data-status="processing"]`;
     await page.waitForSelector(card, { timeout: 10000 });
     const badge = await page.textContent(`${card} [data-testid="library-encoding"]`);
@@ -135,7 +136,7 @@ export async function playsOnAfterComplete(t) {
     const ev = s.events;
     if (ev.emptied || ev.loadstart) throw new CheckError(`the player reloaded the video (${JSON.stringify(ev)})`);
     if (ev.timeWentBack) throw new CheckError(`playback jumped back ${ev.timeWentBack} time(s)`);
-    const media = await firstMediaPlaylist(`${opts.base}/stream/${t.manifest.assets.hls_master}`);
+    const media = await firstMediaPlaylist(streamHref(opts, t.manifest, t.manifest.assets.hls_master));
     if (!media.includes('#EXT-X-PLAYLIST-TYPE:VOD') || !media.includes('#EXT-X-ENDLIST')) {
       throw new CheckError('the final media playlist is not VOD with ENDLIST');
     }

@@ -2,6 +2,7 @@
 // listed, a deep link opening it on its poster, and its deletion through the dialog.
 import path from 'node:path';
 import { CheckError, sleep, waitFor } from '../../../tests/harness/chromium.mjs';
+import { authHeaders, expectStream } from './signed.mjs';
 
 /**
  * In the page: records the states (`data-state`) the library card of the file `name` goes
@@ -79,7 +80,7 @@ export async function listVideo({ page, opts, result, step, itemSel }) {
 export async function deepLinkPoster({ page, opts, result, step, manifest }) {
   await step('a deep link opens the player on its poster', async () => {
     const id = result.videoId;
-    const want = manifest.assets?.poster ? `/stream/${manifest.assets.poster}` : null;
+    const want = manifest.assets?.poster ?? null;
     if (!want) throw new CheckError('the manifest has no poster');
     // A new document (only the hash would not load the page again).
     await page.goto('about:blank');
@@ -93,7 +94,8 @@ export async function deepLinkPoster({ page, opts, result, step, manifest }) {
       const v = document.querySelector('#video');
       return { poster: v.getAttribute('poster'), paused: v.paused, played: v.played.length, t: v.currentTime };
     });
-    if (st.poster !== want) throw new CheckError(`the player's poster is ${JSON.stringify(st.poster)}, not ${want}`);
+    // The poster's key (with --signed, under the video's token).
+    expectStream(opts, st.poster, want, 'the player\'s poster');
     if (!st.paused || st.played) throw new CheckError(`a deep link started playback (${JSON.stringify(st)})`);
     // What the box shows against the poster itself, away from the play button and the controls.
     await page.evaluate(() => document.querySelector('#player-section').scrollIntoView({ block: 'start' }));
@@ -105,7 +107,7 @@ export async function deepLinkPoster({ page, opts, result, step, manifest }) {
       await page.locator('#player').screenshot({ path: file });
       result.screenshots['player-deep-link'] = file;
     }
-    const cmp = await page.evaluate(comparePoster, { shot: shot.toString('base64'), poster: want });
+    const cmp = await page.evaluate(comparePoster, { shot: shot.toString('base64'), poster: st.poster });
     result.deepLink = { poster: st.poster, paused: st.paused, ...cmp };
     // The same picture differs by next to nothing; a black box by the poster's brightness.
     if (cmp.diff > 12) throw new CheckError(`the player does not show the poster (mean difference ${cmp.diff}; box luma ${cmp.boxLuma}, poster luma ${cmp.posterLuma})`);
@@ -178,7 +180,7 @@ export async function deleteVideo({ page, opts, result, step, itemSel }) {
     await page.waitForSelector(itemSel, { state: 'detached', timeout: 15000 });
     const playerHidden = await page.evaluate(() => document.querySelector('#player-section').hidden);
     if (!playerHidden) throw new CheckError('the player still shows the deleted video');
-    const list = await (await fetch(`${opts.base}/api/videos`)).json();
+    const list = await (await fetch(`${opts.base}/api/videos`, { headers: authHeaders(opts) })).json();
     if (list.some((v) => v.video_id === result.videoId)) throw new CheckError('/api/videos still lists it');
     const st = await fetch(`${opts.base}/status/${result.videoId}`);
     if (st.status !== 404) throw new CheckError(`/status answers ${st.status} after the delete`);

@@ -8,7 +8,7 @@ function usage(msg) {
   if (msg) console.error(`page.mjs: ${msg}`);
   console.error('usage: node web/tests/page.mjs --base http://127.0.0.1:PORT --file CLIP --screenshot OUT.png ' +
     '[--api-key KEY] [--library-screenshot PATH] [--out result.json] [--rate 4] [--timeout 300] ' +
-    '[--chromium /usr/bin/chromium] [--no-dash] [--keep] [--check-resume] [--subtitles] [--early]');
+    '[--chromium /usr/bin/chromium] [--no-dash] [--keep] [--check-resume] [--subtitles] [--early] [--signed]');
   process.exit(2);
 }
 
@@ -32,6 +32,7 @@ export function options() {
         keep: { type: 'boolean' },
         'check-resume': { type: 'boolean' },
         early: { type: 'boolean' },
+        signed: { type: 'boolean' },
         headed: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -71,6 +72,7 @@ export function options() {
     keep: values.keep ?? false,
     checkResume: values['check-resume'] ?? false,
     early: values.early ?? false,
+    signed: values.signed ?? false,
     headed: values.headed ?? false,
   };
 }

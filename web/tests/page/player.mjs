@@ -3,6 +3,7 @@
 import { CheckError, round, waitFor } from '../../../tests/harness/chromium.mjs';
 import { a11yStep } from './a11y.mjs';
 import { checkFit, openAdvanced } from './fit.mjs';
+import { authHeaders, streamHref } from './signed.mjs';
 
 // Snapshot of the <video> element and the player's own view of itself.
 export function videoState() {
@@ -194,10 +195,10 @@ export async function playerSteps({ page, opts, result, step, itemSel, manifest 
       const t = await waitFor(page, 'transcription settles', overlayText, null,
         (o) => o.transcription === 'completed' || o.transcription === 'failed', { timeout: opts.timeout * 1000 });
       if (t.transcription !== 'completed') throw new CheckError(`transcription ${t.transcription}`);
-      const status = await (await fetch(`${opts.base}/status/${result.videoId}`)).json();
+      const status = await (await fetch(`${opts.base}/status/${result.videoId}`, { headers: authHeaders(opts) })).json();
       const sub = status.subtitles?.[0];
       if (!sub) throw new CheckError(`no subtitle track in ${JSON.stringify(status).slice(0, 300)}`);
-      const vtt = await (await fetch(`${opts.base}/stream/${sub.vtt}`)).text();
+      const vtt = await (await fetch(streamHref(opts, status, sub.vtt))).text();
       const cues = [...vtt.matchAll(/(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})[^\n]*\n([\s\S]*?)(?:\n\n|\n?$)/g)]
         .map((m) => {
           const sec = (h, mi, se, ms) => Number(h) * 3600 + Number(mi) * 60 + Number(se) + Number(ms) / 1000;

@@ -1,13 +1,16 @@
 // page.mjs's share steps: each Copy button of the player's Share panel puts the right text on
 // the clipboard, and the embed player at /embed/<id> plays the video (or says it is missing).
+// With --signed the HLS and DASH URLs carry the video's playback token and the embed link passes
+// it on (`/embed/<id>?t=<token>`).
 import { CheckError, round, waitFor } from '../../../tests/harness/chromium.mjs';
+import { expectStream, streamPath, tokenOf } from './signed.mjs';
 
 /** The Share panel's copies, then the embed page (when the server has the /embed route). */
 export async function shareSteps({ page, opts, result, step, manifest }) {
   const id = result.videoId;
   const want = {
-    hls: `${opts.base}/stream/${manifest.assets.hls_master}`,
-    dash: manifest.assets.dash_mpd ? `${opts.base}/stream/${manifest.assets.dash_mpd}` : null,
+    hls: manifest.assets.hls_master,
+    dash: manifest.assets.dash_mpd ?? null,
     link: `${opts.base}/#v=${id}`,
   };
   result.share = {};
@@ -21,10 +24,12 @@ export async function shareSteps({ page, opts, result, step, manifest }) {
       await page.click(`[data-testid="copy-${kind}"]`);
       got[kind] = await waitFor(page, `${kind} on the clipboard`, () => navigator.clipboard.readText(), null, (t) => t !== '-', { timeout: 3000 });
     }
-    for (const k of ['hls', 'dash', 'link']) {
-      if (want[k] && got[k] !== want[k]) throw new CheckError(`Copy ${k} gave ${JSON.stringify(got[k])}, expected ${want[k]}`);
-    }
-    const src = `src="${opts.base}/embed/${id}"`;
+    // The stream URLs: on this server, the video's keys; with --signed, with its token.
+    for (const k of ['hls', 'dash']) if (want[k]) expectStream(opts, got[k], want[k], `Copy ${k}`);
+    if (got.link !== want.link) throw new CheckError(`Copy link gave ${JSON.stringify(got.link)}, expected ${want.link}`);
+    // With --signed the embed link passes the token of the copied URLs on as ?t=.
+    const token = opts.signed ? tokenOf(got.hls) : null;
+    const src = `src="${opts.base}/embed/${id}${token ? `?t=${token}` : ''}"`;
     if (!/^<iframe [^>]*><\/iframe>$/.test(got.embed) || !got.embed.includes(src)) {
       throw new CheckError(`the embed code is ${JSON.stringify(got.embed)}, expected an <iframe ${src}>`);
     }
@@ -51,7 +56,8 @@ export async function shareSteps({ page, opts, result, step, manifest }) {
         return { state: document.documentElement.dataset.state, t: v.currentTime, w: v.videoWidth, poster: v.getAttribute('poster'), title: document.title, message: document.querySelector('#message').textContent };
       }, null, (x) => x.state === 'message' || (x.t > 0.5 && x.w > 0), { timeout: 20000 });
       if (s.state === 'message') throw new CheckError(`the embed page says: ${s.message}`);
-      if (manifest.assets.poster && s.poster !== `/stream/${manifest.assets.poster}`) throw new CheckError(`embed poster is ${s.poster}`);
+      if (manifest.assets.poster && streamPath(s.poster) !== `/stream/${manifest.assets.poster}`) throw new CheckError(`embed poster is ${s.poster}`);
+      if (manifest.assets.poster) expectStream(opts, s.poster, manifest.assets.poster, 'the embed poster');
       // A video that is not there (a well-formed id; others are 404): a sentence, no player.
       await embed.goto(`${opts.base}/embed/${'f'.repeat(32)}`, { waitUntil: 'load' });
       const missing = await waitFor(embed, 'the embed page for a missing video', () => ({

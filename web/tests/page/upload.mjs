@@ -7,6 +7,7 @@ import { CheckError, round, sleep, waitFor } from '../../../tests/harness/chromi
 import { a11yStep } from './a11y.mjs';
 import { recordCardStates } from './library.mjs';
 import { judgeProgress } from './progress.mjs';
+import { authHeaders } from './signed.mjs';
 
 /** Uploads `opts.file` through the page and follows it until processed; returns its manifest. */
 export async function uploadAndProcess(t) {
@@ -246,7 +247,7 @@ export async function followProcessing(t) {
   });
 
   // The manifest, for the seam and rungs.
-  const manifest = await (await fetch(`${opts.base}/status/${result.videoId}`)).json();
+  const manifest = await (await fetch(`${opts.base}/status/${result.videoId}`, { headers: authHeaders(opts) })).json();
   // The server's elapsed time, when it sends one, is shown (progress.elapsed_ms is optional).
   if (manifest.progress?.elapsed_ms != null) {
     const shown = await page.textContent(`[data-testid="processing-job"][data-video-id="${result.videoId}"] [data-testid="processing-elapsed"]`);

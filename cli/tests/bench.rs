@@ -95,10 +95,30 @@ fn bench_json_without_legacy() {
 }
 
 #[test]
-#[ignore = "slow suite (every variant, the earlier pipeline too): cargo test -- --ignored"]
+#[ignore = "slow suite (every variant, the earlier pipeline and the AV1 ladder too): cargo test -- --ignored"]
 fn bench_json_full() {
-    let v = bench(&[]);
+    let v = bench(&["--av1"]);
     check_slicecast_and_ladder(&v);
+    // The AV1 ladder: timed beside (a), its top rung measured, both curves.
+    let a = &v["av1"];
+    assert!(f(a, "cpu_s") > f(&v, "cpu_s"), "AV1 rungs add work: {a}");
+    assert!(f(a, "cpu_ratio_vs_h264") > 1.0, "{a}");
+    assert!(
+        f(&a["top"], "kbps") > 0.0 && f(&a["top"], "psnr_db") > 30.0,
+        "{a}"
+    );
+    for codec in ["av1", "h264"] {
+        let points = a["curves"][codec].as_array().expect("curve");
+        assert_eq!(points.len(), 4, "{codec}: {a}");
+        assert!(
+            points.iter().all(|p| f(p, "psnr_db") > 20.0),
+            "{codec}: {a}"
+        );
+    }
+    assert!(
+        a["bd_rate_pct"].is_null() || a["bd_rate_pct"].as_f64().is_some_and(f64::is_finite),
+        "{a}"
+    );
     for key in [
         "legacy_cpu_s",
         "legacy_wall_s",

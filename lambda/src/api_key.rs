@@ -58,15 +58,15 @@ pub enum ApiKeyError {
     NotConfigured,
     /// The parameter does not exist (or is not visible to this account and region).
     #[error(
-        "the API key parameter {name} does not exist; create it with \
-         `aws ssm put-parameter --type SecureString --name {name} --value <key>`"
+        "the parameter {name} does not exist; create it with \
+         `aws ssm put-parameter --type SecureString --name {name} --value <secret>`"
     )]
     Missing {
         /// The parameter's name.
         name: String,
     },
     /// Reading the parameter failed (access denied, KMS, network, throttling).
-    #[error("reading the API key parameter {name} failed: {}", DisplayErrorContext(source.as_ref()))]
+    #[error("reading the parameter {name} failed: {}", DisplayErrorContext(source.as_ref()))]
     Unreadable {
         /// The parameter's name.
         name: String,
@@ -76,7 +76,7 @@ pub enum ApiKeyError {
     },
     /// The parameter is a plain `String` or `StringList`: the key would be stored unencrypted.
     #[error(
-        "the API key parameter {name} is a {kind} parameter; store the key as a SecureString \
+        "the parameter {name} is a {kind} parameter; store the secret as a SecureString \
          (`aws ssm put-parameter --type SecureString ...`)"
     )]
     NotSecure {
@@ -86,7 +86,7 @@ pub enum ApiKeyError {
         kind: String,
     },
     /// The key is empty or too short to be a secret.
-    #[error("the API key in parameter {name} is shorter than {MIN_KEY_CHARS} characters")]
+    #[error("the secret in parameter {name} is shorter than {MIN_KEY_CHARS} characters")]
     TooShort {
         /// The parameter's name.
         name: String,
@@ -100,7 +100,8 @@ impl ApiKeyError {
     }
 }
 
-/// Reads the key from the SecureString parameter `name`, decrypted.
+/// Reads a secret (the API key, the webhook secret) from the SecureString
+/// parameter `name`, decrypted; at least [`MIN_KEY_CHARS`] characters.
 pub async fn load(client: &Client, name: &str) -> Result<ApiKey, ApiKeyError> {
     let out = client
         .get_parameter()

@@ -58,6 +58,10 @@ pub struct CoordinatorEnv {
     /// Segments, preset, tries, DASH, sprites (as the CLI).
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Name (or ARN) of the SSM SecureString parameter holding the webhooks'
+    /// signing secret (read at cold start; preferred to `WEBHOOK_SECRET`).
+    #[arg(long, env = "WEBHOOK_SECRET_PARAMETER")]
+    pub webhook_secret_parameter: Option<String>,
     /// A video still processing after this fails (under the function's 900 s timeout).
     #[arg(long, env = "DEADLINE_SECONDS", default_value_t = 840)]
     pub deadline_seconds: u64,

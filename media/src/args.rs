@@ -98,7 +98,7 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
 /// libaom, not SVT-AV1: ffmpeg 5.1's libsvtav1 wrapper ignores forced
 /// keyframes (only the first frame is a keyframe), and a segment must start
 /// with one; libaom honours them.
-pub fn av1_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
+pub fn av1_rung_opts(threads: u32, bitrate_kbps: u32, crf: u32) -> Vec<OsString> {
     let br = format!("{bitrate_kbps}k");
     let buf = format!("{}k", bitrate_kbps * 2);
     let mut v: Vec<OsString> = [
@@ -113,7 +113,7 @@ pub fn av1_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
         "-pix_fmt",
         "yuv420p",
         "-crf",
-        &AV1_CRF.to_string(),
+        &crf.to_string(),
         "-b:v",
         &br,
         "-maxrate",
@@ -124,8 +124,19 @@ pub fn av1_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
     .iter()
     .map(os)
     .collect();
-    if x.threads > 0 {
-        v.extend([os("-threads"), os(x.threads.to_string())]);
+    if threads > 0 {
+        v.extend([os("-threads"), os(threads.to_string())]);
+    }
+    v
+}
+
+/// The keyframe options of an AV1 encode: keyframes only where `forced`
+/// says (libaom honours `-force_key_frames`), none periodic within `gop_frames`.
+pub fn av1_keyframe_opts(gop_frames: u64, forced: Option<&str>) -> Vec<OsString> {
+    let gop = gop_frames.max(1).to_string();
+    let mut v = vec![os("-g"), os(&gop), os("-keyint_min"), os(&gop)];
+    if let Some(f) = forced {
+        v.extend([os("-force_key_frames"), os(f)]);
     }
     v
 }
@@ -142,12 +153,8 @@ pub fn rung_opts(x: &X264, rung: &Rung, gop_frames: u64, forced: Option<&str>) -
             v
         }
         VideoCodec::Av1 => {
-            let mut v = av1_rung_opts(x, rung.bitrate_kbps);
-            let gop = gop_frames.max(1).to_string();
-            v.extend([os("-g"), os(&gop), os("-keyint_min"), os(&gop)]);
-            if let Some(f) = forced {
-                v.extend([os("-force_key_frames"), os(f)]);
-            }
+            let mut v = av1_rung_opts(x.threads, rung.bitrate_kbps, AV1_CRF);
+            v.extend(av1_keyframe_opts(gop_frames, forced));
             v
         }
     }

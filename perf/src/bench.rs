@@ -8,6 +8,7 @@
 //! never leaks into the next. Quality (top-rung PSNR, bitrate) is measured
 //! afterwards, outside the timed part.
 
+mod av1;
 mod bdrate;
 pub(crate) mod commands;
 mod report;
@@ -58,6 +59,12 @@ pub struct BenchArgs {
     /// The CRFs of `--bd-rate` (at least four).
     #[arg(long, value_delimiter = ',', default_values_t = bdrate::DEFAULT_CRFS)]
     pub bd_crfs: Vec<u32>,
+    /// Also run slicecast with the AV1 ladder (`--extra-codecs av1`, timed)
+    /// and report its CPU and wall against (a), its top rung's bitrate and
+    /// PSNR, and the BD-rate of AV1 against H.264 (each codec's top rung
+    /// alone at four CRFs, untimed).
+    #[arg(long)]
+    pub av1: bool,
     /// Keep every output under DIR instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -223,6 +230,21 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         ));
         measured.push((variant, r));
     }
+    if args.av1 {
+        let variant = Variant::SlicecastAv1;
+        let spec = VariantSpec {
+            variant,
+            input: input.clone(),
+            work: work.join(variant.label()),
+            rungs: rungs.clone(),
+            has_audio: src.has_audio,
+            duration_s: src.duration_s,
+            workers: args.workers,
+            timeout_s: timeout_for(src.duration_s).as_secs() * 4,
+        };
+        note(&format!("({}) {}…", variant.label(), variant.describe()));
+        measured.push((variant, spawn_variant(&spec).await?));
+    }
     let get = |v: Variant| measured.iter().find(|(k, _)| *k == v).map(|(_, r)| r);
     let a = get(Variant::Slicecast).context("(a) did not run")?;
     let b = get(Variant::Ladder).context("(b) did not run")?;
@@ -244,6 +266,39 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
     let b_bytes = std::fs::metadata(&b_top)
         .with_context(|| format!("cannot read {}", b_top.display()))?
         .len();
+
+    let av1 = match get(Variant::SlicecastAv1) {
+        Some(r) => {
+            note("measuring the AV1 top rung and both codecs' curves");
+            let id = r
+                .video_id
+                .as_deref()
+                .context("(a_av1) printed no video id")?;
+            let id = VideoId::parse(id).context("(a_av1) printed no video id")?;
+            let root = work.join(Variant::SlicecastAv1.label());
+            let name = format!("{}-av1", top.name);
+            let playlist = root.join(keys::hls(&id, &format!("{name}.m3u8")));
+            let bytes = slicecast_rung_bytes(
+                &root.join(format!("{}video/{name}", keys::video_prefix(&id))),
+            )?;
+            Some(av1::Av1Report {
+                run: r.measurement,
+                h264_run: a.measurement,
+                top: bdrate::RatePoint {
+                    crf: slicecast_media::args::AV1_CRF,
+                    kbps: kbps(bytes, src.duration_s),
+                    psnr_db: psnr(&playlist, &input, &top, psnr_timeout).await?,
+                },
+                h264_top: bdrate::RatePoint {
+                    crf: DEFAULT_CRF,
+                    kbps: kbps(a_bytes, src.duration_s),
+                    psnr_db,
+                },
+                curves: av1::curves(&input, work, &top, src.duration_s).await?,
+            })
+        }
+        None => None,
+    };
 
     let bd_rate = if args.bd_rate {
         Some(
@@ -281,6 +336,7 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         bitrate_kbps: kbps(a_bytes, src.duration_s),
         ladder_bitrate_kbps: kbps(b_bytes, src.duration_s),
         bd_rate,
+        av1,
     })
 }
 
@@ -348,6 +404,11 @@ async fn run_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
     };
     let (program, cmds) = match spec.variant {
         Variant::Slicecast => (exe()?, transcode(DEFAULT_PRESET)),
+        Variant::SlicecastAv1 => {
+            let mut cmd = transcode(DEFAULT_PRESET);
+            cmd[0].extend(["--extra-codecs".into(), "av1".into()]);
+            (exe()?, cmd)
+        }
         Variant::SlicecastMedium => (exe()?, transcode("medium")),
         Variant::Ladder => (
             ffmpeg_bin(),
@@ -383,9 +444,12 @@ async fn run_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
     }
     let wall_s = start.elapsed().as_secs_f64();
     let (cpu1, maxrss_kb) = children_usage()?;
-    let video_id = matches!(spec.variant, Variant::Slicecast | Variant::SlicecastMedium)
-        .then(|| last_line(&last))
-        .filter(|l| !l.is_empty());
+    let video_id = matches!(
+        spec.variant,
+        Variant::Slicecast | Variant::SlicecastMedium | Variant::SlicecastAv1
+    )
+    .then(|| last_line(&last))
+    .filter(|l| !l.is_empty());
     let first_playable_s = video_id
         .as_deref()
         .and_then(|id| playable_at_ms(&spec.work, id))

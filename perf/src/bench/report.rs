@@ -21,6 +21,9 @@ pub enum Variant {
     /// (c) the earlier service's pipeline, replayed.
     #[serde(rename = "c")]
     Legacy,
+    /// (a_av1) slicecast with the AV1 ladder too (`bench --av1` only).
+    #[serde(rename = "a_av1")]
+    SlicecastAv1,
 }
 
 impl Variant {
@@ -39,6 +42,7 @@ impl Variant {
             Self::Ladder => "b",
             Self::SlicecastMedium => "a_medium",
             Self::Legacy => "c",
+            Self::SlicecastAv1 => "a_av1",
         }
     }
 
@@ -49,6 +53,7 @@ impl Variant {
             Self::Ladder => "one ffmpeg, same ladder, veryfast",
             Self::SlicecastMedium => "slicecast, preset medium",
             Self::Legacy => "earlier service's pipeline (medium)",
+            Self::SlicecastAv1 => "slicecast, H.264 + AV1 ladders",
         }
     }
 
@@ -121,6 +126,8 @@ pub struct Report {
     pub ladder_bitrate_kbps: f64,
     /// With `--bd-rate`: both rate-distortion curves and the BD-rate.
     pub bd_rate: Option<BdRate>,
+    /// With `--av1`: the AV1 ladder's cost and the codecs' BD-rate.
+    pub av1: Option<super::av1::Av1Report>,
 }
 
 fn round(x: f64, digits: i32) -> f64 {
@@ -238,6 +245,7 @@ impl Report {
             "bitrate_delta_pct": num(self.bitrate_delta_pct(), 2),
             "bd_rate_pct": num(self.bd_rate.as_ref().and_then(|b| b.bd_rate_pct), 2),
             "bd_rate_points": bd_points,
+            "av1": self.av1.as_ref().map(|a| a.to_json()),
         })
     }
 
@@ -272,6 +280,7 @@ impl Report {
                 Variant::Ladder => Some(self.ladder),
                 Variant::SlicecastMedium => self.medium,
                 Variant::Legacy => self.legacy,
+                Variant::SlicecastAv1 => None,
             };
             match m {
                 Some(m) => {
@@ -342,6 +351,9 @@ impl Report {
         );
         if let Some(b) = &self.bd_rate {
             s.push_str(&b.table());
+        }
+        if let Some(a) = &self.av1 {
+            s.push_str(&a.table(top));
         }
         s
     }

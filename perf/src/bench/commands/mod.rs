@@ -1,9 +1,10 @@
 //! Argument lists of every process the benchmark runs, and parsing of what they
 //! print. Pure: data in, `Vec<OsString>` out, unit-tested below.
 
-use slicecast_core::ladder::Rung;
+use slicecast_core::ladder::{Rung, VideoCodec};
 use slicecast_media::args::{
-    FRAG_MOVFLAGS, UNBOUNDED_GOP, X264, ffmpeg_prelude, keyframe_opts, scale_filter, x264_rung_opts,
+    FRAG_MOVFLAGS, UNBOUNDED_GOP, X264, av1_keyframe_opts, av1_rung_opts, ffmpeg_prelude,
+    keyframe_opts, scale_filter, x264_rung_opts,
 };
 use std::ffi::OsString;
 use std::path::Path;
@@ -68,6 +69,41 @@ pub fn ladder_filter(rungs: &[Rung]) -> String {
         g.push_str(&format!(";[s{i}]{}[v{i}]", scale_filter(r)));
     }
     g
+}
+
+/// One codec's encode of one rung alone, for the codec rate-distortion
+/// curves of `bench --av1`: the rung's scale, the production encoder options
+/// of `codec` at `crf` under the rung's bitrate cap (the same cap for both
+/// codecs), a keyframe every segment length, video only.
+pub fn codec_point_args(
+    input: &Path,
+    rung: &Rung,
+    codec: VideoCodec,
+    crf: u32,
+    out: &Path,
+) -> Vec<OsString> {
+    let mut v = ffmpeg_prelude();
+    v.extend([os("-i"), path(input), os("-map"), os("0:v:0"), os("-an")]);
+    v.extend([os("-vf"), os(scale_filter(rung))]);
+    let keyframes = format!("expr:gte(t,n_forced*{SEGMENT_SECONDS})");
+    match codec {
+        VideoCodec::H264 => {
+            let x = X264 {
+                preset: "veryfast".into(),
+                crf,
+                threads: 0,
+            };
+            v.extend(x264_rung_opts(&x, rung.bitrate_kbps));
+            v.extend(keyframe_opts(UNBOUNDED_GOP, Some(&keyframes)));
+        }
+        VideoCodec::Av1 => {
+            v.extend(av1_rung_opts(0, rung.bitrate_kbps, crf));
+            v.extend(av1_keyframe_opts(UNBOUNDED_GOP, Some(&keyframes)));
+        }
+    }
+    v.extend(strs(&["-fps_mode", "passthrough", "-f", "mp4"]));
+    v.push(path(out));
+    v
 }
 
 /// Where the ladder baseline writes rung `r`.

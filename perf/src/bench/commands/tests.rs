@@ -204,3 +204,28 @@ fn cpu_model_and_bitrate() {
     assert!((kbps(500_000, 2.0) - 2000.0).abs() < 1e-9);
     assert_eq!(kbps(1, 0.0), 0.0);
 }
+
+#[test]
+fn codec_points_share_scale_cap_and_keyframes() {
+    use slicecast_core::ladder::VideoCodec;
+    let top = &ladder_for(1280, 720)[0];
+    let line = |codec| {
+        codec_point_args(Path::new("/in.mp4"), top, codec, 30, Path::new("/o.mp4"))
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (h264, av1) = (line(VideoCodec::H264), line(VideoCodec::Av1));
+    for l in [&h264, &av1] {
+        assert!(l.contains("-vf scale=1280:720"), "{l}");
+        assert!(l.contains("-crf 30") && l.contains("-maxrate 2500k"), "{l}");
+        assert!(
+            l.contains("-force_key_frames expr:gte(t,n_forced*4)"),
+            "{l}"
+        );
+        assert!(l.contains("-an") && l.ends_with("/o.mp4"), "{l}");
+    }
+    assert!(h264.contains("-c:v libx264 -preset veryfast"), "{h264}");
+    assert!(av1.contains("-c:v libaom-av1 -usage realtime"), "{av1}");
+}

@@ -30,7 +30,45 @@ fn report() -> Report {
         bitrate_kbps: 2100.0,
         ladder_bitrate_kbps: 2000.0,
         bd_rate: None,
+        av1: None,
     }
+}
+
+#[test]
+fn the_av1_section() {
+    use crate::bench::av1::Av1Report;
+    use crate::bench::bdrate::{BdRate, RatePoint};
+    let p = |crf, kbps, psnr_db| RatePoint { crf, kbps, psnr_db };
+    let mut r = report();
+    r.av1 = Some(Av1Report {
+        run: m(4.8, 3.0, 400.0),
+        h264_run: r.slicecast,
+        top: p(26, 1400.0, 42.9),
+        h264_top: p(21, 2100.0, 43.25),
+        curves: BdRate {
+            slicecast: vec![p(20, 3000.0, 45.0), p(26, 2000.0, 43.0)],
+            ladder: vec![p(18, 3500.0, 45.5), p(22, 2300.0, 43.4)],
+            bd_rate_pct: Some(-12.5),
+        },
+    });
+    let t = r.table();
+    assert!(
+        t.contains("cpu 4.80 s (2.40× a), wall 3.00 s (2.00× a)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("AV1 1400 kbit/s at 42.90 dB, H.264 2100 kbit/s at 43.25 dB"),
+        "{t}"
+    );
+    assert!(
+        t.contains("av1_bd_rate_pct (AV1 vs H.264)  -12.50 %"),
+        "{t}"
+    );
+    let v = r.to_json();
+    assert_eq!(v["av1"]["cpu_ratio_vs_h264"], json!(2.4));
+    assert_eq!(v["av1"]["bd_rate_pct"], json!(-12.5));
+    assert_eq!(v["av1"]["curves"]["h264"][1]["crf"], json!(22));
+    assert!(report().to_json()["av1"].is_null());
 }
 
 #[test]

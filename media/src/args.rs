@@ -65,8 +65,6 @@ pub fn seeks_exactly(format_name: &str) -> bool {
 
 /// Per-rung x264 output options (rate control capped at the rung's bitrate).
 pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
-    let br = format!("{bitrate_kbps}k");
-    let buf = format!("{}k", bitrate_kbps * 2);
     let mut v: Vec<OsString> = [
         "-c:v",
         "libx264",
@@ -76,18 +74,27 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
         "high",
         "-pix_fmt",
         "yuv420p",
-        "-crf",
-        &x.crf.to_string(),
-        "-maxrate",
-        &br,
-        "-bufsize",
-        &buf,
     ]
     .iter()
     .map(os)
     .collect();
-    if x.threads > 0 {
-        v.extend([os("-threads"), os(x.threads.to_string())]);
+    v.extend(capped_crf(x.crf, bitrate_kbps, x.threads));
+    v
+}
+
+/// Constant quality `crf` under a cap of `bitrate_kbps` (a buffer of two
+/// seconds at the cap), and `threads` when not 0 (= the encoder decides).
+fn capped_crf(crf: u32, bitrate_kbps: u32, threads: u32) -> Vec<OsString> {
+    let mut v = vec![
+        os("-crf"),
+        os(crf.to_string()),
+        os("-maxrate"),
+        os(format!("{bitrate_kbps}k")),
+        os("-bufsize"),
+        os(format!("{}k", bitrate_kbps * 2)),
+    ];
+    if threads > 0 {
+        v.extend([os("-threads"), os(threads.to_string())]);
     }
     v
 }
@@ -99,8 +106,6 @@ pub fn x264_rung_opts(x: &X264, bitrate_kbps: u32) -> Vec<OsString> {
 /// keyframes (only the first frame is a keyframe), and a segment must start
 /// with one; libaom honours them.
 pub fn av1_rung_opts(threads: u32, bitrate_kbps: u32, crf: u32) -> Vec<OsString> {
-    let br = format!("{bitrate_kbps}k");
-    let buf = format!("{}k", bitrate_kbps * 2);
     let mut v: Vec<OsString> = [
         "-c:v",
         "libaom-av1",
@@ -112,21 +117,14 @@ pub fn av1_rung_opts(threads: u32, bitrate_kbps: u32, crf: u32) -> Vec<OsString>
         "1",
         "-pix_fmt",
         "yuv420p",
-        "-crf",
-        &crf.to_string(),
+        // libaom's constrained quality: CRF, with `-b:v` as the ceiling.
         "-b:v",
-        &br,
-        "-maxrate",
-        &br,
-        "-bufsize",
-        &buf,
+        &format!("{bitrate_kbps}k"),
     ]
     .iter()
     .map(os)
     .collect();
-    if threads > 0 {
-        v.extend([os("-threads"), os(threads.to_string())]);
-    }
+    v.extend(capped_crf(crf, bitrate_kbps, threads));
     v
 }
 

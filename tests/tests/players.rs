@@ -75,16 +75,11 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
     let video_dir = dir.path().join(keys::video_prefix(&m.video_id));
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts");
     std::fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("players/play.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .arg("--dir")
-        .arg(&video_dir)
-        .args([
-            "--hls",
-            "hls/master.m3u8",
-            "--dash",
-            "dash/stream.mpd",
+    let out = artifacts.join("players.json");
+    let shot = artifacts.join("player.png");
+    play_all(
+        &video_dir,
+        &[
             "--seams",
             &seams.join(","),
             "--cue",
@@ -93,22 +88,12 @@ async fn sintel_plays_in_hlsjs_shaka_and_dashjs() {
             "23.2:A cue across a segment boundary",
             "--cue",
             "25.2:A cue across a segment boundary",
-        ])
-        .arg("--out")
-        .arg(artifacts.join("players.json"))
-        .arg("--screenshot")
-        .arg(artifacts.join("player.png"))
-        .output()
-        .expect("run node tests/players/play.mjs (install with scripts/install-deps.sh --test)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "players failed:\n{stdout}");
-    for case in ["hls.js+hls", "shaka+hls", "shaka+dash", "dashjs+dash"] {
-        assert!(
-            stdout.contains(&format!("\"case\":\"{case}\",")),
-            "case {case} ran"
-        );
-    }
+            "--out",
+            &out.to_string_lossy(),
+            "--screenshot",
+            &shot.to_string_lossy(),
+        ],
+    );
 }
 
 /// `EXTRA_CODECS=av1`: the AV1 rungs are frame-exact like the H.264 ones
@@ -175,34 +160,37 @@ async fn av1_rungs_are_frame_exact_and_play() {
         .iter()
         .map(|s| format!("{s:.3}"))
         .collect();
+    let stdout = play_all(
+        &video_dir,
+        &["--seams", &seams.join(","), "--codec", "av01"],
+    );
+    assert!(
+        stdout.matches("\"playingCodec\":\"av01.").count() >= 4,
+        "{stdout}"
+    );
+}
+
+/// Runs `tests/players/play.mjs` on `video_dir`'s HLS and DASH output with
+/// `args`: every case (hls.js and shaka on HLS, shaka and dash.js on DASH)
+/// must run and pass; returns its stdout.
+fn play_all(video_dir: &Path, args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("players/play.mjs");
     let out = Command::new("node")
         .arg(&script)
         .arg("--dir")
-        .arg(&video_dir)
-        .args([
-            "--hls",
-            "hls/master.m3u8",
-            "--dash",
-            "dash/stream.mpd",
-            "--seams",
-            &seams.join(","),
-            "--codec",
-            "av01",
-        ])
+        .arg(video_dir)
+        .args(["--hls", "hls/master.m3u8", "--dash", "dash/stream.mpd"])
+        .args(args)
         .output()
-        .expect("run node tests/players/play.mjs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .expect("run node tests/players/play.mjs (install with scripts/install-deps.sh --test)");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "AV1 playback failed:\n{stdout}");
+    assert!(out.status.success(), "players failed:\n{stdout}");
     for case in ["hls.js+hls", "shaka+hls", "shaka+dash", "dashjs+dash"] {
         assert!(
             stdout.contains(&format!("\"case\":\"{case}\",")),
             "case {case} ran"
         );
     }
-    assert!(
-        stdout.matches("\"playingCodec\":\"av01.").count() >= 4,
-        "{stdout}"
-    );
+    stdout
 }

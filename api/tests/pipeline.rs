@@ -294,3 +294,68 @@ async fn deleting_a_video_while_it_encodes_stops_it() -> anyhow::Result<()> {
     assert_eq!(s.get_json("/api/transcoding_status").await?.1, json!([]));
     Ok(())
 }
+
+/// Signed playback with the real players: a processed video plays in hls.js,
+/// shaka (HLS and DASH) and dash.js in Chromium through the token path that
+/// `/status` hands out, fetched cross-origin as a player on another site
+/// would (every playlist, segment and MPD reference keeps the token); the
+/// same master without the token is 403.
+// Multi-threaded: the server answers the players while this thread waits for node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_playback_plays_in_every_player() -> anyhow::Result<()> {
+    use slicecast_api::playback::PlaybackSigner;
+    let s = processing_server(ApiConfig {
+        playback: Some(PlaybackSigner::random(Duration::from_secs(600))?),
+        cors_origins: vec!["*".into()],
+        ..ApiConfig::default()
+    })
+    .await?;
+    let clips = tempfile::tempdir()?;
+    let src =
+        slicecast_tests::local::test_pattern(clips.path(), "pattern.mp4", "640x360", 8, None, true);
+    let data = std::fs::read(&src)?;
+    let id = md5_hex(&data);
+    s.upload("pattern.mp4", &data, None).await?;
+    let done = s.wait_done(&id, Duration::from_secs(180)).await?;
+    assert_eq!(done["status"], "processing_complete", "{done}");
+    let base = done["playback"]["stream_base"]
+        .as_str()
+        .context("a playback grant")?;
+    assert!(base.starts_with("/stream/t/"), "{base}");
+    let plain = s
+        .http
+        .get(s.url(&format!("/stream/processed/{id}/hls/master.m3u8")))
+        .send()
+        .await?;
+    assert_eq!(plain.status(), 403);
+
+    let pages = tempfile::tempdir()?;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/players/play.mjs");
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .arg("--dir")
+        .arg(pages.path())
+        .args([
+            "--origin",
+            &s.url(&format!("{base}processed/{id}")),
+            "--hls",
+            "hls/master.m3u8",
+            "--dash",
+            "dash/stream.mpd",
+        ])
+        .output()
+        .context("run node tests/players/play.mjs (install with scripts/install-deps.sh --test)")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "players failed through signed URLs:\n{stdout}"
+    );
+    for case in ["hls.js+hls", "shaka+hls", "shaka+dash", "dashjs+dash"] {
+        assert!(
+            stdout.contains(&format!("\"case\":\"{case}\",")),
+            "case {case} ran"
+        );
+    }
+    Ok(())
+}

@@ -91,6 +91,9 @@ pub struct Assembled {
     /// The downloads made.
     #[serde(default)]
     pub downloads: Vec<Download>,
+    /// Milliseconds spent making them.
+    #[serde(default)]
+    pub downloads_ms: u64,
 }
 
 /// Assembly failed.
@@ -263,11 +266,11 @@ pub async fn assemble(
         assets.thumbnails_vtt = Some(vtt);
     }
     assets.poster = Some(poster::poster(store, input, &p).await?);
+    let started = std::time::Instant::now();
     let downloads = if input.generate_downloads {
-        let t = std::time::Instant::now();
         match downloads::downloads(store, input, &p).await {
             Ok(d) => {
-                info!(ms = t.elapsed().as_millis() as u64, "downloads made");
+                info!(ms = started.elapsed().as_millis() as u64, "downloads made");
                 d
             }
             // The stream is complete and plays: a download that could not be
@@ -280,6 +283,7 @@ pub async fn assemble(
     } else {
         Vec::new()
     };
+    let downloads_ms = started.elapsed().as_millis() as u64;
 
     let rungs = p
         .video
@@ -303,6 +307,7 @@ pub async fn assemble(
         assets,
         rungs,
         duration_s: p.duration_s,
+        downloads_ms,
         downloads,
     })
 }

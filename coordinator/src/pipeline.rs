@@ -190,6 +190,7 @@ pub(crate) async fn run_claimed(
     manifest.assets = assembled.assets;
     manifest.rungs = assembled.rungs;
     manifest.downloads = assembled.downloads;
+    manifest.timings.downloads_ms = assembled.downloads_ms;
     manifest.duration_s = Some(assembled.duration_s);
     manifest.timings.assemble_ms = t.elapsed().as_millis() as u64;
     let mut done = manifest.completed(now_ms());

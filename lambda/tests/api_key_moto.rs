@@ -146,7 +146,7 @@ async fn no_readable_key_fails_closed() {
     assert!(
         unreachable
             .to_string()
-            .starts_with("reading the API key parameter /slicecast/test/api-key failed: "),
+            .starts_with("reading the parameter /slicecast/test/api-key failed: "),
         "{unreachable}"
     );
 

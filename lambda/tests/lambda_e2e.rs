@@ -207,6 +207,20 @@ async fn uploads_are_processed_through_lambda_invokes() {
         playable + 1000 < total,
         "playable {playable} ms, complete {total} ms"
     );
+    // The assembler function made the downloads and timed them (the README
+    // quotes this figure).
+    let timings = &manifest["timings"];
+    let downloads_ms = timings["downloads_ms"].as_u64().expect("downloads_ms");
+    assert!(
+        downloads_ms > 0 && downloads_ms <= timings["assemble_ms"].as_u64().unwrap_or(0),
+        "{timings}"
+    );
+    assert_eq!(
+        manifest["downloads"].as_array().map(Vec::len),
+        Some(2),
+        "{manifest}"
+    );
+    eprintln!("assembler: {timings}; downloads {}", manifest["downloads"]);
     // The video is playable before its subtitles: a Transcribe job is under way,
     // reading the speech audio the coordinator put next to the output.
     assert_eq!(

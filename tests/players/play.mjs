@@ -4,7 +4,7 @@
 //   node play.mjs --dir OUTPUT_DIR [--hls hls/master.m3u8] [--dash dash/stream.mpd]
 //                 [--seams 10.5,21.0] [--seek SECONDS] [--out result.json] [--screenshot shot.png]
 //                 [--rate 4] [--timeout 60] [--max-play 120] [--chromium /usr/bin/chromium]
-//                 [--cue SECONDS:TEXT ...] [--codec av01]
+//                 [--cue SECONDS:TEXT ...] [--codec av01] [--origin URL]
 //   node play.mjs --dir OUTPUT_DIR --growing --until SECONDS [--hls ...]
 //   node play.mjs --dir OUTPUT_DIR --serve     (only serve OUTPUT_DIR and the players; prints the URL)
 //
@@ -67,6 +67,7 @@ function options() {
         until: { type: 'string' },
         cue: { type: 'string', multiple: true },
         codec: { type: 'string' },
+        origin: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -98,6 +99,10 @@ function options() {
     serve: values.serve ?? false,
     growing: values.growing ?? false,
     until: values.until != null ? num('until', values.until) : null,
+    // --origin URL: the manifests are fetched from URL/<manifest> (a slicecast server, e.g. a
+    // signed /stream/t/<token>/processed/<id> path; it must answer CORS) instead of from --dir,
+    // which then only needs to exist.
+    origin: values.origin && /^https?:\/\/[^\s]+$/.test(values.origin) ? values.origin.replace(/\/+$/, '') : (values.origin ? usage('--origin: an http(s) URL') : null),
     // --codec PREFIX (e.g. av01): every player is steered to the renditions of that codec,
     // and a case passes only if what played was one of them.
     codec: values.codec && /^[a-z0-9.]{2,12}$/.test(values.codec) ? values.codec : (values.codec ? usage('--codec: a codec prefix like av01') : null),
@@ -162,7 +167,7 @@ async function runCase(context, base, c, opts, screenshot) {
   const body = async () => {
     await page.goto(`${base}/__players/${c.lib}.html`, { waitUntil: 'load', timeout: opts.timeoutMs });
     await page.evaluate(([lib, url, rate, codec]) => window.__start(lib, url, rate, codec),
-      [c.lib, `${base}/${c.manifest}`, opts.rate, opts.codec ?? null]);
+      [c.lib, `${opts.origin ?? base}/${c.manifest}`, opts.rate, opts.codec ?? null]);
 
     // 1. Loaded: duration known and the first frame decoded.
     while (!over()) {
@@ -304,7 +309,7 @@ async function runCase(context, base, c, opts, screenshot) {
 // ---------------------------------------------------------------- main
 async function main() {
   const opts = options();
-  for (const m of [opts.hls, opts.dash].filter(Boolean)) {
+  for (const m of opts.origin ? [] : [opts.hls, opts.dash].filter(Boolean)) {
     const f = under(opts.dir, m);
     if (!f) usage(`manifest outside --dir: ${m}`);
     await fs.access(f).catch(() => usage(`no such manifest: ${f}`));

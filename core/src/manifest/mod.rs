@@ -195,6 +195,10 @@ pub struct Timings {
     pub encode_ms: u64,
     /// Assembling.
     pub assemble_ms: u64,
+    /// Of the assembly: making the MP4 and M4A downloads (reading the
+    /// segments, the remux, writing the files back to the store).
+    #[serde(default)]
+    pub downloads_ms: u64,
     /// From start to finish.
     pub total_ms: u64,
 }

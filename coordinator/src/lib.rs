@@ -145,11 +145,22 @@ pub async fn process_hashed_upload(
 ) -> Result<Outcome, CoordinatorError> {
     let started = Instant::now();
     events(Event::Stage(Stage::Hashing));
-    let (id, size) = match known {
-        Some(k) => k,
-        None => hash_object(store.as_ref(), upload_key)
-            .await
-            .map_err(CoordinatorError::Upload)?,
+    let (id, size, early) = match known {
+        Some((id, size)) => (id, size, None),
+        None => {
+            // The probe reads the upload while it is hashed (it does not
+            // need the id); a location the store cannot give is reported
+            // by `run_claimed`, which asks again.
+            let early = store
+                .readable_location(upload_key)
+                .await
+                .ok()
+                .map(|location| source::EarlyProbe::start(location, settings.limits));
+            let (id, size) = hash_object(store.as_ref(), upload_key)
+                .await
+                .map_err(CoordinatorError::Upload)?;
+            (id, size, early)
+        }
     };
     let hash_ms = started.elapsed().as_millis() as u64;
     info!(video.id = %id, size_bytes = size, duration_ms = hash_ms, "hashed upload");
@@ -198,6 +209,7 @@ pub async fn process_hashed_upload(
         size,
         settings,
         events.clone(),
+        early,
     );
     let result = match tokio::time::timeout(settings.deadline, run).await {
         Ok(r) => r,

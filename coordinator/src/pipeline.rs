@@ -27,10 +27,10 @@ pub(crate) async fn run_claimed(
     size: u64,
     settings: &Settings,
     events: EventSink,
+    early: Option<source::EarlyProbe>,
 ) -> Result<(Manifest, (SourceRef, Option<usize>)), Failure> {
     let id = manifest.video_id.clone();
     events(Event::Stage(Stage::Probing));
-    let t = Instant::now();
     let location = store.readable_location(&manifest.upload_key).await?;
     if size == 0 {
         return Err(Failure::Source("the file is empty (0 bytes)".into()));
@@ -40,7 +40,9 @@ pub(crate) async fn run_claimed(
         probe,
         video,
         index,
-    } = source::examine(store.as_ref(), &id, location, &settings.limits).await?;
+        took: examined_in,
+    } = source::examine(store.as_ref(), &id, location, &settings.limits, early).await?;
+    let t = Instant::now();
     let (lead, tail) = slicecast_core::timeline::padding_frames(&probe, &index);
     if lead + tail > 0 {
         info!(video.id = %id, lead_frames = lead, tail_frames = tail, "the sound starts before or ends after the picture: holding the first/last picture");
@@ -110,7 +112,7 @@ pub(crate) async fn run_claimed(
         crf: settings.crf,
         segment_seconds: settings.segment_seconds,
     });
-    manifest.timings.probe_ms = t.elapsed().as_millis() as u64;
+    manifest.timings.probe_ms = (examined_in + t.elapsed()).as_millis() as u64;
     info!(
         video.id = %id,
         slices = plan.slices.len(),

@@ -10,7 +10,8 @@ use slicecast_media::limits::Limits;
 use slicecast_media::normalize;
 use slicecast_media::probe::{self as ffprobe, ProbeError};
 use slicecast_storage::BlobStore;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 /// How long one ffprobe pass over the whole file may take.
@@ -24,6 +25,49 @@ pub(crate) struct Examined {
     pub probe: Probe,
     pub video: VideoStream,
     pub index: FrameIndex,
+    /// The examination's own time: the first pass's, wherever it ran, plus
+    /// what came after it.
+    pub took: Duration,
+}
+
+/// The first pass's result, its own duration and when it ended.
+type FirstPass = (
+    Result<(Probe, VideoStream, ffprobe::Indexed), Failure>,
+    Duration,
+    Instant,
+);
+
+/// The first probe pass (header, limits, frame index) started while the
+/// upload is still being hashed: it needs the upload, not its id. Dropped
+/// unawaited (a duplicate, a hash that failed), it stops its ffprobe.
+pub(crate) struct EarlyProbe(JoinHandle<FirstPass>);
+
+impl EarlyProbe {
+    /// Starts probing `location` on its own task.
+    pub(crate) fn start(location: String, limits: Limits) -> Self {
+        Self(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = probe_and_index(&location, &limits).await;
+            (r, t.elapsed(), Instant::now())
+        }))
+    }
+
+    async fn finish(mut self) -> FirstPass {
+        match (&mut self.0).await {
+            Ok(pass) => pass,
+            Err(e) => (
+                Err(Failure::Job(format!("probing the upload failed: {e}"))),
+                Duration::ZERO,
+                Instant::now(),
+            ),
+        }
+    }
+}
+
+impl Drop for EarlyProbe {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A probe error as a failure: the upload's fault, or (ffprobe could not
@@ -46,7 +90,7 @@ async fn probe_and_index(
         .map_err(|e| probe_reason(&e))?
         .clone();
     limits.check_header(&probe).map_err(|e| probe_reason(&e))?;
-    let indexed = ffprobe::frame_index(location, &probe.format_name, &video, SCAN_TIMEOUT)
+    let indexed = ffprobe::frame_index(location, &probe, &video, SCAN_TIMEOUT)
         .await
         .map_err(|e| probe_reason(&e))?;
     if indexed.frames.is_empty() {
@@ -55,16 +99,27 @@ async fn probe_and_index(
     Ok((probe, video, indexed))
 }
 
-/// Probes and checks the upload at `location`. A transport or program stream
-/// whose timestamps restart is first copied to `work/continuous.ts` with
-/// continuous timestamps (see [`normalize`]), and that copy is what the jobs read.
+/// Probes and checks the upload at `location` (its first pass already
+/// started by `early`, when given). A transport or program stream whose
+/// timestamps restart is first copied to `work/continuous.ts` with continuous
+/// timestamps (see [`normalize`]), and that copy is what the jobs read.
 pub(crate) async fn examine(
     store: &dyn BlobStore,
     id: &VideoId,
     location: String,
     limits: &Limits,
+    early: Option<EarlyProbe>,
 ) -> Result<Examined, Failure> {
-    let (mut probe, mut video, mut indexed) = probe_and_index(&location, limits).await?;
+    let started = Instant::now();
+    let (first, first_took, first_ended) = match early {
+        Some(early) => early.finish().await,
+        None => {
+            let first = probe_and_index(&location, limits).await;
+            (first, started.elapsed(), Instant::now())
+        }
+    };
+    let after_first = first_ended.max(started);
+    let (mut probe, mut video, mut indexed) = first?;
     let mut location = location;
     if indexed.discontinuities > 0 && normalize::timestamps_may_restart(&probe.format_name) {
         info!(video.id = %id, restarts = indexed.discontinuities, "the timestamps restart partway: copying the source with continuous timestamps");
@@ -92,6 +147,7 @@ pub(crate) async fn examine(
         probe,
         video,
         index,
+        took: first_took + after_first.elapsed(),
     })
 }
 

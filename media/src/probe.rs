@@ -357,6 +357,7 @@ async fn scan(
     format_name: &str,
     stream: &VideoStream,
     (entries, of): (&str, &str),
+    interval: Option<&str>,
     timeout: Duration,
 ) -> Result<(String, String), ProbeError> {
     let sel = stream.index.to_string();
@@ -370,6 +371,9 @@ async fn scan(
         "-of",
         of,
     ]);
+    if let Some(interval) = interval {
+        args.extend(a(&["-read_intervals", interval]));
+    }
     args.extend(input::input_args(location, Some(format_name)));
     let out = process::run(&crate::ffprobe_bin(), &args, timeout)
         .await
@@ -416,26 +420,55 @@ pub fn parse_frames(text: &str, time_base: Rational) -> FrameIndex {
     FrameIndex::from_packets(time_base, placed)
 }
 
+const PACKETS: (&str, &str) = ("packet=pts,dts,size,flags", "csv=p=0");
+
+/// The video stream's packet list (`pts,dts,size,flags` lines) and ffprobe's
+/// last words: from several readers at once for a long MP4 (see
+/// [`intervals`]), from one otherwise, or when the readers' lists do not join.
+async fn packet_list(
+    location: &str,
+    probe: &Probe,
+    stream: &VideoStream,
+    timeout: Duration,
+) -> Result<(String, String), ProbeError> {
+    let format_name = probe.format_name.as_str();
+    let readers = intervals::readers_for(format_name, probe.duration_s);
+    if readers > 1 {
+        let spans = intervals::intervals(probe.start_time_s, probe.duration_s, readers);
+        let scans = futures::future::join_all(
+            spans
+                .iter()
+                .map(|span| scan(location, format_name, stream, PACKETS, Some(span), timeout)),
+        )
+        .await;
+        if let Ok(parts) = scans.into_iter().collect::<Result<Vec<_>, _>>() {
+            let (lists, last_words): (Vec<String>, Vec<String>) = parts.into_iter().unzip();
+            if let Some(list) = intervals::join(&lists) {
+                return Ok((list, last_words.join("\n")));
+            }
+        }
+        tracing::info!(
+            readers,
+            "the readers' packet lists do not join: reading the file whole"
+        );
+    }
+    scan(location, format_name, stream, PACKETS, None, timeout).await
+}
+
 /// Lists every frame of a video stream from its packets (no decoding). Falls
 /// back to decoding when packets cannot place every frame (no timestamps,
 /// repeated ones); numbers the frames of a raw stream that has no timestamps
-/// at all as ffmpeg's decoder does. `format_name` is the probe's, pinned for
-/// the read.
+/// at all as ffmpeg's decoder does. The probe's format is pinned for the
+/// read; a long MP4 is read by several readers at once.
 pub async fn frame_index(
     location: &str,
-    format_name: &str,
+    probe: &Probe,
     stream: &VideoStream,
     timeout: Duration,
 ) -> Result<Indexed, ProbeError> {
     let tb = stream.time_base;
-    let (csv, stderr) = scan(
-        location,
-        format_name,
-        stream,
-        ("packet=pts,dts,size,flags", "csv=p=0"),
-        timeout,
-    )
-    .await?;
+    let format_name = probe.format_name.as_str();
+    let (csv, stderr) = packet_list(location, probe, stream, timeout).await?;
     let (mut frames, mut missing) = parse_packets(&csv, tb);
     if stderr.contains("partial file") {
         return Err(ProbeError::Truncated {
@@ -465,6 +498,7 @@ pub async fn frame_index(
         format_name,
         stream,
         ("frame=key_frame,best_effort_timestamp", "compact=p=0"),
+        None,
         timeout,
     )
     .await?;
@@ -478,5 +512,6 @@ pub async fn frame_index(
     })
 }
 
+pub mod intervals;
 #[cfg(test)]
 mod tests;

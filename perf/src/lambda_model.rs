@@ -17,6 +17,7 @@ use serde::Serialize;
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_coordinator::{InvokeError, Invoker, LocalInvoker, Settings, process_upload};
 use slicecast_core::job::{Job, JobResult};
+use slicecast_media::probe::intervals;
 use slicecast_media::{ffmpeg_bin, process};
 use slicecast_segment_worker::WorkerOptions;
 use slicecast_storage::{BlobStore, FsStore};
@@ -32,9 +33,10 @@ pub struct ModelArgs {
     /// Measure on a 1080p clip of SECONDS made by looping INPUT instead.
     #[arg(long, value_name = "SECONDS")]
     pub generate_1080p: Option<f64>,
-    /// Length of the modelled upload, in seconds.
-    #[arg(long, default_value_t = 600.0)]
-    pub duration: f64,
+    /// Lengths of the modelled upload, in seconds, comma-separated (10
+    /// minutes, 1 hour and 2 hours by default).
+    #[arg(long, value_delimiter = ',', default_value = "600,3600,7200")]
+    pub duration: Vec<f64>,
     /// Worker counts to model, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "50,200,1000")]
     pub workers: Vec<usize>,
@@ -154,6 +156,8 @@ pub struct Measured {
 /// One modelled configuration.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Row {
+    /// Seconds of media modelled.
+    pub duration_s: f64,
     /// Workers in flight.
     pub workers: usize,
     /// Slices planned.
@@ -162,7 +166,8 @@ pub struct Row {
     pub slice_s: f64,
     /// Hashing, seconds.
     pub hash_s: f64,
-    /// Probing (the coordinator's ffprobe reads the whole file from S3), seconds.
+    /// Probing (the coordinator's ffprobe reads the whole file from S3, on
+    /// its own connection while the upload is hashed), seconds.
     pub probe_s: f64,
     /// Slowest slice from invoke to result, including cold start and scale-out, seconds.
     pub slices_s: f64,
@@ -210,6 +215,9 @@ pub struct Assumptions {
     pub gb_second_usd: f64,
 }
 
+/// The coordinator's memory (deploy/template.yaml): 2 vCPUs.
+const COORDINATOR_MB: f64 = 3538.0;
+
 /// Time to playable and cost for `workers` workers.
 pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
     let d = a.duration_s.max(0.0);
@@ -227,7 +235,11 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
     let slices_s = a.cold_start_s + scale_out + waves as f64 * slice_run;
     // 4 ranged reads in flight, hashed as they arrive.
     let hash_s = size_mb / (4.0 * a.s3_mb_s).min(m.hash_mb_s);
-    let probe_s = (size_mb / a.s3_mb_s).max(m.probe_s_per_media_s * d);
+    // The probe's readers (one per ten minutes of an MP4, each on its own
+    // connection) on the coordinator's second vCPU: their parsing is not
+    // assumed to go faster with more of them, only their reading.
+    let readers = intervals::readers_for("mov,mp4", d) as f64;
+    let probe_s = (size_mb / (readers * a.s3_mb_s)).max(m.probe_s_per_media_s * d);
     // A chunk reads and encodes its span plus 4 s of pre- and post-roll.
     let audio_span = if a.audio_chunk_s > 0.0 && d > 1.5 * a.audio_chunk_s {
         a.audio_chunk_s + 8.0
@@ -240,7 +252,9 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         + audio_span * m.source_bytes_per_s / 1e6 / a.s3_mb_s
         + m.audio_cpu_per_media_s * audio_span;
     let assemble_s = a.cold_start_s + a.invoke_s + m.assemble_s_per_media_s * d;
-    let total_s = hash_s + probe_s + slices_s.max(audio_s) + assemble_s;
+    // The probe needs the upload, not its id: it runs while the upload is hashed.
+    let examined_s = hash_s.max(probe_s);
+    let total_s = examined_s + slices_s.max(audio_s) + assemble_s;
     // Jobs go out in time order: the first slice and the first audio job (a
     // chunk, or the whole track) start at once, in the first environments;
     // then the coordinator writes the growing playlists (one more round trip).
@@ -249,12 +263,13 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         + a.invoke_s
         + first_s * m.source_bytes_per_s / 1e6 / a.s3_mb_s
         + m.slice_cpu_per_media_s * first_s / speed;
-    let first_playable_s = (hash_s + probe_s + first_slice.max(audio_s) + a.invoke_s).min(total_s);
+    let first_playable_s = (examined_s + first_slice.max(audio_s) + a.invoke_s).min(total_s);
     let gb = f64::from(a.memory_mb) / 1024.0;
     let worker_gb_s = gb * (slices as f64 * slice_run + audio_jobs * audio_s + assemble_s);
-    let coordinator_gb_s = 1769.0 / 1024.0 * total_s;
+    let coordinator_gb_s = COORDINATOR_MB / 1024.0 * total_s;
     let usd = (worker_gb_s + coordinator_gb_s) * a.gb_second_usd;
     Row {
+        duration_s: d,
         workers,
         slices,
         slice_s,
@@ -271,7 +286,7 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
 
 /// Runs the measurement and prints the model.
 pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
-    if !(args.duration > 0.0 && args.slice_seconds > 0.0) {
+    if !(args.duration.iter().all(|d| *d > 0.0) && args.slice_seconds > 0.0) {
         bail!("--duration and --slice-seconds must be positive");
     }
     let work = tempfile::Builder::new()
@@ -343,12 +358,12 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         assemble_s_per_media_s: m.timings.assemble_ms as f64 / 1000.0 / media_s,
         cores,
     };
-    let assumptions = Assumptions {
-        duration_s: args.duration,
+    let assumptions = |duration_s: f64| Assumptions {
+        duration_s,
         min_slice_s: args.min_slice_seconds,
         audio_chunk_s: args.audio_chunk_seconds,
         // Lambda sizes slices automatically, as `Settings::default()` does.
-        first_slice_s: Settings::default().first_slice_for(args.duration),
+        first_slice_s: Settings::default().first_slice_for(duration_s),
         vcpus: args.vcpus,
         memory_mb: args.memory_mb,
         thread_efficiency: args.thread_efficiency,
@@ -359,16 +374,23 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         gb_second_usd: args.gb_second_usd,
     };
     let rows: Vec<Row> = args
-        .workers
+        .duration
         .iter()
-        .map(|&w| model_row(&measured, &assumptions, w))
+        .flat_map(|&d| {
+            let a = assumptions(d);
+            args.workers
+                .iter()
+                .map(|&w| model_row(&measured, &a, w))
+                .collect::<Vec<_>>()
+        })
         .collect();
     if args.json {
+        let assumed: Vec<Assumptions> = args.duration.iter().map(|&d| assumptions(d)).collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "measured": measured,
-                "assumptions": assumptions,
+                "assumptions": assumed,
                 "rows": rows,
             }))?
         );
@@ -394,8 +416,12 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         measured.source_bytes_per_s * 8.0 / 1e6
     );
     println!(
-        "model: {} s upload, {} vCPU workers ({} MB), efficiency {}, cold start {} s, invoke {} s, S3 {} MB/s per connection",
-        fmt1(args.duration),
+        "model: {} s uploads, {} vCPU workers ({} MB), efficiency {}, cold start {} s, invoke {} s, S3 {} MB/s per connection",
+        args.duration
+            .iter()
+            .map(|d| fmt1(*d))
+            .collect::<Vec<_>>()
+            .join(", "),
         args.vcpus,
         args.memory_mb,
         args.thread_efficiency,
@@ -404,12 +430,15 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         args.s3_mb_s
     );
     println!(
-        "| workers | slices | slice s | hash s | probe s | slices s | audio s | assemble s | first playable after s | complete after s | $ per source min |"
+        "| length s | workers | slices | slice s | hash s | probe s | slices s | audio s | assemble s | first playable after s | complete after s | $ per source min |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} |",
+            "| {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} |",
+            r.duration_s,
             r.workers,
             r.slices,
             r.slice_s,

@@ -19,7 +19,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
         .await
         .expect("probe");
     let v = probe::require_video(&p).expect("video").clone();
-    let idx = probe::frame_index(&loc, &p.format_name, &v, Duration::from_secs(60))
+    let idx = probe::frame_index(&loc, &p, &v, Duration::from_secs(60))
         .await
         .expect("index")
         .frames;

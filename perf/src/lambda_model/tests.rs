@@ -70,13 +70,16 @@ fn rows() {
     // More workers never make it slower here.
     assert!(model_row(&m, &a, 200).total_s <= r.total_s);
     // The start plays once the first slice and the audio covering it are
-    // in: with the whole track in one job, the audio decides (hash 1.5 s
-    // + probe 6 s + audio 19 s); with 60 s chunks and an 8 s first
-    // slice, the slice does (1 s + 0.08 s + 8 CPU s / 6).
+    // in: with the whole track in one job, the audio decides (the probe's
+    // 6 s, during which the 1.5 s hash ran, + audio 19 s); with 60 s
+    // chunks and an 8 s first slice, the slice does (1 s + 0.08 s + 8 CPU s / 6).
+    assert!((r.first_playable_s - (6.0 + 19.0)).abs() < 1e-9, "{r:?}");
+    // The hash and the probe overlap: the slower of the two counts.
     assert!(
-        (r.first_playable_s - (1.5 + 6.0 + 19.0)).abs() < 1e-9,
+        (r.total_s - (6.0 + r.slices_s.max(r.audio_s) + r.assemble_s)).abs() < 1e-9,
         "{r:?}"
     );
+    assert_eq!(r.duration_s, 600.0);
     let early = Assumptions {
         first_slice_s: Some(8.0),
         ..chunked.clone()
@@ -84,7 +87,7 @@ fn rows() {
     let re = model_row(&m, &early, 50);
     let slice: f64 = 1.0 + 0.08 + 8.0 / 6.0;
     assert!(
-        (re.first_playable_s - (1.5 + 6.0 + slice.max(rc.audio_s))).abs() < 1e-9,
+        (re.first_playable_s - (6.0 + slice.max(rc.audio_s))).abs() < 1e-9,
         "{re:?}"
     );
     assert!(re.first_playable_s < rc.first_playable_s, "{re:?} {rc:?}");

@@ -12,6 +12,7 @@ mod fanout;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
 mod hash;
+mod headstart;
 mod heartbeat;
 mod invoker;
 mod jobs;

@@ -6,7 +6,8 @@ use crate::jobs::{make_jobs, merge_audio};
 use crate::live::{LiveProgress, job_weight};
 use crate::publish::EarlyPublisher;
 use crate::{
-    Event, EventSink, Failure, Invoker, Settings, fanout, now_ms, resume, source, write_manifest,
+    Event, EventSink, Failure, Invoker, Settings, fanout, headstart, now_ms, resume, source,
+    write_manifest,
 };
 use slicecast_assembler::{AssembleInput, Assembled};
 use slicecast_core::job::{Job, JobResult, SourceRef};
@@ -35,31 +36,36 @@ pub(crate) async fn run_claimed(
     if size == 0 {
         return Err(Failure::Source("the file is empty (0 bytes)".into()));
     }
+    // The whole file is examined while the head start plans its first
+    // seconds; a head start planned after the examination ended is not made.
+    let examine = source::examine(
+        store.as_ref(),
+        &id,
+        location.clone(),
+        &settings.limits,
+        early,
+    );
+    tokio::pin!(examine);
+    let head_start =
+        headstart::HeadStart::start(store.as_ref(), invoker.clone(), &id, &location, settings);
+    let (examined, head_start) = tokio::select! {
+        biased;
+        examined = &mut examine => (examined, headstart::HeadStart::default()),
+        head_start = head_start => (examine.await, head_start),
+    };
     let source::Examined {
         location,
         probe,
         video,
         index,
         took: examined_in,
-    } = source::examine(store.as_ref(), &id, location, &settings.limits, early).await?;
+    } = examined?;
     let t = Instant::now();
     let (lead, tail) = slicecast_core::timeline::padding_frames(&probe, &index);
     if lead + tail > 0 {
         info!(video.id = %id, lead_frames = lead, tail_frames = tail, "the sound starts before or ends after the picture: holding the first/last picture");
     }
-    let approx_duration = index.span_s();
-    let params = PlanParams {
-        slice_seconds: settings.slice_seconds.unwrap_or_else(|| {
-            default_slice_seconds(
-                approx_duration,
-                settings.workers,
-                settings.min_slice_seconds,
-            )
-        }),
-        segment_seconds: settings.segment_seconds,
-        thumb_interval_seconds: settings.sprite.interval_s,
-        first_slice_seconds: settings.first_slice_for(approx_duration),
-    };
+    let params = plan_params(settings, index.span_s());
     let plan = plan_padded(&index, &params, lead, tail)
         .map_err(|e| Failure::Source(format!("could not plan the encode: {e}")))?;
     if plan.accurate_seek_slices() > 0 {
@@ -70,9 +76,7 @@ pub(crate) async fn run_claimed(
             "keyframes too sparse for the slice length; those slices start between keyframes and seek accurately"
         );
     }
-    let (dw, dh) = video.display_size();
-    let mut rungs = ladder_for(dw, dh);
-    rungs.extend(extra_rungs(&rungs, &settings.extra_codecs));
+    let ((dw, dh), rungs) = rungs_for(&video, settings);
     let fps = video
         .avg_frame_rate
         .or(video.frame_rate)
@@ -141,6 +145,7 @@ pub(crate) async fn run_claimed(
     let jobs = make_jobs(&id, &source, &probe, &plan, &rungs, settings, (dw, dh));
     let all_work: f64 = jobs.iter().map(job_weight).sum();
     let (jobs, done) = resume::split_done(store.as_ref(), jobs).await;
+    let started = head_start.adopt(&jobs).await;
     let live = LiveProgress::new(&jobs, all_work);
     if !done.is_empty() {
         info!(video.id = %id, resumed = done.len(), "resuming: results of an interrupted run reused");
@@ -157,7 +162,7 @@ pub(crate) async fn run_claimed(
     let (results, mut manifest) = fan_out(
         store.clone(),
         invoker.clone(),
-        (jobs, done, live),
+        (jobs, done, live, started),
         publisher,
         manifest,
         settings,
@@ -202,6 +207,30 @@ pub(crate) async fn run_claimed(
     write_manifest(store.as_ref(), &done).await?;
     info!(video.id = %id, total_ms = done.timings.total_ms, "video complete");
     Ok((done, speech_source))
+}
+
+/// How a source of about `duration_s` is cut (the head start plans its
+/// first seconds with the same parameters).
+pub(crate) fn plan_params(settings: &Settings, duration_s: f64) -> PlanParams {
+    PlanParams {
+        slice_seconds: settings.slice_seconds.unwrap_or_else(|| {
+            default_slice_seconds(duration_s, settings.workers, settings.min_slice_seconds)
+        }),
+        segment_seconds: settings.segment_seconds,
+        thumb_interval_seconds: settings.sprite.interval_s,
+        first_slice_seconds: settings.first_slice_for(duration_s),
+    }
+}
+
+/// The picture's display size and the rungs encoded for it, tallest first.
+pub(crate) fn rungs_for(
+    video: &slicecast_core::source_info::VideoStream,
+    settings: &Settings,
+) -> ((u32, u32), Vec<slicecast_core::ladder::Rung>) {
+    let (dw, dh) = video.display_size();
+    let mut rungs = ladder_for(dw, dh);
+    rungs.extend(extra_rungs(&rungs, &settings.extra_codecs));
+    ((dw, dh), rungs)
 }
 
 /// Runs the assembler, retrying what may succeed on another try.
@@ -255,7 +284,7 @@ type Results = (
 async fn fan_out(
     store: Arc<dyn BlobStore>,
     invoker: Arc<dyn Invoker>,
-    (jobs, done, mut live): (Vec<Job>, Vec<JobResult>, LiveProgress),
+    (jobs, done, mut live, head): (Vec<Job>, Vec<JobResult>, LiveProgress, Vec<fanout::Started>),
     mut publisher: EarlyPublisher<'_>,
     manifest: Manifest,
     settings: &Settings,
@@ -264,7 +293,7 @@ async fn fan_out(
     let total = publisher.slices_total();
     let started = Instant::now();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let runner = fanout::run_jobs(invoker, jobs, settings, tx);
+    let runner = fanout::run_jobs(invoker, jobs, settings, tx, head);
     let collect = async {
         let mut manifest = manifest;
         let mut slices = Vec::with_capacity(total as usize);

@@ -512,6 +512,34 @@ pub async fn frame_index(
     })
 }
 
+/// The frames of a video stream's first `seconds`, from its packets read
+/// from the start of the file (`-read_intervals %+seconds`): enough to plan
+/// the first slice while the whole file is still being indexed. `None` when
+/// those packets do not place every frame plainly (missing or restarting
+/// timestamps), which only the whole index can settle.
+pub async fn head_index(
+    location: &str,
+    probe: &Probe,
+    stream: &VideoStream,
+    seconds: f64,
+    timeout: Duration,
+) -> Result<Option<FrameIndex>, ProbeError> {
+    let interval = format!("%+{seconds:.3}");
+    let (csv, _) = scan(
+        location,
+        &probe.format_name,
+        stream,
+        PACKETS,
+        Some(&interval),
+        timeout,
+    )
+    .await?;
+    let tb = stream.time_base;
+    let (frames, missing) = parse_packets(&csv, tb);
+    let plain = missing == 0 && !frames.is_empty() && packet_discontinuities(&csv, tb) == 0;
+    Ok(plain.then_some(frames))
+}
+
 pub mod intervals;
 #[cfg(test)]
 mod tests;

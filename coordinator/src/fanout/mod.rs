@@ -6,8 +6,9 @@
 //! only overwrites identical objects.
 
 use crate::{Failure, InvokeError, Invoker, Settings};
-use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use slicecast_core::job::{Job, JobResult};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -89,6 +90,18 @@ struct Finished {
     result: Result<JobResult, InvokeError>,
 }
 
+/// A job's first attempt, started before the fan-out (see `headstart`):
+/// the fan-out waits for it as for its own attempts, and retries the job
+/// itself if it fails.
+pub(crate) struct Started {
+    /// The job's position in the list given to [`run_jobs`].
+    pub job: usize,
+    /// When the attempt started.
+    pub at: Instant,
+    /// Its result to come.
+    pub result: BoxFuture<'static, Result<JobResult, InvokeError>>,
+}
+
 /// What [`run_jobs`] tells its caller while jobs run. `job` is the job's
 /// position in the list given to [`run_jobs`].
 #[derive(Debug)]
@@ -108,6 +121,7 @@ pub(crate) async fn run_jobs(
     jobs: Vec<Job>,
     settings: &Settings,
     updates: tokio::sync::mpsc::UnboundedSender<Update>,
+    started: Vec<Started>,
 ) -> Result<(), Failure> {
     let workers = settings.workers.max(1);
     let max_tries = settings.max_tries.max(1);
@@ -125,9 +139,29 @@ pub(crate) async fn run_jobs(
             done: false,
         })
         .collect();
-    let mut queue: VecDeque<(usize, Duration)> =
-        (0..slots.len()).map(|i| (i, Duration::ZERO)).collect();
-    let mut inflight = FuturesUnordered::new();
+    let mut inflight: FuturesUnordered<BoxFuture<'static, Finished>> = FuturesUnordered::new();
+    for s in started {
+        let Some(slot) = slots.get_mut(s.job) else {
+            continue;
+        };
+        slot.started = 1;
+        slot.running.push((1, s.at));
+        let (idx, at) = (s.job, s.at);
+        inflight.push(
+            s.result
+                .map(move |result| Finished {
+                    idx,
+                    attempt: 1,
+                    elapsed: at.elapsed(),
+                    result,
+                })
+                .boxed(),
+        );
+    }
+    let mut queue: VecDeque<(usize, Duration)> = (0..slots.len())
+        .filter(|&i| slots[i].started == 0)
+        .map(|i| (i, Duration::ZERO))
+        .collect();
     let mut slice_times: Vec<Duration> = Vec::new();
     let mut remaining = slots.len();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -149,7 +183,7 @@ pub(crate) async fn run_jobs(
             let limit = settings.job_timeout.map(|t| t.for_job(&job));
             let invoker = invoker.clone();
             let progress = updates.clone();
-            inflight.push(async move {
+            inflight.push(Box::pin(async move {
                 tokio::time::sleep(delay).await;
                 let started = Instant::now();
                 let report = move |fraction: f64| {
@@ -171,7 +205,7 @@ pub(crate) async fn run_jobs(
                     elapsed: started.elapsed(),
                     result,
                 }
-            });
+            }));
         }
         if inflight.is_empty() {
             return Err(Failure::Job(

@@ -108,9 +108,15 @@ fn settings(max_tries: u32) -> Settings {
 
 async fn run(invoker: Arc<dyn Invoker>, jobs: u32, s: &Settings) -> (Result<(), String>, Vec<u32>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let r = run_jobs(invoker, (0..jobs).map(slice_job).collect(), s, tx)
-        .await
-        .map_err(|e| e.to_string());
+    let r = run_jobs(
+        invoker,
+        (0..jobs).map(slice_job).collect(),
+        s,
+        tx,
+        Vec::new(),
+    )
+    .await
+    .map_err(|e| e.to_string());
     let mut done = Vec::new();
     while let Ok(update) = rx.try_recv() {
         if let Update::Done {
@@ -275,5 +281,63 @@ fn timeouts_and_backoff() {
     ] {
         let b = backoff(n, base).as_millis();
         assert!((lo..=hi).contains(&b), "backoff({n}) = {b} ms");
+    }
+}
+
+/// A slice result as the head start's attempt gives it.
+fn head_result(index: u32) -> Result<JobResult, InvokeError> {
+    Ok(JobResult::Slice(SliceResult {
+        index,
+        rungs: vec![],
+        thumbs: 0,
+        frames: 1,
+        encode_ms: 0,
+        attempt: 1,
+        job_digest: String::new(),
+    }))
+}
+
+#[tokio::test]
+async fn an_attempt_started_before_the_fan_out_counts_and_a_failed_one_is_retried() {
+    // (the head start's outcome, the (slice, attempt) calls the invoker then sees)
+    type Case = (Result<JobResult, InvokeError>, Vec<(u32, u32)>);
+    let table: Vec<Case> = vec![
+        (head_result(0), vec![(1, 1), (2, 1)]),
+        (
+            Err(InvokeError::failed("cold")),
+            vec![(0, 2), (1, 1), (2, 1)],
+        ),
+    ];
+    for (outcome, want) in table {
+        let invoker = Arc::new(Scripted {
+            behave: |_, _, _| (Duration::from_millis(5), Ok(())),
+            elastic: false,
+            calls: Mutex::new(Vec::new()),
+        });
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let started = vec![Started {
+            job: 0,
+            at: Instant::now(),
+            result: async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                outcome
+            }
+            .boxed(),
+        }];
+        let jobs = (0..3).map(slice_job).collect();
+        run_jobs(invoker.clone(), jobs, &settings(3), tx, started)
+            .await
+            .expect("runs");
+        let mut calls = invoker.calls.lock().expect("lock").clone();
+        calls.sort_unstable();
+        assert_eq!(calls, want);
+        let mut done = Vec::new();
+        while let Ok(u) = rx.try_recv() {
+            if let Update::Done { job, .. } = u {
+                done.push(job);
+            }
+        }
+        done.sort_unstable();
+        assert_eq!(done, vec![0, 1, 2], "each job's result once");
     }
 }

@@ -233,6 +233,7 @@ fn plan_cut_within(
     let first_at_or_after = |t: i64| pts.partition_point(|&p| p < t);
 
     let work = index.work_clock();
+    let pts_clock: Vec<f64> = pts.iter().map(|&p| p as f64).collect();
     // Slice starts: (frame index, on a keyframe).
     let mut starts: Vec<(usize, bool)> = vec![(0, index.key[0])];
     let mut cur = 0usize;
@@ -248,15 +249,25 @@ fn plan_cut_within(
         }
         // The cut goes where the work, not the time, is even (see
         // `FrameIndex::work_clock`); the window keeps slices 0.5-1.5x long.
-        let ideal = work[cur] + slice_len as f64;
+        // A short first slice is cut by time alone: its end then depends on
+        // the first frames only, so it can be planned from the start of the
+        // file before the rest is indexed (see the coordinator's head start).
+        let clock: &[f64] = if starts.len() == 1 && params.first_slice_seconds.is_some() {
+            &pts_clock
+        } else {
+            &work
+        };
+        let ideal = clock[cur] + slice_len as f64;
         let lo = first_at_or_after(t + slice_len / 2)
             .max(cur + 1)
             .max(cuts.start);
         let hi = first_at_or_after((t + slice_len + slice_len / 2).min(end - slice_len / 2))
             .min(cuts.end);
-        let keyframe = (lo..hi)
-            .filter(|&i| index.key[i])
-            .min_by(|&a, &b| (work[a] - ideal).abs().total_cmp(&(work[b] - ideal).abs()));
+        let keyframe = (lo..hi).filter(|&i| index.key[i]).min_by(|&a, &b| {
+            (clock[a] - ideal)
+                .abs()
+                .total_cmp(&(clock[b] - ideal).abs())
+        });
         let next = match keyframe {
             Some(k) => (k, true),
             None => {

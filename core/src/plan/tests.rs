@@ -220,6 +220,43 @@ proptest! {
 
 proptest! {
     #[test]
+    fn a_short_first_slice_is_planned_the_same_from_the_first_frames(
+        deltas in prop::collection::vec(1i64..4, 400..1500),
+        keys in prop::collection::vec(prop::bool::weighted(0.08), 1500),
+        sizes in prop::collection::vec(1u32..100_000, 1500),
+        first in 1.0f64..8.0,
+        slice in 8.0f64..30.0,
+        head_s in 20.0f64..40.0,
+        lead in 0u64..3,
+    ) {
+        // Frame sizes move the later cuts, which balance work over the
+        // whole file; the short first cut depends on time alone, so the
+        // first 20-40 s of frames plan the same first slice as the whole.
+        let mut pts = Vec::with_capacity(deltas.len());
+        let mut t = 0;
+        for d in &deltas { pts.push(t); t += d; }
+        let n = pts.len();
+        let key: Vec<bool> = (0..n).map(|i| i == 0 || keys[i]).collect();
+        let idx = FrameIndex { time_base: Rational::new(1, 20), pts, key, bytes: sizes[..n].to_vec() };
+        let head_frames = idx.pts.partition_point(|&p| (p as f64) < head_s * 20.0);
+        let head = FrameIndex {
+            time_base: idx.time_base,
+            pts: idx.pts[..head_frames].to_vec(),
+            key: idx.key[..head_frames].to_vec(),
+            bytes: idx.bytes[..head_frames].to_vec(),
+        };
+        let p = with_first(first, slice, 1.0);
+        let whole = plan_padded(&idx, &p, lead, 0).expect("plan");
+        let from_head = plan_padded(&head, &p, lead, 0).expect("plan");
+        prop_assume!(from_head.slices.len() > 1 && whole.slices.len() > 1);
+        prop_assert_eq!(&from_head.slices[0], &whole.slices[0]);
+        prop_assert_eq!(from_head.origin_pts, whole.origin_pts);
+        prop_assert_eq!(from_head.timescale, whole.timescale);
+    }
+}
+
+proptest! {
+    #[test]
     fn padding_is_always_kept_and_every_slice_reads_the_source(
         frames in 1usize..300,
         gop in 1usize..400,

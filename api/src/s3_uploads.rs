@@ -292,7 +292,8 @@ impl UploadBackend for S3Uploads {
                 m.file_size
             )));
         }
-        // S3 does not give the MD5 of a multipart object: read it once, in ranges.
+        // The id: S3's own digest of the object (its ETag), or its MD5 read
+        // once in ranges where S3 holds none (see `hash_object`).
         let (video_id, size) = slicecast_coordinator::hash_object(&self.store, &m.key).await?;
         self.store.delete(&meta_key(upload_id)).await?;
         Ok(CompletedUpload {

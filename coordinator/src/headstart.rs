@@ -32,7 +32,7 @@ use tracing::{info, warn};
 
 /// Seconds of frames listed from the start of the file: several times a
 /// short first slice, so its cut has keyframes to choose from.
-pub(crate) const HEAD_SECONDS: f64 = 45.0;
+pub const HEAD_SECONDS: f64 = 45.0;
 
 /// How long the head's probe and listing may take.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(60);

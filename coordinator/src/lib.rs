@@ -30,6 +30,7 @@ mod webhook_http;
 pub use failure::Failure;
 pub use fanout::JobTimeout;
 pub use hash::hash_object;
+pub use headstart::HEAD_SECONDS;
 pub use invoker::{InvokeError, Invoker, LocalInvoker, describe, run_job, run_job_reporting};
 pub use manifests::status;
 pub(crate) use manifests::{read_manifest, write_manifest};

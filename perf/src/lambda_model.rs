@@ -73,6 +73,11 @@ pub struct ModelArgs {
     /// Price per GB-second (Lambda x86, us-east-1).
     #[arg(long, default_value_t = 0.000_016_666_7)]
     pub gb_second_usd: f64,
+    /// Model a bucket whose ETags are no content digest (SSE-KMS): the
+    /// coordinator reads the upload through MD5 for its id. By default the
+    /// id is S3's ETag, one HEAD (the template's bucket uses SSE-S3).
+    #[arg(long)]
+    pub hash_read: bool,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -169,6 +174,10 @@ pub struct Row {
     /// Probing (the coordinator's ffprobe reads the whole file from S3, on
     /// its own connection while the upload is hashed), seconds.
     pub probe_s: f64,
+    /// The head start after the hash (a probe of the header and a listing
+    /// of the first `HEAD_SECONDS`, from which the first slice and audio
+    /// job go out while the whole file is indexed), seconds; 0 without one.
+    pub head_s: f64,
     /// Slowest slice from invoke to result, including cold start and scale-out, seconds.
     pub slices_s: f64,
     /// The audio (its chunks in parallel, each with a fragment of pre- and
@@ -213,6 +222,8 @@ pub struct Assumptions {
     pub scale_per_10s: usize,
     /// USD per GB-s.
     pub gb_second_usd: f64,
+    /// The id is read through MD5 (no content digest in the ETag).
+    pub hash_read: bool,
 }
 
 /// The coordinator's memory (deploy/template.yaml): 2 vCPUs.
@@ -233,8 +244,13 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
     let in_flight = slices.min(workers.max(1));
     let scale_out = 10.0 * ((in_flight.saturating_sub(1)) / a.scale_per_10s.max(1)) as f64;
     let slices_s = a.cold_start_s + scale_out + waves as f64 * slice_run;
-    // 4 ranged reads in flight, hashed as they arrive.
-    let hash_s = size_mb / (4.0 * a.s3_mb_s).min(m.hash_mb_s);
+    // The id: S3's ETag (one HEAD), or 4 ranged reads in flight, hashed as
+    // they arrive.
+    let hash_s = if a.hash_read {
+        size_mb / (4.0 * a.s3_mb_s).min(m.hash_mb_s)
+    } else {
+        a.invoke_s
+    };
     // The probe's readers (one per ten minutes of an MP4, each on its own
     // connection) on the coordinator's second vCPU: their parsing is not
     // assumed to go faster with more of them, only their reading.
@@ -263,7 +279,21 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         + a.invoke_s
         + first_s * m.source_bytes_per_s / 1e6 / a.s3_mb_s
         + m.slice_cpu_per_media_s * first_s / speed;
-    let first_playable_s = (examined_s + first_slice.max(audio_s) + a.invoke_s).min(total_s);
+    // A short first slice (published while encoding) gets a head start: it
+    // and the first audio job go out after the hash and a look at the
+    // file's first seconds; the playlists still wait for the whole plan.
+    let head_s = if a.first_slice_s.is_some() {
+        let head = slicecast_coordinator::HEAD_SECONDS.min(d);
+        a.invoke_s + head * m.source_bytes_per_s / 1e6 / a.s3_mb_s + m.probe_s_per_media_s * head
+    } else {
+        0.0
+    };
+    let first_jobs_in = if a.first_slice_s.is_some() {
+        hash_s + head_s
+    } else {
+        examined_s
+    } + first_slice.max(audio_s);
+    let first_playable_s = (first_jobs_in.max(examined_s) + a.invoke_s).min(total_s);
     let gb = f64::from(a.memory_mb) / 1024.0;
     let worker_gb_s = gb * (slices as f64 * slice_run + audio_jobs * audio_s + assemble_s);
     let coordinator_gb_s = COORDINATOR_MB / 1024.0 * total_s;
@@ -275,6 +305,7 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         slice_s,
         hash_s,
         probe_s,
+        head_s,
         slices_s,
         audio_s,
         assemble_s,
@@ -372,6 +403,7 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         s3_mb_s: args.s3_mb_s,
         scale_per_10s: args.scale_per_10s,
         gb_second_usd: args.gb_second_usd,
+        hash_read: args.hash_read,
     };
     let rows: Vec<Row> = args
         .duration
@@ -430,20 +462,21 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         args.s3_mb_s
     );
     println!(
-        "| length s | workers | slices | slice s | hash s | probe s | slices s | audio s | assemble s | first playable after s | complete after s | $ per source min |"
+        "| length s | workers | slices | slice s | hash s | probe s | head start s | slices s | audio s | assemble s | first playable after s | complete after s | $ per source min |"
     );
     println!(
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for r in &rows {
         println!(
-            "| {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} |",
+            "| {:.0} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.4} |",
             r.duration_s,
             r.workers,
             r.slices,
             r.slice_s,
             r.hash_s,
             r.probe_s,
+            r.head_s,
             r.slices_s,
             r.audio_s,
             r.assemble_s,

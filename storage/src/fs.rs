@@ -75,6 +75,7 @@ fn meta(key: String, m: &std::fs::Metadata) -> ObjectMeta {
         key,
         size: m.len(),
         modified_ms,
+        content_digest: None,
     }
 }
 

@@ -7,6 +7,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws_errors;
+pub mod etag;
 mod fs;
 #[cfg(feature = "aws")]
 mod s3;
@@ -61,6 +62,10 @@ pub struct ObjectMeta {
     pub size: u64,
     /// Last modification, Unix ms.
     pub modified_ms: u64,
+    /// The content digest the store computed itself, when it has one (S3's
+    /// ETag of a plain or SSE-S3 object: see [`etag::content_digest`]); only
+    /// [`BlobStore::head`] fills it.
+    pub content_digest: Option<[u8; 16]>,
 }
 
 /// An object store.

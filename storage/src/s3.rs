@@ -306,6 +306,13 @@ impl BlobStore for S3Store {
                 .and_then(|t| t.to_millis().ok())
                 .unwrap_or(0)
                 .max(0) as u64,
+            content_digest: out.e_tag().and_then(|etag| {
+                crate::etag::content_digest(
+                    etag,
+                    out.server_side_encryption().map(|s| s.as_str()),
+                    out.sse_customer_algorithm().is_some(),
+                )
+            }),
         })
     }
 
@@ -330,6 +337,7 @@ impl BlobStore for S3Store {
                         .and_then(|t| t.to_millis().ok())
                         .unwrap_or(0)
                         .max(0) as u64,
+                    content_digest: None,
                 });
             }
         }

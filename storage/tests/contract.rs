@@ -112,6 +112,11 @@ async fn filesystem_store() {
     let dir = tempfile::tempdir().expect("tmp");
     let s = FsStore::new(dir.path()).expect("store");
     contract(&s).await;
+    // A local store computes no digest: the coordinator reads the bytes.
+    s.put("one.bin", Bytes::from_static(b"x"))
+        .await
+        .expect("put");
+    assert_eq!(s.head("one.bin").await.expect("head").content_digest, None);
     many_keys(&s, 1100).await;
     large_file(&s).await;
 }
@@ -125,6 +130,29 @@ async fn s3_store_against_s3s_fs() {
     // Past the threshold put_file sends parts (three of 5, 5 and 2 MiB here).
     let multipart = s.clone().with_multipart(5 * 1024 * 1024, 5 * 1024 * 1024);
     large_file(&multipart).await;
+
+    // The content digest S3 computed: the MD5 of a single PUT's bytes, and
+    // for parts the MD5 of their MD5s (checked here independently).
+    use md5::{Digest, Md5};
+    s.put("uploads/one.bin", Bytes::from_static(b"hello"))
+        .await
+        .expect("put");
+    let one = s.head("uploads/one.bin").await.expect("head");
+    assert_eq!(one.content_digest, Some(Md5::digest(b"hello").into()));
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("parts.bin");
+    let data: Vec<u8> = (0..11 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&file, &data).expect("write");
+    multipart
+        .put_file("uploads/parts.bin", &file)
+        .await
+        .expect("put_file");
+    let mut parts = Md5::new();
+    for chunk in data.chunks(5 * 1024 * 1024) {
+        parts.update(Md5::digest(chunk));
+    }
+    let got = s.head("uploads/parts.bin").await.expect("head");
+    assert_eq!(got.content_digest, Some(parts.finalize().into()));
 
     // A presigned GET works with a plain HTTP client, with ranges.
     s.put(

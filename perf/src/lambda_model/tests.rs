@@ -30,6 +30,7 @@ fn assumptions() -> Assumptions {
         s3_mb_s: 100.0,
         scale_per_10s: 1000,
         gb_second_usd: 1.0,
+        hash_read: true,
     }
 }
 
@@ -86,10 +87,34 @@ fn rows() {
     };
     let re = model_row(&m, &early, 50);
     let slice: f64 = 1.0 + 0.08 + 8.0 / 6.0;
+    // The head start: the first 45 s read (0.45 s) and listed (0.045 s)
+    // after the 1.5 s hash; the first jobs then run while the whole file is
+    // indexed, and the playlists wait for the whole plan (the probe's 6 s).
+    assert!((re.head_s - 0.495).abs() < 1e-9, "{re:?}");
+    let jobs_in = 1.5 + 0.495 + slice.max(rc.audio_s);
     assert!(
-        (re.first_playable_s - (6.0 + slice.max(rc.audio_s))).abs() < 1e-9,
+        (re.first_playable_s - jobs_in.max(6.0)).abs() < 1e-9,
         "{re:?}"
     );
+    let fast_probe = Measured {
+        source_bytes_per_s: 1e5,
+        ..m.clone()
+    };
+    let rf = model_row(&fast_probe, &early, 50);
+    assert!(
+        rf.first_playable_s < rf.probe_s + slice.max(rf.audio_s),
+        "the head start overlaps the probe: {rf:?}"
+    );
+    assert_eq!(rc.head_s, 0.0);
+    // The id from S3's ETag: one round trip instead of reading the upload.
+    let etag = Assumptions {
+        hash_read: false,
+        invoke_s: 0.05,
+        ..early.clone()
+    };
+    let rt = model_row(&m, &etag, 50);
+    assert!((rt.hash_s - 0.05).abs() < 1e-9, "{rt:?}");
+    assert!(rt.first_playable_s <= re.first_playable_s + 0.1, "{rt:?}");
     assert!(re.first_playable_s < rc.first_playable_s, "{re:?} {rc:?}");
     assert!(re.first_playable_s < re.total_s, "{re:?}");
     assert_eq!(re.total_s, rc.total_s);

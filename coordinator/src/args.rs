@@ -40,7 +40,7 @@ pub struct OutputArgs {
     #[arg(long, env = "PUBLISH_WHILE_ENCODING", default_value_t = true, action = clap::ArgAction::Set)]
     pub publish_while_encoding: bool,
     /// Length of the short first slice published while the rest encodes
-    /// (default: two segments for sources of 2 min or more, none for shorter ones).
+    /// (default: one segment for sources of 2 min or more, none for shorter ones).
     #[arg(long, env = "FIRST_SLICE_SECONDS")]
     pub first_slice_seconds: Option<f64>,
     /// Seconds between sprite thumbnails.

@@ -134,6 +134,15 @@ impl HeadStart {
         Self(running)
     }
 
+    /// Waits for every attempt and drops its result: the video failed before
+    /// its jobs were made, and an attempt that runs elsewhere (a Lambda
+    /// invocation) must not write after the failure is recorded.
+    pub(crate) async fn settle(mut self) {
+        for r in std::mem::take(&mut self.0) {
+            let _ = r.handle.await;
+        }
+    }
+
     /// Hands each attempt to the job of `jobs` that does the same work; waits
     /// for the others and drops their results.
     pub(crate) async fn adopt(mut self, jobs: &[Job]) -> Vec<Started> {
@@ -353,10 +362,11 @@ mod tests {
             );
             let sent = recorder.0.lock().expect("lock").len();
             assert_eq!(sent, 2, "{name}: the two jobs went out early");
-            // The first cut is short and on a keyframe (every 2 s).
+            // The first cut is one segment long, on a keyframe (every 2 s).
             let first = &plan.slices[0];
             let first_s = plan.seconds(first.end_pts) - plan.seconds(first.start_pts);
-            assert!((first_s - 8.0).abs() < 2.01, "{name}: {first_s}");
+            assert!((first_s - 4.0).abs() < 1e-6, "{name}: {first_s}");
+            assert!(first.on_keyframe, "{name}");
         }
     }
 

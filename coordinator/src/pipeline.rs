@@ -59,7 +59,13 @@ pub(crate) async fn run_claimed(
         video,
         index,
         took: examined_in,
-    } = examined?;
+    } = match examined {
+        Ok(examined) => examined,
+        Err(failure) => {
+            head_start.settle().await;
+            return Err(failure);
+        }
+    };
     let t = Instant::now();
     let (lead, tail) = slicecast_core::timeline::padding_frames(&probe, &index);
     if lead + tail > 0 {

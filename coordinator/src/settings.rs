@@ -12,7 +12,7 @@ use std::time::Duration;
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Sources at least this long start playing early by default: a first slice
-/// of two segments and the audio in chunks, so the start is ready in seconds
+/// of one segment and the audio in chunks, so the start is ready in seconds
 /// while the rest encodes (shorter ones are ready about as soon whole).
 pub const EARLY_START_MIN_SECONDS: f64 = 120.0;
 
@@ -140,11 +140,13 @@ impl Settings {
 
     /// The first slice's target length for a source of `duration_s`: as set;
     /// else, for a long source published while it encodes whose slices are
-    /// sized automatically, two segments; else like the others (`None`).
+    /// sized automatically, one segment (the least that plays: the start
+    /// plays as soon as possible, and on Lambda the next slices land while it
+    /// does); else like the others (`None`).
     pub fn first_slice_for(&self, duration_s: f64) -> Option<f64> {
         self.first_slice_seconds.or_else(|| {
             (self.early_start(duration_s) && self.slice_seconds.is_none())
-                .then_some(2.0 * self.segment_seconds)
+                .then_some(self.segment_seconds)
         })
     }
 
@@ -219,7 +221,7 @@ mod tests {
         type Case<'a> = (&'a Settings, f64, (Option<f64>, Option<f64>));
         let cases: [Case; 5] = [
             (&d, 52.0, (None, None)),
-            (&d, 600.0, (Some(8.0), Some(60.0))),
+            (&d, 600.0, (Some(4.0), Some(60.0))),
             (&fixed, 600.0, (None, Some(60.0))),
             (&off, 600.0, (None, None)),
             (&set, 52.0, (Some(6.0), Some(16.0))),

@@ -150,8 +150,14 @@ pub struct Measured {
     pub audio_cpu_per_media_s: f64,
     /// MD5 throughput of the coordinator's hashing here, MB/s.
     pub hash_mb_s: f64,
-    /// Probe (container scan) seconds per second of media, reading from local disk.
-    pub probe_s_per_media_s: f64,
+    /// The examination's fixed part, seconds: its ffprobe processes'
+    /// start-up and header reads (the measured examination less its
+    /// per-second part).
+    pub probe_fixed_s: f64,
+    /// Listing the video packets, seconds per second of media (one ffprobe
+    /// from local disk; the difference between the input and ten copies of
+    /// it back to back, so process start-up is not counted per second).
+    pub index_s_per_media_s: f64,
     /// Assembly seconds per second of media (sprites, poster, playlists).
     pub assemble_s_per_media_s: f64,
     /// Cores used per slice here.
@@ -252,10 +258,11 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
         a.invoke_s
     };
     // The probe's readers (one per ten minutes of an MP4, each on its own
-    // connection) on the coordinator's second vCPU: their parsing is not
-    // assumed to go faster with more of them, only their reading.
+    // connection): their reading scales with their number, their parsing
+    // with the coordinator's 2 vCPUs at most.
     let readers = intervals::readers_for("mov,mp4", d) as f64;
-    let probe_s = (size_mb / (readers * a.s3_mb_s)).max(m.probe_s_per_media_s * d);
+    let probe_s = m.probe_fixed_s
+        + (size_mb / (readers * a.s3_mb_s)).max(m.index_s_per_media_s * d / readers.min(2.0));
     // A chunk reads and encodes its span plus 4 s of pre- and post-roll.
     let audio_span = if a.audio_chunk_s > 0.0 && d > 1.5 * a.audio_chunk_s {
         a.audio_chunk_s + 8.0
@@ -284,7 +291,9 @@ pub fn model_row(m: &Measured, a: &Assumptions, workers: usize) -> Row {
     // file's first seconds; the playlists still wait for the whole plan.
     let head_s = if a.first_slice_s.is_some() {
         let head = slicecast_coordinator::HEAD_SECONDS.min(d);
-        a.invoke_s + head * m.source_bytes_per_s / 1e6 / a.s3_mb_s + m.probe_s_per_media_s * head
+        a.invoke_s
+            + m.probe_fixed_s
+            + (head * m.source_bytes_per_s / 1e6 / a.s3_mb_s).max(m.index_s_per_media_s * head)
     } else {
         0.0
     };
@@ -378,6 +387,7 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
     let audio: Vec<&JobTime> = times.iter().filter(|t| t.audio).collect();
     let slice_media: f64 = slices.iter().map(|t| t.media_s).sum();
     let slice_cpu: f64 = slices.iter().map(|t| t.cpu_s).sum();
+    let index_rate = index_rate(&input, work.path(), media_s).await?;
     let measured = Measured {
         source_bytes_per_s: size as f64 / media_s,
         slice_cpu_per_media_s: slice_cpu / slice_media.max(1e-3),
@@ -385,7 +395,8 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         slice_media_s: slices.iter().map(|t| t.media_s).sum::<f64>() / slices.len().max(1) as f64,
         audio_cpu_per_media_s: audio.first().map_or(0.0, |a| a.cpu_s / a.media_s.max(1e-3)),
         hash_mb_s: size as f64 / 1e6 / (m.timings.hash_ms.max(1) as f64 / 1000.0),
-        probe_s_per_media_s: m.timings.probe_ms as f64 / 1000.0 / media_s,
+        probe_fixed_s: (m.timings.probe_ms as f64 / 1000.0 - index_rate * media_s).max(0.0),
+        index_s_per_media_s: index_rate,
         assemble_s_per_media_s: m.timings.assemble_ms as f64 / 1000.0 / media_s,
         cores,
     };
@@ -440,10 +451,11 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         measured.slice_cpu_per_media_s, measured.slice_wall_s
     );
     println!(
-        "  audio CPU: {:.3} s per media second; hash {:.0} MB/s; probe {:.3} s and assembly {:.3} s per media second; source {:.2} Mbit/s",
+        "  audio CPU: {:.3} s per media second; hash {:.0} MB/s; examination {:.2} s + packet list {:.5} s per media second; assembly {:.3} s per media second; source {:.2} Mbit/s",
         measured.audio_cpu_per_media_s,
         measured.hash_mb_s,
-        measured.probe_s_per_media_s,
+        measured.probe_fixed_s,
+        measured.index_s_per_media_s,
         measured.assemble_s_per_media_s,
         measured.source_bytes_per_s * 8.0 / 1e6
     );
@@ -486,6 +498,39 @@ pub async fn run(args: ModelArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Seconds per second of media that one ffprobe takes to list `input`'s
+/// video packets: timed on `input` and on ten copies of it back to back
+/// (`-stream_loop`, every stream copied), so the start-up both pay cancels
+/// out.
+async fn index_rate(
+    input: &std::path::Path,
+    dir: &std::path::Path,
+    media_s: f64,
+) -> anyhow::Result<f64> {
+    let looped = dir.join("ten_copies.mp4");
+    let mut argv: Vec<std::ffi::OsString> = ["-v", "error", "-y", "-stream_loop", "9", "-i"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    argv.push(input.as_os_str().to_owned());
+    argv.extend(["-c", "copy"].iter().map(Into::into));
+    argv.push(looped.as_os_str().to_owned());
+    process::run(&ffmpeg_bin(), &argv, Duration::from_secs(600))
+        .await
+        .context("copying the clip ten times failed")?;
+    let mut took = Vec::new();
+    for path in [input, looped.as_path()] {
+        let location = path.to_string_lossy().into_owned();
+        let timeout = Duration::from_secs(600);
+        let probe = slicecast_media::probe::probe(&location, timeout).await?;
+        let video = slicecast_media::probe::require_video(&probe)?.clone();
+        let t = Instant::now();
+        slicecast_media::probe::frame_index(&location, &probe, &video, timeout).await?;
+        took.push(t.elapsed().as_secs_f64());
+    }
+    Ok(((took[1] - took[0]) / (9.0 * media_s)).max(0.0))
 }
 
 fn fmt1(x: f64) -> String {

@@ -10,7 +10,8 @@ fn measured() -> Measured {
         slice_media_s: 8.0,
         audio_cpu_per_media_s: 0.02,
         hash_mb_s: 500.0,
-        probe_s_per_media_s: 0.001,
+        probe_fixed_s: 0.0,
+        index_s_per_media_s: 0.001,
         assemble_s_per_media_s: 0.01,
         cores: 2,
     }
@@ -87,11 +88,12 @@ fn rows() {
     };
     let re = model_row(&m, &early, 50);
     let slice: f64 = 1.0 + 0.08 + 8.0 / 6.0;
-    // The head start: the first 45 s read (0.45 s) and listed (0.045 s)
-    // after the 1.5 s hash; the first jobs then run while the whole file is
-    // indexed, and the playlists wait for the whole plan (the probe's 6 s).
-    assert!((re.head_s - 0.495).abs() < 1e-9, "{re:?}");
-    let jobs_in = 1.5 + 0.495 + slice.max(rc.audio_s);
+    // The head start: the first 45 s read (0.45 s) while they are listed
+    // (0.045 s), after the 1.5 s hash; the first jobs then run while the
+    // whole file is indexed, and the playlists wait for the whole plan (the
+    // probe's 6 s).
+    assert!((re.head_s - 0.45).abs() < 1e-9, "{re:?}");
+    let jobs_in = 1.5 + 0.45 + slice.max(rc.audio_s);
     assert!(
         (re.first_playable_s - jobs_in.max(6.0)).abs() < 1e-9,
         "{re:?}"

@@ -252,10 +252,16 @@ pub async fn assemble(
         assets.dash_mpd = Some(mpd);
     }
 
+    // The sprite sheets, the poster and the downloads read different things
+    // and write different keys: they run at once (the encoders are done, so
+    // their ffmpeg processes have the cores).
     let layout = sprites::layout(input.display_size, &input.sprite);
     let count = input.plan.thumb_count;
-    if count > 0 {
-        assets.sprites = sprites::sprites(store, id, &layout, count).await?;
+    let sheets = async {
+        if count == 0 {
+            return Ok::<_, AssembleError>((Vec::new(), None));
+        }
+        let sheets = sprites::sprites(store, id, &layout, count).await?;
         let vtt = keys::thumbnail(id, "thumbnails.vtt");
         put_text(
             store,
@@ -263,12 +269,14 @@ pub async fn assemble(
             thumbs::thumbnails_vtt(&layout, count, p.duration_s),
         )
         .await?;
-        assets.thumbnails_vtt = Some(vtt);
-    }
-    assets.poster = Some(poster::poster(store, input, &p).await?);
-    let started = std::time::Instant::now();
-    let downloads = if input.generate_downloads {
-        match downloads::downloads(store, input, &p).await {
+        Ok((sheets, Some(vtt)))
+    };
+    let downloads = async {
+        let started = std::time::Instant::now();
+        if !input.generate_downloads {
+            return (Vec::new(), 0);
+        }
+        let made = match downloads::downloads(store, input, &p).await {
             Ok(d) => {
                 info!(ms = started.elapsed().as_millis() as u64, "downloads made");
                 d
@@ -279,11 +287,13 @@ pub async fn assemble(
                 warn!(error = %e, "the downloads could not be made");
                 Vec::new()
             }
-        }
-    } else {
-        Vec::new()
+        };
+        (made, started.elapsed().as_millis() as u64)
     };
-    let downloads_ms = started.elapsed().as_millis() as u64;
+    let (sheets, poster, (downloads, downloads_ms)) =
+        tokio::join!(sheets, poster::poster(store, input, &p), downloads);
+    (assets.sprites, assets.thumbnails_vtt) = sheets?;
+    assets.poster = Some(poster?);
 
     let rungs = p
         .video

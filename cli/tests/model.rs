@@ -39,13 +39,19 @@ fn model_measures_and_prints_rows_for_each_worker_count() {
         (rows[3]["duration_s"].as_f64(), rows[3]["slices"].as_u64()),
         (Some(7200.0), Some(100))
     );
-    // A longer upload takes longer to hash and probe, so to start playing.
+    // A longer upload takes longer to probe; its start, planned from the
+    // head of the file, plays no sooner.
     assert!(
-        rows[3]["first_playable_s"].as_f64() > rows[1]["first_playable_s"].as_f64(),
+        rows[3]["probe_s"].as_f64() > rows[1]["probe_s"].as_f64(),
         "{v}"
     );
-    // With 60 s slices the start (an 8 s first slice and a minute of sound)
-    // plays well before the end.
+    assert!(
+        rows[3]["first_playable_s"].as_f64() >= rows[1]["first_playable_s"].as_f64(),
+        "{v}"
+    );
+    assert!(rows[1]["head_s"].as_f64().is_some_and(|h| h > 0.0), "{v}");
+    // With 60 s slices the start (a one-segment first slice and a minute of
+    // sound) plays well before the end.
     let first = rows[0]["first_playable_s"]
         .as_f64()
         .expect("first playable");

@@ -223,14 +223,27 @@ pub fn slice_filter(job: &SliceJob) -> String {
         g.push_str(&format!(";[s{i}]{}[v{i}]", scale_filter(r)));
     }
     if !s.thumbs.is_empty() {
-        let (tw, th) = job.settings.thumb_size;
         g.push_str(&format!(
-            ";[s{}]select='{}',scale={tw}:{th}:flags=bicubic,setsar=1[th]",
+            ";[s{}]{}[th]",
             n - 1,
-            thumb_select(job)
+            thumb_filter(&thumb_select(job), job.settings.thumb_size)
         ));
     }
     g
+}
+
+/// The filter that makes a thumbnail of `size` from each frame `select`
+/// picks (a slice's, and the benchmark's single-process baseline's).
+pub fn thumb_filter(select: &str, (w, h): (u32, u32)) -> String {
+    format!("select='{select}',scale={w}:{h}:flags=bicubic,setsar=1")
+}
+
+/// The output options of the thumbnails: one JPEG per picked frame.
+pub fn thumb_output_opts() -> Vec<OsString> {
+    ["-fps_mode", "passthrough", "-q:v", "4", "-f", "image2"]
+        .iter()
+        .map(os)
+        .collect()
 }
 
 /// The `select` expression that picks a slice's thumbnails, of constant size
@@ -328,20 +341,8 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
         v.push(out_dir.join(format!("rung_{i}.mp4")).into_os_string());
     }
     if !s.thumbs.is_empty() {
-        v.extend(
-            [
-                "-map",
-                "[th]",
-                "-fps_mode",
-                "passthrough",
-                "-q:v",
-                "4",
-                "-f",
-                "image2",
-            ]
-            .iter()
-            .map(os),
-        );
+        v.extend([os("-map"), os("[th]")]);
+        v.extend(thumb_output_opts());
         v.push(out_dir.join("thumb_%05d.jpg").into_os_string());
     }
     v

@@ -16,8 +16,8 @@ mod report;
 use anyhow::{Context, bail};
 use clap::Args;
 use commands::{
-    cpu_model, generate_args, kbps, ladder_args, ladder_output, legacy_commands, parse_psnr,
-    psnr_args, transcode_args,
+    Thumbs, cpu_model, generate_args, kbps, ladder_args, ladder_output, legacy_commands,
+    parse_psnr, psnr_args, transcode_args,
 };
 use nix::sys::resource::{UsageWho, getrusage};
 use report::{Measurement, Report, Variant};
@@ -409,6 +409,18 @@ async fn run_variant(spec: &VariantSpec) -> anyhow::Result<VariantResult> {
                 &spec.rungs,
                 &x(DEFAULT_PRESET),
                 spec.has_audio,
+                // The thumbnails slicecast's slices make, at its defaults.
+                spec.rungs.first().map(|top| {
+                    let sprite = slicecast_assembler::SpriteSettings::default();
+                    Thumbs {
+                        size: slicecast_core::thumbs::thumb_size(
+                            top.width,
+                            top.height,
+                            sprite.width,
+                        ),
+                        every_s: sprite.interval_s,
+                    }
+                }),
                 &spec.work,
             )],
         ),

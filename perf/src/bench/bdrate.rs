@@ -203,7 +203,7 @@ pub(super) async fn measure(
         };
         process::run(
             &ffmpeg_bin(),
-            &ladder_args(input, rungs, &x, has_audio, &b_dir),
+            &ladder_args(input, rungs, &x, has_audio, None, &b_dir),
             timeout,
         )
         .await

@@ -4,7 +4,7 @@
 use slicecast_core::ladder::{Rung, VideoCodec};
 use slicecast_media::args::{
     FRAG_MOVFLAGS, UNBOUNDED_GOP, X264, av1_keyframe_opts, av1_rung_opts, ffmpeg_prelude,
-    keyframe_opts, scale_filter, x264_rung_opts,
+    keyframe_opts, scale_filter, thumb_filter, thumb_output_opts, x264_rung_opts,
 };
 use std::ffi::OsString;
 use std::path::Path;
@@ -58,15 +58,36 @@ pub fn transcode_args(
     v
 }
 
+/// The thumbnails the ladder baseline makes, as slicecast's slices do: one
+/// of `size` every `every_s` seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thumbs {
+    /// Width and height in pixels.
+    pub size: (u32, u32),
+    /// Seconds between thumbnails.
+    pub every_s: f64,
+}
+
 /// The filter graph of the ladder baseline: decode once, split, scale per rung
-/// exactly as a slice does.
-pub fn ladder_filter(rungs: &[Rung]) -> String {
-    let mut g = format!("[0:v:0]split={}", rungs.len());
-    for i in 0..rungs.len() {
+/// exactly as a slice does, and pick the thumbnails a slice picks (the first
+/// frame at or after each multiple of the interval).
+pub fn ladder_filter(rungs: &[Rung], thumbs: Option<Thumbs>) -> String {
+    let n = rungs.len() + usize::from(thumbs.is_some());
+    let mut g = format!("[0:v:0]split={n}");
+    for i in 0..n {
         g.push_str(&format!("[s{i}]"));
     }
     for (i, r) in rungs.iter().enumerate() {
         g.push_str(&format!(";[s{i}]{}[v{i}]", scale_filter(r)));
+    }
+    if let Some(t) = thumbs {
+        let every = t.every_s.max(1e-3);
+        let select = format!("if(eq(n\\,0)\\,1\\,gt(floor(t/{every})\\,floor(prev_t/{every})))");
+        g.push_str(&format!(
+            ";[s{}]{}[th]",
+            n - 1,
+            thumb_filter(&select, t.size)
+        ));
     }
     g
 }
@@ -114,12 +135,15 @@ pub fn ladder_output(out_dir: &Path, r: &Rung) -> std::path::PathBuf {
 /// (b): ONE ffmpeg encoding the whole ladder with slicecast's settings: the
 /// same x264 options per rung, a keyframe every segment length, closed GOPs,
 /// the source's frames passed through as they are (as a slice does: no frames
-/// duplicated to fill a late video start), fragmented MP4 per rung, AAC 128k audio once. `x.threads` 0 lets it use all cores.
+/// duplicated to fill a late video start), fragmented MP4 per rung, AAC 128k
+/// audio once, and with `thumbs` the thumbnails slicecast makes (JPEGs, as
+/// the slices write them). `x.threads` 0 lets it use all cores.
 pub fn ladder_args(
     input: &Path,
     rungs: &[Rung],
     x: &X264,
     has_audio: bool,
+    thumbs: Option<Thumbs>,
     out_dir: &Path,
 ) -> Vec<OsString> {
     let mut v = ffmpeg_prelude();
@@ -127,7 +151,7 @@ pub fn ladder_args(
         os("-i"),
         path(input),
         os("-filter_complex"),
-        os(ladder_filter(rungs)),
+        os(ladder_filter(rungs, thumbs)),
     ]);
     let keyframes = format!("expr:gte(t,n_forced*{SEGMENT_SECONDS})");
     for (i, r) in rungs.iter().enumerate() {
@@ -144,6 +168,11 @@ pub fn ladder_args(
             "mp4",
         ]));
         v.push(path(&ladder_output(out_dir, r)));
+    }
+    if thumbs.is_some() {
+        v.extend([os("-map"), os("[th]")]);
+        v.extend(thumb_output_opts());
+        v.push(path(&out_dir.join("thumb_%05d.jpg")));
     }
     if has_audio {
         let frag_us = ((SEGMENT_SECONDS * 1e6).round() as u64).to_string();

@@ -47,6 +47,7 @@ fn ladder_baseline_is_one_ffmpeg_with_the_slice_settings() {
         &rungs,
         &veryfast(),
         true,
+        None,
         Path::new("/o"),
     );
     let s = joined(&v);
@@ -72,10 +73,35 @@ fn ladder_baseline_is_one_ffmpeg_with_the_slice_settings() {
         &rungs[3..],
         &veryfast(),
         false,
+        None,
         Path::new("/o"),
     ));
     assert!(silent.contains("split=1[s0];[s0]scale=640:360"), "{silent}");
     assert!(!silent.contains("aac"));
+    // With thumbnails: one more branch and output, as a slice has.
+    let thumbs = Thumbs {
+        size: (180, 100),
+        every_s: 1.0,
+    };
+    let with = joined(&ladder_args(
+        Path::new("src.mp4"),
+        &rungs[3..],
+        &veryfast(),
+        false,
+        Some(thumbs),
+        Path::new("/o"),
+    ));
+    assert!(
+        with.contains(
+            "split=2[s0][s1];[s0]scale=640:360:flags=bicubic,setsar=1,format=yuv420p[v0];\
+             [s1]select='if(eq(n\\,0)\\,1\\,gt(floor(t/1)\\,floor(prev_t/1)))',scale=180:100:flags=bicubic,setsar=1[th]"
+        ),
+        "{with}"
+    );
+    assert!(
+        with.ends_with("-map [th] -fps_mode passthrough -q:v 4 -f image2 /o/thumb_%05d.jpg"),
+        "{with}"
+    );
 }
 
 #[test]

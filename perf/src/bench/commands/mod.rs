@@ -27,13 +27,14 @@ fn strs(v: &[&str]) -> Vec<OsString> {
     v.iter().map(os).collect()
 }
 
-/// `slicecast transcode INPUT --out OUT --quiet --no-subtitles` with
+/// `slicecast transcode INPUT --out OUT --quiet --no-subtitles
+/// --generate-downloads false` with
 /// slicecast's default preset, CRF and segment length spelled out (so
 /// `X264_PRESET` and friends in the environment cannot make it differ from the
 /// ladder baseline), and `--workers N` only when the bench was given one.
 /// Subtitles are off because no baseline transcribes: speech recognition (and,
 /// on a fresh machine, Whisper's install) would be counted as slicecast's
-/// transcoding time.
+/// transcoding time; downloads are off because no baseline makes them.
 pub fn transcode_args(
     input: &Path,
     out: &Path,
@@ -49,6 +50,9 @@ pub fn transcode_args(
         os("--quiet"),
         // The baselines transcribe nothing: neither does slicecast here.
         os("--no-subtitles"),
+        // Nor do they remux a progressive MP4 and an M4A for download.
+        os("--generate-downloads"),
+        os("false"),
     ];
     v.extend([os("--preset"), os(preset), os("--crf"), os(crf.to_string())]);
     v.extend([os("--segment-seconds"), os(format!("{SEGMENT_SECONDS}"))]);

@@ -29,7 +29,7 @@ fn transcode_command_spells_out_the_defaults() {
     );
     assert_eq!(
         joined(&v),
-        "transcode /in/my clip.mp4 --out /t/a --quiet --no-subtitles --preset veryfast --crf 21 --segment-seconds 4"
+        "transcode /in/my clip.mp4 --out /t/a --quiet --no-subtitles --generate-downloads false --preset veryfast --crf 21 --segment-seconds 4"
     );
     assert!(
         v.iter().any(|a| a == "/in/my clip.mp4"),

@@ -295,3 +295,82 @@ fn check_live_progress(seen: &[Seen]) {
         "no estimate of the time left: {encoding:?}"
     );
 }
+
+/// Runs jobs on `inner`, counting how often each job is invoked.
+struct Counting {
+    inner: LocalInvoker,
+    calls: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Invoker for Counting {
+    async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
+        self.invoke_reporting(job, &|_| {}).await
+    }
+
+    async fn invoke_reporting(
+        &self,
+        job: Job,
+        progress: &ProgressFn,
+    ) -> Result<JobResult, InvokeError> {
+        let name = match &job {
+            Job::Slice(s) => format!("slice {}", s.slice.index),
+            Job::Audio(a) => format!("audio {}", a.chunk.map_or(0, |c| c.first_fragment)),
+        };
+        self.calls.lock().expect("lock").push(name);
+        self.inner.invoke_reporting(job, progress).await
+    }
+
+    async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
+        self.inner.assemble(input).await
+    }
+
+    fn elastic(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_upload_with_a_known_id_runs_each_job_once_and_stays_exact() {
+    // As `serve` hands it over (the id hashed while receiving): the head
+    // start and the whole examination run side by side. Whichever wins, no
+    // job runs twice (an early attempt is adopted, not repeated) and the
+    // output is exact.
+    let dir = tempfile::tempdir().expect("tmp");
+    let src =
+        slicecast_tests::local::test_pattern(dir.path(), "long.mp4", "320x180", 150, None, true);
+    let root = dir.path().join("store");
+    let store = Arc::new(FsStore::new(&root).expect("store"));
+    let upload = keys::upload("long.mp4");
+    store.put_file(&upload, &src).await.expect("upload");
+    let (id, size) = slicecast_coordinator::hash_object(store.as_ref(), &upload)
+        .await
+        .expect("hash");
+    let invoker = Arc::new(Counting {
+        inner: LocalInvoker::new(store.clone(), 2, WorkerOptions::default()),
+        calls: Mutex::new(Vec::new()),
+    });
+    let settings = Settings {
+        workers: 2,
+        preset: "ultrafast".into(),
+        ..Settings::default()
+    };
+    let outcome = slicecast_coordinator::process_hashed_upload(
+        store,
+        invoker.clone(),
+        &upload,
+        Some((id, size)),
+        &settings,
+        Arc::new(|_| {}),
+    )
+    .await
+    .expect("transcode");
+    let m = outcome.manifest();
+    let mut calls = invoker.calls.lock().expect("lock").clone();
+    let all = calls.len();
+    calls.sort();
+    calls.dedup();
+    assert_eq!(calls.len(), all, "a job ran twice: {calls:?}");
+    assert!(m.playable_after_ms.is_some(), "published while encoding");
+    check_output(&root.join(keys::video_prefix(&m.video_id)), &src).expect("exact");
+}

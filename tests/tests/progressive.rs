@@ -61,13 +61,26 @@ fn play_growing(dir: &Path, until: f64) {
     }
 }
 
-/// Runs jobs on `inner`, holding slice 1's result back so later slices finish first.
-struct SlowSecondSlice {
+/// Runs jobs on `inner`, naming each job it is given, and holding the result
+/// of slice `hold` (when set) back 4 s so later slices finish first.
+struct Local {
     inner: LocalInvoker,
+    hold: Option<u32>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Local {
+    fn new(inner: LocalInvoker, hold: Option<u32>) -> Self {
+        Self {
+            inner,
+            hold,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 #[async_trait]
-impl Invoker for SlowSecondSlice {
+impl Invoker for Local {
     async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
         self.invoke_reporting(job, &|_| {}).await
     }
@@ -77,7 +90,17 @@ impl Invoker for SlowSecondSlice {
         job: Job,
         progress: &ProgressFn,
     ) -> Result<JobResult, InvokeError> {
-        let slow = matches!(&job, Job::Slice(j) if j.slice.index == 1);
+        let (name, slow) = match &job {
+            Job::Slice(s) => (
+                format!("slice {}", s.slice.index),
+                self.hold == Some(s.slice.index),
+            ),
+            Job::Audio(a) => (
+                format!("audio {}", a.chunk.map_or(0, |c| c.first_fragment)),
+                false,
+            ),
+        };
+        self.calls.lock().expect("lock").push(name);
         let result = self.inner.invoke_reporting(job, progress).await;
         if slow {
             tokio::time::sleep(Duration::from_secs(4)).await;
@@ -110,9 +133,10 @@ async fn playlists_grow_from_the_start_while_slices_finish_out_of_order() {
     let store = Arc::new(FsStore::new(&root).expect("store"));
     let upload = keys::upload("sintel.mp4");
     store.put_file(&upload, &src).await.expect("upload");
-    let invoker = Arc::new(SlowSecondSlice {
-        inner: LocalInvoker::new(store.clone(), 3, WorkerOptions::default()),
-    });
+    let invoker = Arc::new(Local::new(
+        LocalInvoker::new(store.clone(), 3, WorkerOptions::default()),
+        Some(1),
+    ));
     let settings = Settings {
         workers: 3,
         slice_seconds: Some(8.0),
@@ -296,40 +320,6 @@ fn check_live_progress(seen: &[Seen]) {
     );
 }
 
-/// Runs jobs on `inner`, counting how often each job is invoked.
-struct Counting {
-    inner: LocalInvoker,
-    calls: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl Invoker for Counting {
-    async fn invoke(&self, job: Job) -> Result<JobResult, InvokeError> {
-        self.invoke_reporting(job, &|_| {}).await
-    }
-
-    async fn invoke_reporting(
-        &self,
-        job: Job,
-        progress: &ProgressFn,
-    ) -> Result<JobResult, InvokeError> {
-        let name = match &job {
-            Job::Slice(s) => format!("slice {}", s.slice.index),
-            Job::Audio(a) => format!("audio {}", a.chunk.map_or(0, |c| c.first_fragment)),
-        };
-        self.calls.lock().expect("lock").push(name);
-        self.inner.invoke_reporting(job, progress).await
-    }
-
-    async fn assemble(&self, input: AssembleInput) -> Result<Assembled, InvokeError> {
-        self.inner.assemble(input).await
-    }
-
-    fn elastic(&self) -> bool {
-        false
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_upload_with_a_known_id_runs_each_job_once_and_stays_exact() {
     // As `serve` hands it over (the id hashed while receiving): the head
@@ -346,10 +336,10 @@ async fn a_long_upload_with_a_known_id_runs_each_job_once_and_stays_exact() {
     let (id, size) = slicecast_coordinator::hash_object(store.as_ref(), &upload)
         .await
         .expect("hash");
-    let invoker = Arc::new(Counting {
-        inner: LocalInvoker::new(store.clone(), 2, WorkerOptions::default()),
-        calls: Mutex::new(Vec::new()),
-    });
+    let invoker = Arc::new(Local::new(
+        LocalInvoker::new(store.clone(), 2, WorkerOptions::default()),
+        None,
+    ));
     let settings = Settings {
         workers: 2,
         preset: "ultrafast".into(),

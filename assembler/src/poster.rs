@@ -1,41 +1,31 @@
-//! The poster: one full-size frame, chosen by content. The slices already
-//! stored a thumbnail a second; the poster is made at the time of the most
-//! detailed of them in the first half of the video, so a fade from black, a
-//! blank title card or a dark opening is not what people see before they
-//! press play.
+//! The poster: one full-size frame, chosen by content. The slices stored a
+//! thumbnail a second and, for the candidates spread over the first half of
+//! the video, the full-size frame too; the poster is the frame of the most
+//! detailed candidate, so a fade from black, a blank title card or a dark
+//! opening is not what people see before they press play. Choosing a stored
+//! frame keeps a decode of the source off the end of every video.
 
 use crate::{AssembleError, AssembleInput, ffmpeg, ffmpeg_prelude, os};
 use slicecast_core::keys;
 use slicecast_core::presentation::Presentation;
+use slicecast_core::thumbs::{PosterCandidates, poster_size};
 use slicecast_storage::BlobStore;
+use std::collections::BTreeSet;
 use tracing::info;
 
-/// At most this many thumbnails are weighed (spread evenly).
-const CANDIDATES: usize = 48;
-
 /// The thumbnail to make the poster from, given each thumbnail's JPEG size
-/// in bytes (`sizes[k]` for thumbnail `k`; 0 when missing): among up to
-/// [`CANDIDATES`] spread over the first half of the video, the largest —
-/// JPEG spends its bytes on detail and contrast, so a blank, dark or fading
-/// frame is a small file. The earliest wins a tie.
-pub fn pick(sizes: &[u64]) -> Option<usize> {
-    let half = sizes.len().div_ceil(2);
-    let step = half.div_ceil(CANDIDATES).max(1);
-    (0..half)
-        .step_by(step)
-        .filter(|&k| sizes[k] > 0)
+/// in bytes (`sizes[k]` for thumbnail `k`; 0 when missing): the largest of
+/// the candidates — JPEG spends its bytes on detail and contrast, so a
+/// blank, dark or fading frame is a small file. The earliest wins a tie.
+pub fn pick(sizes: &[u64], candidate: impl Fn(usize) -> bool) -> Option<usize> {
+    (0..sizes.len())
+        .filter(|&k| sizes[k] > 0 && candidate(k))
         .max_by_key(|&k| (sizes[k], std::cmp::Reverse(k)))
 }
 
-/// The seconds from the start of the thumbnail [`pick`] chooses, from the
-/// thumbnails listed in the store; `None` when there are none.
-async fn chosen_time(store: &dyn BlobStore, input: &AssembleInput, interval_s: f64) -> Option<f64> {
-    let count = input.plan.thumb_count as usize;
-    if count == 0 {
-        return None;
-    }
-    let first = keys::work_thumb(&input.video_id, 0);
-    let prefix = &first[..=first.rfind('/')?];
+/// Sizes of the objects under `prefix` named `<number>.jpg` with a number
+/// below `count`, by number (0 when missing).
+async fn jpeg_sizes(store: &dyn BlobStore, prefix: &str, count: usize) -> Option<Vec<u64>> {
     let mut sizes = vec![0; count];
     for o in store.list(prefix).await.ok()? {
         let n = o
@@ -47,28 +37,71 @@ async fn chosen_time(store: &dyn BlobStore, input: &AssembleInput, interval_s: f
             sizes[n] = o.size;
         }
     }
-    let k = pick(&sizes)?;
-    info!(thumbnail = k, bytes = sizes[k], "poster frame chosen");
-    Some(k as f64 * interval_s)
+    Some(sizes)
 }
 
-/// Makes `thumbnail/poster.jpg` at the chosen time (10 % in, at most 10 s,
-/// without thumbnails), at the first rung of 720p or less; returns its key.
+fn prefix_of(key: &str) -> Option<&str> {
+    Some(&key[..=key.rfind('/')?])
+}
+
+/// The chosen thumbnail and whether the slices stored its full-size frame:
+/// the most detailed among the frames they stored, or (results of slices
+/// that stored none) among the [`PosterCandidates`] spread; `None` without
+/// thumbnails.
+async fn chosen(store: &dyn BlobStore, input: &AssembleInput) -> Option<(usize, bool)> {
+    let count = input.plan.thumb_count as usize;
+    if count == 0 {
+        return None;
+    }
+    let thumb_prefix = keys::work_thumb(&input.video_id, 0);
+    let sizes = jpeg_sizes(store, prefix_of(&thumb_prefix)?, count).await?;
+    let poster_prefix = keys::work_poster(&input.video_id, 0);
+    let stored: BTreeSet<usize> = jpeg_sizes(store, prefix_of(&poster_prefix)?, count)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter(|&(_, bytes)| bytes > 0)
+        .map(|(k, _)| k)
+        .collect();
+    let k = if stored.is_empty() {
+        let spread = PosterCandidates::spread(count as u32, (0, 0));
+        pick(&sizes, |k| spread.includes(k as u32))?
+    } else {
+        pick(&sizes, |k| stored.contains(&k))?
+    };
+    info!(
+        thumbnail = k,
+        bytes = sizes[k],
+        stored = stored.contains(&k),
+        "poster frame chosen"
+    );
+    Some((k, stored.contains(&k)))
+}
+
+/// Makes `thumbnail/poster.jpg` from the most detailed candidate thumbnail's
+/// full-size frame, which the slice stored; without it, decodes the source at
+/// that thumbnail's time (10 % in, at most 10 s, without thumbnails), at the
+/// first rung of 720p or less. Returns its key.
 pub(crate) async fn poster(
     store: &dyn BlobStore,
     input: &AssembleInput,
     p: &Presentation,
 ) -> Result<String, AssembleError> {
-    let rung = p
-        .video
-        .iter()
-        .find(|t| t.rung.width.min(t.rung.height) <= 720)
-        .or(p.video.last())
-        .map(|t| (t.rung.width, t.rung.height))
-        .unwrap_or((640, 360));
+    let key = keys::thumbnail(&input.video_id, "poster.jpg");
+    let chosen = chosen(store, input).await;
+    if let Some((k, true)) = chosen {
+        let frame = store
+            .get(&keys::work_poster(&input.video_id, k as u32))
+            .await?;
+        store.put(&key, frame).await?;
+        return Ok(key);
+    }
+    let rung =
+        poster_size(p.video.iter().map(|t| (t.rung.width, t.rung.height))).unwrap_or((640, 360));
     // `-ss` counts from the container's start.
-    let at = match chosen_time(store, input, input.sprite.interval_s).await {
-        Some(t) => t,
+    let at = match chosen {
+        Some((k, _)) => k as f64 * input.sprite.interval_s,
         None => (p.duration_s * 0.1).min(10.0),
     };
     let dir = tempfile::tempdir()?;
@@ -97,7 +130,6 @@ pub(crate) async fn poster(
         args.drain(pos..pos + 2);
         ffmpeg(&args, "the poster").await?;
     }
-    let key = keys::thumbnail(&input.video_id, "poster.jpg");
     store.put_file(&key, &out).await?;
     Ok(key)
 }
@@ -105,6 +137,12 @@ pub(crate) async fn poster(
 #[cfg(test)]
 mod tests {
     use super::pick;
+    use slicecast_core::thumbs::PosterCandidates;
+
+    fn spread(sizes: &[u64]) -> Option<usize> {
+        let c = PosterCandidates::spread(sizes.len() as u32, (0, 0));
+        pick(sizes, |k| c.includes(k as u32))
+    }
 
     #[test]
     fn the_most_detailed_thumbnail_of_the_first_half() {
@@ -120,7 +158,7 @@ mod tests {
             (vec![8], Some(0)),
             (vec![], None),
         ] {
-            assert_eq!(pick(&sizes), want, "{sizes:?}");
+            assert_eq!(spread(&sizes), want, "{sizes:?}");
         }
     }
 
@@ -131,6 +169,13 @@ mod tests {
         let mut sizes = vec![1000; 7200];
         sizes[75 * 20] = 9000;
         sizes[3700] = 99_000;
-        assert_eq!(pick(&sizes), Some(1500));
+        assert_eq!(spread(&sizes), Some(1500));
+    }
+
+    #[test]
+    fn only_the_stored_frames_are_weighed_when_there_are_some() {
+        let sizes = [300, 900, 4000, 5200, 5100];
+        assert_eq!(pick(&sizes, |k| k == 1 || k == 4), Some(4));
+        assert_eq!(pick(&sizes, |_| false), None);
     }
 }

@@ -102,6 +102,17 @@ pub(crate) fn make_jobs(
     }
     let thumb_size =
         slicecast_core::thumbs::thumb_size(display.0, display.1, settings.sprite.width);
+    // From the header's duration, not the plan's: a head start plans the
+    // first slice from the first seconds and must make the same job.
+    let interval = settings.sprite.interval_s;
+    let poster = slicecast_core::thumbs::poster_size(rungs.iter().map(|r| (r.width, r.height)))
+        .filter(|_| interval > 0.0 && probe.duration_s.is_finite())
+        .map(|size| {
+            let count = (probe.duration_s.max(0.0) / interval)
+                .ceil()
+                .min(f64::from(u32::MAX));
+            slicecast_core::thumbs::PosterCandidates::spread(count as u32, size)
+        });
     let video_delay_ticks = probe.audio.as_ref().map_or(0, |a| {
         slicecast_core::timeline::priming_ticks(
             slicecast_media::args::audio_sample_rate(a.sample_rate),
@@ -125,6 +136,7 @@ pub(crate) fn make_jobs(
                 threads: settings.slice_threads(plan.slices.len()),
                 deinterlace: probe.video.as_ref().is_some_and(|v| v.interlaced),
                 thumb_size,
+                poster,
             },
             attempt: 1,
         }));

@@ -25,6 +25,9 @@ pub struct EncodeSettings {
     pub deinterlace: bool,
     /// Thumbnail width and height in pixels.
     pub thumb_size: (u32, u32),
+    /// The thumbnails that also get a full-size frame for the poster.
+    #[serde(default)]
+    pub poster: Option<crate::thumbs::PosterCandidates>,
 }
 
 /// The default x264 CRF under the bitrate cap.

@@ -139,6 +139,11 @@ pub fn audio_result(id: &VideoId, first_segment: u32) -> String {
 pub fn work_thumb(id: &VideoId, n: u32) -> String {
     work(id, &format!("thumbs/{n:06}.jpg"))
 }
+/// `processed/<id>/work/posters/<n>.jpg`: the full-size frame of thumbnail
+/// `n`, when it is a poster candidate.
+pub fn work_poster(id: &VideoId, n: u32) -> String {
+    work(id, &format!("posters/{n:06}.jpg"))
+}
 
 /// The Content-Type of a served object, by extension.
 pub fn content_type(key: &str) -> &'static str {

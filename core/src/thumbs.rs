@@ -67,6 +67,54 @@ pub fn thumb_size(display_w: u32, display_h: u32, scale_w: u32) -> (u32, u32) {
     (w, h)
 }
 
+/// At most this many thumbnails are weighed for the poster, spread evenly.
+pub const POSTER_CANDIDATES: u32 = 48;
+
+/// The thumbnails the poster may be made from, and its size. Each slice also
+/// writes a full-size frame beside each candidate thumbnail it makes, so the
+/// assembler makes the poster by choosing one, not by decoding the source
+/// again after the encode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PosterCandidates {
+    /// Only thumbnails before this one are weighed.
+    pub below: u32,
+    /// Every this-many-th thumbnail from 0 is weighed (at least 1).
+    pub every: u32,
+    /// The poster's width and height in pixels.
+    pub size: (u32, u32),
+}
+
+impl PosterCandidates {
+    /// Up to [`POSTER_CANDIDATES`] of `count` thumbnails, spread over the
+    /// first half of the video (end credits and spoilers are not weighed).
+    pub fn spread(count: u32, size: (u32, u32)) -> Self {
+        let below = count.div_ceil(2);
+        Self {
+            below,
+            every: below.div_ceil(POSTER_CANDIDATES).max(1),
+            size,
+        }
+    }
+
+    /// Whether thumbnail `k` is a candidate.
+    pub fn includes(&self, k: u32) -> bool {
+        k < self.below && k % self.every.max(1) == 0
+    }
+}
+
+/// The poster's size among the rungs' sizes (tallest first): the first whose
+/// shorter side is at most 720 pixels, else the last; `None` without rungs.
+pub fn poster_size(rungs: impl IntoIterator<Item = (u32, u32)>) -> Option<(u32, u32)> {
+    let mut last = None;
+    for (w, h) in rungs {
+        if w.min(h) <= 720 {
+            return Some((w, h));
+        }
+        last = Some((w, h));
+    }
+    last
+}
+
 /// The sheets needed for `count` thumbnails: full sheets of `columns * rows`,
 /// the last one holding the remainder.
 pub fn sheets(layout: &SpriteLayout, count: u32) -> Vec<Sheet> {
@@ -295,6 +343,35 @@ mod tests {
         for &(s, want) in cases {
             assert_eq!(vtt_time(s), want, "{s}");
         }
+    }
+
+    #[test]
+    fn poster_candidates_spread_over_the_first_half() {
+        for (count, below, every, picked) in [
+            (0, 0, 1, vec![]),
+            (1, 1, 1, vec![0]),
+            (7, 4, 1, vec![0, 1, 2, 3]),
+            // Two hours at one a second: 48 over the first hour.
+            (7200, 3600, 75, (0..48).map(|i| i * 75).collect()),
+        ] {
+            let c = PosterCandidates::spread(count, (1280, 720));
+            assert_eq!((c.below, c.every), (below, every), "{count}");
+            let got: Vec<u32> = (0..count).filter(|&k| c.includes(k)).collect();
+            assert_eq!(got, picked, "{count}");
+            assert!(got.len() as u32 <= POSTER_CANDIDATES);
+        }
+    }
+
+    #[test]
+    fn poster_size_is_the_first_rung_of_720_or_less() {
+        let ladder = [(1920, 1080), (1280, 720), (854, 480)];
+        assert_eq!(poster_size(ladder), Some((1280, 720)));
+        assert_eq!(poster_size([(720, 1280), (480, 854)]), Some((720, 1280)));
+        assert_eq!(
+            poster_size([(3840, 2160), (1920, 1080)]),
+            Some((1920, 1080))
+        );
+        assert_eq!(poster_size([]), None);
     }
 
     #[test]

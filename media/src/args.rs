@@ -223,19 +223,79 @@ pub fn slice_filter(job: &SliceJob) -> String {
         g.push_str(&format!(";[s{i}]{}[v{i}]", scale_filter(r)));
     }
     if !s.thumbs.is_empty() {
-        g.push_str(&format!(
-            ";[s{}]{}[th]",
-            n - 1,
-            thumb_filter(&thumb_select(job), job.settings.thumb_size)
-        ));
+        let select = thumb_select(job);
+        let posters = poster_picks(job);
+        match job.settings.poster.filter(|_| !posters.frames.is_empty()) {
+            None => g.push_str(&format!(
+                ";[s{}]{}[th]",
+                n - 1,
+                thumb_filter(&select, job.settings.thumb_size)
+            )),
+            // `n` counts the picked frames here: the poster frames are
+            // among the thumbnails' frames.
+            Some(c) => {
+                let (w, h) = c.size;
+                let picked: Vec<String> = posters
+                    .frames
+                    .iter()
+                    .map(|p| format!("eq(n\\,{p})"))
+                    .collect();
+                g.push_str(&format!(
+                    ";[s{}]select='{select}',split=2[tp][pp];[tp]{}[th];[pp]select='{}',scale={w}:{h},setsar=1[po]",
+                    n - 1,
+                    thumb_scale(job.settings.thumb_size),
+                    picked.join("+")
+                ));
+            }
+        }
     }
     g
 }
 
 /// The filter that makes a thumbnail of `size` from each frame `select`
 /// picks (a slice's, and the benchmark's single-process baseline's).
-pub fn thumb_filter(select: &str, (w, h): (u32, u32)) -> String {
-    format!("select='{select}',scale={w}:{h}:flags=bicubic,setsar=1")
+pub fn thumb_filter(select: &str, size: (u32, u32)) -> String {
+    format!("select='{select}',{}", thumb_scale(size))
+}
+
+fn thumb_scale((w, h): (u32, u32)) -> String {
+    format!("scale={w}:{h}:flags=bicubic,setsar=1")
+}
+
+/// A slice's poster frames (see [`PosterCandidates`](slicecast_core::thumbs::PosterCandidates)).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PosterPicks {
+    /// Which of the slice's distinct thumbnail frames (counted from 0) are
+    /// also written full size.
+    pub frames: Vec<u32>,
+    /// Each candidate thumbnail's global number and the number (from 1) of
+    /// the `poster_%05d.jpg` ffmpeg writes its frame to.
+    pub files: Vec<(u32, u32)>,
+}
+
+/// The poster frames of a slice: its thumbnails that are poster candidates.
+/// Several thumbnails can show one frame (a source slower than the
+/// thumbnails), which ffmpeg picks, and writes, once.
+pub fn poster_picks(job: &SliceJob) -> PosterPicks {
+    let mut picks = PosterPicks::default();
+    let Some(c) = job.settings.poster else {
+        return picks;
+    };
+    let mut distinct = 0u32;
+    let mut last_frame = None;
+    for t in &job.slice.thumbs {
+        if last_frame.is_some_and(|f| f != t.frame) {
+            distinct += 1;
+        }
+        last_frame = Some(t.frame);
+        if c.includes(t.index) {
+            if picks.frames.last() != Some(&distinct) {
+                picks.frames.push(distinct);
+            }
+            picks.files.push((t.index, picks.frames.len() as u32));
+        }
+    }
+    picks
 }
 
 /// The output options of the thumbnails: one JPEG per picked frame.
@@ -344,6 +404,15 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
         v.extend([os("-map"), os("[th]")]);
         v.extend(thumb_output_opts());
         v.push(out_dir.join("thumb_%05d.jpg").into_os_string());
+        if !poster_picks(job).frames.is_empty() {
+            v.extend([os("-map"), os("[po]")]);
+            v.extend(
+                ["-fps_mode", "passthrough", "-q:v", "3", "-f", "image2"]
+                    .iter()
+                    .map(os),
+            );
+            v.push(out_dir.join("poster_%05d.jpg").into_os_string());
+        }
     }
     v
 }

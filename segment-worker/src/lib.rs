@@ -336,6 +336,7 @@ pub async fn encode_slice_reporting(
         });
     }
     let thumbs = store_thumbs(job, dir.path(), store).await?;
+    store_posters(job, dir.path(), store).await?;
     let result = SliceResult {
         index: job.slice.index,
         rungs,
@@ -389,6 +390,27 @@ async fn store_thumbs(
         }
     }
     Ok(job.slice.thumbs.len() as u32)
+}
+
+/// Stores the full-size frames of the slice's poster candidates.
+async fn store_posters(
+    job: &SliceJob,
+    dir: &Path,
+    store: &dyn BlobStore,
+) -> Result<(), WorkerError> {
+    for (index, file_no) in slicecast_media::args::poster_picks(job).files {
+        let path = dir.join(format!("poster_{file_no:05}.jpg"));
+        let data = tokio::fs::read(&path)
+            .await
+            .map_err(|e| WorkerError::Output {
+                what: format!("slice {}", job.slice.index),
+                detail: format!("poster frame {index} missing: {e}"),
+            })?;
+        store
+            .put(&keys::work_poster(&job.video_id, index), Bytes::from(data))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Encodes the whole audio track once and stores its init segment, segments and

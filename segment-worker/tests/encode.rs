@@ -3,6 +3,7 @@
 use slicecast_core::job::{EncodeSettings, Job, SliceJob, SourceRef};
 use slicecast_core::ladder::ladder_for;
 use slicecast_core::plan::{PlanParams, plan_slices};
+use slicecast_core::thumbs::PosterCandidates;
 use slicecast_core::{VideoId, cmaf, keys};
 use slicecast_media::probe;
 use slicecast_segment_worker::{WorkerOptions, encode_slice, job_digest};
@@ -36,6 +37,11 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = FsStore::new(dir.path()).expect("store");
     let id = VideoId::parse(&"c".repeat(32)).expect("id");
+    let candidates = PosterCandidates {
+        below: plan.thumb_count / 2,
+        every: 3,
+        size: (320, 180),
+    };
     let rungs = ladder_for(1280, 720)[2..].to_vec(); // 360p only: fast
     let mut inits = Vec::new();
     for s in &plan.slices[..2] {
@@ -59,6 +65,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
                 threads: 1,
                 deinterlace: false,
                 thumb_size: (160, 90),
+                poster: Some(candidates),
             },
             attempt: 1,
         };
@@ -89,6 +96,24 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
         );
         assert_eq!(info.sequence, s.first_segment + 1);
         assert_eq!(r.thumbs as usize, s.thumbs.len());
+        // A full-size frame beside each of the slice's poster candidates.
+        for t in &s.thumbs {
+            let frame = store.get(&keys::work_poster(&id, t.index)).await;
+            if candidates.includes(t.index) {
+                let jpeg = frame.expect("poster frame");
+                assert!(jpeg.starts_with(&[0xff, 0xd8]), "a JPEG");
+                assert!(
+                    jpeg.len()
+                        > store
+                            .get(&keys::work_thumb(&id, t.index))
+                            .await
+                            .expect("thumb")
+                            .len()
+                );
+            } else {
+                assert!(frame.is_err(), "thumbnail {} is no candidate", t.index);
+            }
+        }
         // The result names its job: the same job from another run (another
         // location, another attempt) has the same digest; other settings do not.
         let wrapped = Job::Slice(job.clone());

@@ -47,6 +47,7 @@ fn slice_job(index: u32) -> Job {
             threads: 1,
             deinterlace: false,
             thumb_size: (2, 2),
+            poster: None,
         },
         attempt: 1,
     })

@@ -44,6 +44,7 @@ fn job(slice: usize) -> SliceJob {
             threads: 1,
             deinterlace: false,
             thumb_size: (160, 90),
+            poster: None,
         },
         attempt: 1,
     }
@@ -94,6 +95,62 @@ fn slice_command_line() {
     assert!(s.contains("-maxrate 2500k -bufsize 5000k"));
     assert!(s.contains("-enc_time_base 1/90000 -video_track_timescale 90000"));
     assert!(s.ends_with("/w/thumb_%05d.jpg"));
+}
+
+#[test]
+fn poster_candidates_get_a_full_size_frame_from_the_same_pick() {
+    use slicecast_core::plan::ThumbPick;
+    use slicecast_core::thumbs::PosterCandidates;
+    let x = X264 {
+        preset: "veryfast".into(),
+        crf: 21,
+        threads: 1,
+    };
+    // Ten thumbnails, five in each slice; the first half are candidates.
+    let with_posters = |slice| {
+        let mut j = job(slice);
+        j.settings.poster = Some(PosterCandidates::spread(10, (640, 360)));
+        j
+    };
+    let first = with_posters(0);
+    let picks = poster_picks(&first);
+    assert_eq!(picks.frames, [0, 1, 2, 3, 4]);
+    assert_eq!(picks.files, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]);
+    let s = joined(&slice_args(&first, &x, Path::new("/w")));
+    assert!(
+        s.contains(",split=2[tp][pp];[tp]scale=160:90:flags=bicubic,setsar=1[th];[pp]select='eq(n\\,0)+eq(n\\,1)+eq(n\\,2)+eq(n\\,3)+eq(n\\,4)',scale=640:360,setsar=1[po]"),
+        "{s}"
+    );
+    assert!(
+        s.ends_with("-map [po] -fps_mode passthrough -q:v 3 -f image2 /w/poster_%05d.jpg"),
+        "{s}"
+    );
+    // The second half has none: the command is the one without posters.
+    let second = with_posters(1);
+    assert_eq!(poster_picks(&second), PosterPicks::default());
+    assert_eq!(
+        slice_args(&second, &x, Path::new("/w")),
+        slice_args(&job(1), &x, Path::new("/w"))
+    );
+
+    // Thumbnails that show one frame (a source slower than the thumbnails):
+    // ffmpeg picks the frame once, so the candidates share its file.
+    let mut slow = with_posters(0);
+    slow.slice.thumbs = [(0, 0), (1, 0), (2, 5), (3, 9)]
+        .map(|(index, frame)| ThumbPick { index, frame })
+        .to_vec();
+    slow.settings.poster = Some(PosterCandidates::spread(8, (640, 360)));
+    let picks = poster_picks(&slow);
+    assert_eq!(picks.frames, [0, 1, 2]);
+    assert_eq!(picks.files, [(0, 1), (1, 1), (2, 2), (3, 3)]);
+    slow.settings.poster = Some(PosterCandidates {
+        below: 4,
+        every: 2,
+        size: (640, 360),
+    });
+    let picks = poster_picks(&slow);
+    assert_eq!(picks.frames, [0, 1]);
+    assert_eq!(picks.files, [(0, 1), (2, 2)]);
 }
 
 #[test]

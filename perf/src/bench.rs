@@ -20,7 +20,7 @@ use commands::{
     parse_psnr, psnr_args, transcode_args,
 };
 use nix::sys::resource::{UsageWho, getrusage};
-use report::{Measurement, Report, Variant};
+use report::{Measurement, Report, Round, Variant};
 use serde::{Deserialize, Serialize};
 use slicecast_core::VideoId;
 use slicecast_core::keys;
@@ -65,6 +65,11 @@ pub struct BenchArgs {
     /// alone at four CRFs, untimed).
     #[arg(long)]
     pub av1: bool,
+    /// Run (a) and (b) this many times, back to back in alternating order,
+    /// and report the medians and each round's ratios (one run of a short
+    /// clip varies by several percent).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub runs: u32,
     /// Keep every output under DIR instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -202,44 +207,62 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
     let top = rungs.first().context("empty ladder")?.clone();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
+    let spec = |variant: Variant, dir: PathBuf| VariantSpec {
+        variant,
+        input: input.clone(),
+        work: dir,
+        rungs: rungs.clone(),
+        has_audio: src.has_audio,
+        duration_s: src.duration_s,
+        workers: args.workers,
+        // Both ladders are about 2.5 times the work of H.264 alone.
+        timeout_s: timeout_for(src.duration_s).as_secs()
+            * if variant == Variant::SlicecastAv1 {
+                4
+            } else {
+                1
+            },
+    };
     let mut measured: Vec<(Variant, VariantResult)> = Vec::new();
     let extra = args.av1.then_some(Variant::SlicecastAv1);
     for variant in Variant::ALL.into_iter().chain(extra) {
         if args.skip_legacy && variant.is_legacy_comparison() {
             continue;
         }
-        // Both ladders are about 2.5 times the work of H.264 alone.
-        let scale = if variant == Variant::SlicecastAv1 {
-            4
-        } else {
-            1
-        };
-        let spec = VariantSpec {
-            variant,
-            input: input.clone(),
-            work: work.join(variant.label()),
-            rungs: rungs.clone(),
-            has_audio: src.has_audio,
-            duration_s: src.duration_s,
-            workers: args.workers,
-            timeout_s: timeout_for(src.duration_s).as_secs() * scale,
-        };
-        note(&format!("({}) {}…", variant.label(), variant.describe()));
-        let r = spawn_variant(&spec).await?;
-        let m = r.measurement;
-        note(&format!(
-            "({}) cpu {:.2} s, wall {:.2} s, peak RSS {:.1} MB, {} processes",
-            variant.label(),
-            m.cpu_s,
-            m.wall_s,
-            m.peak_rss_mb,
-            r.processes
-        ));
+        let r = measure(&spec(variant, work.join(variant.label())), None).await?;
         measured.push((variant, r));
     }
     let get = |v: Variant| measured.iter().find(|(k, _)| *k == v).map(|(_, r)| r);
     let a = get(Variant::Slicecast).context("(a) did not run")?;
     let b = get(Variant::Ladder).context("(b) did not run")?;
+    let mut rounds = vec![Round {
+        slicecast: a.measurement,
+        ladder: b.measurement,
+    }];
+    for round in 1..args.runs {
+        // Odd rounds run (b) first, so neither always follows the other.
+        let order = if round % 2 == 1 {
+            [Variant::Ladder, Variant::Slicecast]
+        } else {
+            [Variant::Slicecast, Variant::Ladder]
+        };
+        let mut got = [a.measurement, b.measurement];
+        for variant in order {
+            let dir = work.join(format!("{}_round_{round}", variant.label()));
+            let r = measure(&spec(variant, dir.clone()), Some(round + 1)).await?;
+            // Only the first round's outputs are measured for quality.
+            let _ = std::fs::remove_dir_all(&dir);
+            got[usize::from(variant == Variant::Ladder)] = r.measurement;
+        }
+        rounds.push(Round {
+            slicecast: got[0],
+            ladder: got[1],
+        });
+    }
+    let median = |f: fn(&Round) -> Measurement| {
+        report::median(&rounds.iter().map(f).collect::<Vec<_>>()).context("no rounds were measured")
+    };
+    let (slicecast, ladder) = (median(|r| r.slicecast)?, median(|r| r.ladder)?);
 
     note("measuring top-rung quality");
     let id = a.video_id.as_deref().context("(a) printed no video id")?;
@@ -319,8 +342,9 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         workers: args.workers.unwrap_or(cores).max(1),
         cores,
         cpu_model: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".into()),
-        slicecast: a.measurement,
-        ladder: b.measurement,
+        slicecast,
+        ladder,
+        rounds,
         medium: get(Variant::SlicecastMedium).map(|r| r.measurement),
         legacy: get(Variant::Legacy).map(|r| r.measurement),
         psnr_db,
@@ -330,6 +354,21 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         bd_rate,
         av1,
     })
+}
+
+/// Runs one variant (in round `round`, when there are several) and says
+/// what it measured.
+async fn measure(spec: &VariantSpec, round: Option<u32>) -> anyhow::Result<VariantResult> {
+    let (label, what) = (spec.variant.label(), spec.variant.describe());
+    let round = round.map_or(String::new(), |r| format!(" round {r}"));
+    note(&format!("({label}) {what}{round}…"));
+    let r = spawn_variant(spec).await?;
+    let m = r.measurement;
+    note(&format!(
+        "({label}){round} cpu {:.2} s, wall {:.2} s, peak RSS {:.1} MB, {} processes",
+        m.cpu_s, m.wall_s, m.peak_rss_mb, r.processes
+    ));
+    Ok(r)
 }
 
 /// Runs one variant in a fresh copy of this binary and reads its measurement.

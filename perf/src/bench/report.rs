@@ -79,6 +79,45 @@ pub struct Measurement {
     pub first_playable_s: f64,
 }
 
+/// The median of `v` (the mean of the middle two for an even count).
+pub fn median_of(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    (n > 0).then(|| (v[(n - 1) / 2] + v[n / 2]) / 2.0)
+}
+
+/// The median of each field over `runs`; `None` for no runs.
+pub fn median(runs: &[Measurement]) -> Option<Measurement> {
+    let field = |f: fn(&Measurement) -> f64| median_of(runs.iter().map(f).collect());
+    Some(Measurement {
+        cpu_s: field(|m| m.cpu_s)?,
+        wall_s: field(|m| m.wall_s)?,
+        peak_rss_mb: field(|m| m.peak_rss_mb)?,
+        first_playable_s: field(|m| m.first_playable_s)?,
+    })
+}
+
+/// (a) and (b) measured back to back once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Round {
+    /// (a).
+    pub slicecast: Measurement,
+    /// (b).
+    pub ladder: Measurement,
+}
+
+impl Round {
+    /// (a) wall / (b) wall in this round.
+    pub fn wall_ratio(&self) -> Option<f64> {
+        ratio(self.slicecast.wall_s, self.ladder.wall_s)
+    }
+
+    /// (a) CPU / (b) CPU in this round.
+    pub fn cpu_ratio(&self) -> Option<f64> {
+        ratio(self.slicecast.cpu_s, self.ladder.cpu_s)
+    }
+}
+
 /// `num / den`, or `None` when there is nothing to divide by.
 pub fn ratio(num: f64, den: f64) -> Option<f64> {
     (den > 0.0 && num.is_finite() && den.is_finite()).then(|| num / den)
@@ -108,10 +147,12 @@ pub struct Report {
     pub cores: usize,
     /// CPU model.
     pub cpu_model: String,
-    /// (a).
+    /// (a): the median over the rounds.
     pub slicecast: Measurement,
-    /// (b).
+    /// (b): the median over the rounds.
     pub ladder: Measurement,
+    /// Every round of (a) and (b), the first included (`--runs`).
+    pub rounds: Vec<Round>,
     /// (a_medium), unless skipped.
     pub medium: Option<Measurement>,
     /// (c), unless skipped.
@@ -166,6 +207,12 @@ impl Report {
         ratio(self.slicecast.wall_s, self.ladder.wall_s)
     }
 
+    /// The median of the rounds' (a) wall / (b) wall: each ratio compares
+    /// two runs made back to back, so the machine's drift cancels.
+    pub fn median_round_wall_ratio(&self) -> Option<f64> {
+        median_of(self.rounds.iter().filter_map(Round::wall_ratio).collect())
+    }
+
     /// (a_medium) CPU / (c) CPU: same x264 preset as the earlier service.
     pub fn cpu_ratio_vs_legacy(&self) -> Option<f64> {
         ratio(self.medium?.cpu_s, self.legacy?.cpu_s)
@@ -201,11 +248,25 @@ impl Report {
         let wall = |m: &Measurement| m.wall_s;
         let rss = |m: &Measurement| m.peak_rss_mb;
         let playable = |m: &Measurement| m.first_playable_s;
+        let rounds: Vec<Value> = self
+            .rounds
+            .iter()
+            .map(|r| {
+                json!({
+                    "cpu_s": num(Some(r.slicecast.cpu_s), 3),
+                    "wall_s": num(Some(r.slicecast.wall_s), 3),
+                    "ladder_cpu_s": num(Some(r.ladder.cpu_s), 3),
+                    "ladder_wall_s": num(Some(r.ladder.wall_s), 3),
+                    "cpu_ratio": num(r.cpu_ratio(), 3),
+                    "wall_ratio": num(r.wall_ratio(), 3),
+                })
+            })
+            .collect();
         let bd_points = self
             .bd_rate
             .as_ref()
             .map(|b| json!({ "slicecast": b.slicecast, "ladder": b.ladder }));
-        json!({
+        let mut v = json!({
             "input": self.input,
             "generated_1080p_s": self.generated_1080p_s,
             "duration_s": num(Some(self.duration_s), 3),
@@ -246,7 +307,10 @@ impl Report {
             "bd_rate_pct": num(self.bd_rate.as_ref().and_then(|b| b.bd_rate_pct), 2),
             "bd_rate_points": bd_points,
             "av1": self.av1.as_ref().map(|a| a.to_json()),
-        })
+        });
+        v["rounds"] = Value::Array(rounds);
+        v["median_round_wall_ratio"] = num(self.median_round_wall_ratio(), 3);
+        v
     }
 
     /// The human-readable table and summary lines.
@@ -301,6 +365,27 @@ impl Report {
                     let _ = writeln!(s, "{:<9} {:<36} {:>9}", v.label(), v.describe(), "skipped");
                 }
             }
+        }
+        if self.rounds.len() > 1 {
+            let list = |f: fn(&Round) -> Option<f64>| {
+                self.rounds
+                    .iter()
+                    .map(|r| fmt(f(r), 2))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let _ = writeln!(
+                s,
+                "(a) and (b): medians of {} rounds, each (a) and (b) back to back, in alternating order",
+                self.rounds.len()
+            );
+            let _ = writeln!(s, "wall / b by round           {}", list(Round::wall_ratio));
+            let _ = writeln!(s, "CPU / b by round            {}", list(Round::cpu_ratio));
+            let _ = writeln!(
+                s,
+                "median of the rounds' wall / b   {}",
+                fmt(self.median_round_wall_ratio(), 3)
+            );
         }
         let top = self.top_rung();
         let _ = writeln!(s);

@@ -23,6 +23,10 @@ fn report() -> Report {
         cpu_model: "AMD EPYC".into(),
         slicecast: m(2.0, 1.5, 120.0),
         ladder: m(1.6, 1.0, 300.0),
+        rounds: vec![Round {
+            slicecast: m(2.0, 1.5, 120.0),
+            ladder: m(1.6, 1.0, 300.0),
+        }],
         medium: Some(m(4.0, 2.5, 150.0)),
         legacy: Some(m(16.0, 9.0, 200.0)),
         psnr_db: 43.25,
@@ -181,4 +185,33 @@ fn table_rows_in_order() {
         "{t}"
     );
     assert!(t.contains("cpu_ratio_vs_legacy         - "), "{t}");
+}
+
+#[test]
+fn rounds_give_medians_and_each_round_s_ratios() {
+    assert_eq!(median_of(vec![3.0, 1.0, 2.0]), Some(2.0));
+    assert_eq!(median_of(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    assert_eq!(median_of(vec![]), None);
+    let runs = [m(2.0, 1.5, 120.0), m(9.0, 1.1, 100.0), m(3.0, 1.3, 110.0)];
+    assert_eq!(median(&runs), Some(m(3.0, 1.3, 110.0)));
+
+    let mut r = report();
+    assert!(!r.table().contains("by round"), "one round: no round lines");
+    r.rounds = [(1.10, 1.0), (2.0, 1.6), (1.04, 1.0)]
+        .map(|(a, b)| Round {
+            slicecast: m(2.0, a, 120.0),
+            ladder: m(1.6, b, 300.0),
+        })
+        .to_vec();
+    // Each round compares two runs made back to back: 1.10, 1.25, 1.04.
+    assert_eq!(r.median_round_wall_ratio().map(|x| round(x, 6)), Some(1.1));
+    let t = r.table();
+    assert!(t.contains("medians of 3 rounds"), "{t}");
+    assert!(
+        t.contains("wall / b by round           1.10 1.25 1.04"),
+        "{t}"
+    );
+    let v = r.to_json();
+    assert_eq!(v["rounds"][1]["wall_ratio"], json!(1.25));
+    assert_eq!(v["median_round_wall_ratio"], json!(1.1));
 }

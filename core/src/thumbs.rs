@@ -98,7 +98,7 @@ impl PosterCandidates {
 
     /// Whether thumbnail `k` is a candidate.
     pub fn includes(&self, k: u32) -> bool {
-        k < self.below && k % self.every.max(1) == 0
+        k < self.below && k.is_multiple_of(self.every.max(1))
     }
 }
 

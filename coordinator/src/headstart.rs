@@ -21,6 +21,7 @@ use crate::{InvokeError, Invoker, Settings};
 use futures::FutureExt;
 use slicecast_core::job::{Job, JobResult, SourceRef};
 use slicecast_core::plan::plan_padded;
+use slicecast_core::source_info::Probe;
 use slicecast_core::{VideoId, keys};
 use slicecast_media::normalize;
 use slicecast_media::probe as ffprobe;
@@ -34,7 +35,7 @@ use tracing::{info, warn};
 /// short first slice, so its cut has keyframes to choose from.
 pub const HEAD_SECONDS: f64 = 45.0;
 
-/// How long the head's probe and listing may take.
+/// How long the head's listing may take.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Attempts started from the head of the file. Dropped, it stops those not
@@ -98,9 +99,10 @@ impl HeadStart {
         invoker: Arc<dyn Invoker>,
         id: &VideoId,
         location: &str,
+        header: impl Future<Output = Option<Probe>>,
         settings: &Settings,
     ) -> Self {
-        let Some(jobs) = first_jobs(store, id, location, settings).await else {
+        let Some(jobs) = first_jobs(store, id, location, header, settings).await else {
             return Self::default();
         };
         info!(video.id = %id, jobs = jobs.len(), "head start: the first jobs go out while the whole file is indexed");
@@ -171,11 +173,13 @@ impl HeadStart {
     }
 }
 
-/// The jobs the head's plan lets start early, or `None`.
+/// The jobs the head's plan lets start early, or `None`; `header` is the
+/// file's header as the examination's probe read it.
 async fn first_jobs(
     store: &dyn BlobStore,
     id: &VideoId,
     location: &str,
+    header: impl Future<Output = Option<Probe>>,
     settings: &Settings,
 ) -> Option<Vec<Job>> {
     if !settings.publish_while_encoding {
@@ -189,7 +193,7 @@ async fn first_jobs(
     {
         return None;
     }
-    let probe = ffprobe::probe(location, HEAD_TIMEOUT).await.ok()?;
+    let probe = header.await?;
     // Restarting timestamps are made continuous in a copy first; the first
     // cut must be by time (a short first slice) to be known from the head.
     if normalize::timestamps_may_restart(&probe.format_name)
@@ -325,9 +329,18 @@ mod tests {
             let location = store.readable_location(&key).await.expect("location");
             let id = VideoId::from_digest(&[7; 16]);
             let recorder = Arc::new(Recorder::default());
-            let head = HeadStart::start(&store, recorder.clone(), &id, &location, &settings).await;
+            let early = crate::source::EarlyProbe::start(location.clone(), settings.limits);
+            let head = HeadStart::start(
+                &store,
+                recorder.clone(),
+                &id,
+                &location,
+                early.header(),
+                &settings,
+            )
+            .await;
             let examined =
-                crate::source::examine(&store, &id, location.clone(), &settings.limits, None)
+                crate::source::examine(&store, &id, location.clone(), &settings.limits, early)
                     .await
                     .expect("examined");
             let (lead, tail) =

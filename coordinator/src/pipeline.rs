@@ -37,7 +37,11 @@ pub(crate) async fn run_claimed(
         return Err(Failure::Source("the file is empty (0 bytes)".into()));
     }
     // The whole file is examined while the head start plans its first
-    // seconds; a head start planned after the examination ended is not made.
+    // seconds from the same header; a head start planned after the
+    // examination ended is not made.
+    let early =
+        early.unwrap_or_else(|| source::EarlyProbe::start(location.clone(), settings.limits));
+    let header = early.header();
     let examine = source::examine(
         store.as_ref(),
         &id,
@@ -46,8 +50,14 @@ pub(crate) async fn run_claimed(
         early,
     );
     tokio::pin!(examine);
-    let head_start =
-        headstart::HeadStart::start(store.as_ref(), invoker.clone(), &id, &location, settings);
+    let head_start = headstart::HeadStart::start(
+        store.as_ref(),
+        invoker.clone(),
+        &id,
+        &location,
+        header,
+        settings,
+    );
     let (examined, head_start) = tokio::select! {
         biased;
         examined = &mut examine => (examined, headstart::HeadStart::default()),

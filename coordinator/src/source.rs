@@ -8,9 +8,10 @@ use slicecast_core::source_info::{FrameIndex, Probe, VideoStream};
 use slicecast_core::{VideoId, keys};
 use slicecast_media::limits::Limits;
 use slicecast_media::normalize;
-use slicecast_media::probe::{self as ffprobe, ProbeError};
+use slicecast_media::probe::{self as ffprobe, ProbeError, listing};
 use slicecast_storage::BlobStore;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -37,23 +38,40 @@ type FirstPass = (
     Instant,
 );
 
-/// The first probe pass (header, limits, frame index) started while the
-/// upload is still being hashed: it needs the upload, not its id. Dropped
-/// unawaited (a duplicate, a hash that failed), it stops its ffprobe.
-pub(crate) struct EarlyProbe(JoinHandle<FirstPass>);
+/// The first probe pass (header, limits, frame index), started while the
+/// upload is still being hashed when it is (it needs the upload, not its
+/// id). The header it reads is shared with the head start, so the file's
+/// header is read once. Dropped unawaited (a duplicate, a hash that failed),
+/// it stops its ffprobe.
+pub(crate) struct EarlyProbe {
+    task: JoinHandle<FirstPass>,
+    header: watch::Receiver<Option<Probe>>,
+}
 
 impl EarlyProbe {
     /// Starts probing `location` on its own task.
     pub(crate) fn start(location: String, limits: Limits) -> Self {
-        Self(tokio::spawn(async move {
+        let (tx, header) = watch::channel(None);
+        let task = tokio::spawn(async move {
             let t = Instant::now();
-            let r = probe_and_index(&location, &limits).await;
+            let r = probe_and_index(&location, &limits, &tx).await;
             (r, t.elapsed(), Instant::now())
-        }))
+        });
+        Self { task, header }
+    }
+
+    /// The file's header once the probe has read it; `None` when the probe
+    /// failed (the examination reports why).
+    pub(crate) fn header(&self) -> impl Future<Output = Option<Probe>> + Send + 'static {
+        let mut header = self.header.clone();
+        async move {
+            let read = header.wait_for(Option::is_some).await.ok()?;
+            read.clone()
+        }
     }
 
     async fn finish(mut self) -> FirstPass {
-        match (&mut self.0).await {
+        match (&mut self.task).await {
             Ok(pass) => pass,
             Err(e) => (
                 Err(Failure::Job(format!("probing the upload failed: {e}"))),
@@ -66,7 +84,7 @@ impl EarlyProbe {
 
 impl Drop for EarlyProbe {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -82,15 +100,33 @@ pub(crate) fn probe_reason(e: &ProbeError) -> Failure {
 async fn probe_and_index(
     location: &str,
     limits: &Limits,
+    header: &watch::Sender<Option<Probe>>,
 ) -> Result<(Probe, VideoStream, ffprobe::Indexed), Failure> {
-    let probe = ffprobe::probe(location, Duration::from_secs(120))
-        .await
-        .map_err(|e| probe_reason(&e))?;
+    // Every stream's packets are listed while the probe runs (see
+    // `listing`); dropped unused, the listing's ffprobe is stopped.
+    let listing = listing::list_every_stream(location, SCAN_TIMEOUT);
+    tokio::pin!(listing);
+    let mut listed = None;
+    let probe = ffprobe::probe(location, Duration::from_secs(120));
+    tokio::pin!(probe);
+    let probe = loop {
+        tokio::select! {
+            probe = &mut probe => break probe,
+            l = &mut listing, if listed.is_none() => listed = Some(l),
+        }
+    };
+    let probe = probe.map_err(|e| probe_reason(&e))?;
+    header.send_replace(Some(probe.clone()));
     let video = ffprobe::require_video(&probe)
         .map_err(|e| probe_reason(&e))?
         .clone();
     limits.check_header(&probe).map_err(|e| probe_reason(&e))?;
-    let indexed = ffprobe::frame_index(location, &probe, &video, SCAN_TIMEOUT)
+    let listed = match listed {
+        _ if !listing::serves(&probe) => None,
+        Some(l) => l.ok(),
+        None => listing.await.ok(),
+    };
+    let indexed = ffprobe::frame_index_listed(location, &probe, &video, SCAN_TIMEOUT, listed)
         .await
         .map_err(|e| probe_reason(&e))?;
     if indexed.frames.is_empty() {
@@ -99,8 +135,8 @@ async fn probe_and_index(
     Ok((probe, video, indexed))
 }
 
-/// Probes and checks the upload at `location` (its first pass already
-/// started by `early`, when given). A transport or program stream whose
+/// Probes and checks the upload at `location`, whose first pass `early`
+/// runs. A transport or program stream whose
 /// timestamps restart is first copied to `work/continuous.ts` with continuous
 /// timestamps (see [`normalize`]), and that copy is what the jobs read.
 pub(crate) async fn examine(
@@ -108,16 +144,10 @@ pub(crate) async fn examine(
     id: &VideoId,
     location: String,
     limits: &Limits,
-    early: Option<EarlyProbe>,
+    early: EarlyProbe,
 ) -> Result<Examined, Failure> {
     let started = Instant::now();
-    let (first, first_took, first_ended) = match early {
-        Some(early) => early.finish().await,
-        None => {
-            let first = probe_and_index(&location, limits).await;
-            (first, started.elapsed(), Instant::now())
-        }
-    };
+    let (first, first_took, first_ended) = early.finish().await;
     let after_first = first_ended.max(started);
     let (mut probe, mut video, mut indexed) = first?;
     let mut location = location;
@@ -132,7 +162,8 @@ pub(crate) async fn examine(
             indexed.discontinuities,
         )
         .await?;
-        (probe, video, indexed) = probe_and_index(&location, limits).await?;
+        (probe, video, indexed) =
+            probe_and_index(&location, limits, &watch::Sender::new(None)).await?;
         if indexed.discontinuities > 0 {
             warn!(video.id = %id, restarts = indexed.discontinuities, "timestamps still restart after the copy");
         }

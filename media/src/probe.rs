@@ -466,9 +466,25 @@ pub async fn frame_index(
     stream: &VideoStream,
     timeout: Duration,
 ) -> Result<Indexed, ProbeError> {
+    frame_index_listed(location, probe, stream, timeout, None).await
+}
+
+/// [`frame_index`] from a listing of every stream made beside the probe,
+/// when it [serves](listing::serves) this file; without it (or when it does
+/// not serve), from the video stream's own listing.
+pub async fn frame_index_listed(
+    location: &str,
+    probe: &Probe,
+    stream: &VideoStream,
+    timeout: Duration,
+    listed: Option<listing::Listing>,
+) -> Result<Indexed, ProbeError> {
     let tb = stream.time_base;
     let format_name = probe.format_name.as_str();
-    let (csv, stderr) = packet_list(location, probe, stream, timeout).await?;
+    let (csv, stderr) = match listed.filter(|_| listing::serves(probe)) {
+        Some(l) => l.stream(stream.index),
+        None => packet_list(location, probe, stream, timeout).await?,
+    };
     let (mut frames, mut missing) = parse_packets(&csv, tb);
     if stderr.contains("partial file") {
         return Err(ProbeError::Truncated {
@@ -541,5 +557,6 @@ pub async fn head_index(
 }
 
 pub mod intervals;
+pub mod listing;
 #[cfg(test)]
 mod tests;

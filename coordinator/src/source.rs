@@ -123,8 +123,8 @@ async fn probe_and_index(
     limits.check_header(&probe).map_err(|e| probe_reason(&e))?;
     let listed = match listed {
         _ if !listing::serves(&probe) => None,
-        Some(l) => l.ok(),
-        None => listing.await.ok(),
+        Some(l) => l.ok().flatten(),
+        None => listing.await.ok().flatten(),
     };
     let indexed = ffprobe::frame_index_listed(location, &probe, &video, SCAN_TIMEOUT, listed)
         .await

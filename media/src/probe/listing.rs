@@ -12,11 +12,17 @@
 use super::{ProbeError, a, intervals, unreadable};
 use crate::{input, process};
 use slicecast_core::source_info::Probe;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Longest source (seconds, as its header says) whose listing of every
 /// stream stands in for the video stream's own.
 pub const MAX_LISTED_S: f64 = 120.0;
+
+/// The most of a listing kept: it runs before the header is checked against
+/// the limits, so a file of countless packets must not fill memory. Two
+/// minutes of 240 fps video with eight audio tracks list in about 2 MiB.
+pub const MAX_LISTING_BYTES: usize = 16 << 20;
 
 /// `stream_index,pts,dts,size,flags` for every packet of every stream, and
 /// ffprobe's last words.
@@ -58,8 +64,20 @@ pub fn serves(probe: &Probe) -> bool {
 
 /// Lists every packet of every stream of the file at `location`, under the
 /// same input policy as the probe (the demuxer is not pinned: ffprobe picks
-/// it from the same bytes as the probe does).
-pub async fn list_every_stream(location: &str, timeout: Duration) -> Result<Listing, ProbeError> {
+/// it from the same bytes as the probe does); `None` when the listing
+/// outgrew [`MAX_LISTING_BYTES`] (the file is not one it serves).
+pub async fn list_every_stream(
+    location: &str,
+    timeout: Duration,
+) -> Result<Option<Listing>, ProbeError> {
+    list_capped(location, timeout, MAX_LISTING_BYTES).await
+}
+
+async fn list_capped(
+    location: &str,
+    timeout: Duration,
+    cap: usize,
+) -> Result<Option<Listing>, ProbeError> {
     let mut args = a(&[
         "-v",
         "error",
@@ -69,13 +87,23 @@ pub async fn list_every_stream(location: &str, timeout: Duration) -> Result<List
         "csv=p=0",
     ]);
     args.extend(input::input_args(location, None));
-    let out = process::run(&crate::ffprobe_bin(), &args, timeout)
+    let kept = Mutex::new(Some(String::new()));
+    let keep = |line: &str| {
+        let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(csv) = kept.as_mut() {
+            if csv.len() + line.len() >= cap {
+                *kept = None;
+            } else {
+                csv.push_str(line);
+                csv.push('\n');
+            }
+        }
+    };
+    let out = process::run_streaming(&crate::ffprobe_bin(), &args, timeout, &keep)
         .await
         .map_err(|e| unreadable(location, e))?;
-    Ok(Listing::new(
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        out.stderr_tail,
-    ))
+    let csv = kept.into_inner().unwrap_or_else(PoisonError::into_inner);
+    Ok(csv.map(|csv| Listing::new(csv, out.stderr_tail)))
 }
 
 #[cfg(test)]
@@ -126,7 +154,11 @@ mod tests {
                 continue;
             }
             let listed = list_every_stream(&loc, t).await.expect("listing");
-            let from_listing = frame_index_listed(&loc, &p, v, t, Some(listed))
+            assert!(
+                listed.is_some(),
+                "{loc}: a short file's listing is kept whole"
+            );
+            let from_listing = frame_index_listed(&loc, &p, v, t, listed)
                 .await
                 .expect("index from the listing");
             let own = frame_index(&loc, &p, v, t).await.expect("index");
@@ -135,6 +167,29 @@ mod tests {
             served += 1;
         }
         assert!(served >= 5, "only {served} clips were compared");
+    }
+
+    #[tokio::test]
+    async fn a_listing_that_outgrows_its_cap_is_not_kept() {
+        let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/media/deer_1920x1080_1s_h264_aac_23976.mp4");
+        let loc = clip.to_string_lossy().into_owned();
+        let t = Duration::from_secs(60);
+        let whole = list_capped(&loc, t, usize::MAX).await.expect("listing");
+        let len = whole.expect("kept").csv.len();
+        assert!(len > 100, "{len}");
+        assert!(
+            list_capped(&loc, t, len + 1)
+                .await
+                .expect("listing")
+                .is_some()
+        );
+        assert!(
+            list_capped(&loc, t, len / 2)
+                .await
+                .expect("listing")
+                .is_none()
+        );
     }
 
     #[test]

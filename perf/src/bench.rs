@@ -70,6 +70,11 @@ pub struct BenchArgs {
     /// clip varies by several percent).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub runs: u32,
+    /// Also run (a) with each of these worker counts (e.g. `1,2,4,8,16`)
+    /// and report the scaling curve: wall time, first playable, and CPU and
+    /// wall against (b), measured once.
+    #[arg(long, value_delimiter = ',', value_name = "WORKERS")]
+    pub scaling: Vec<usize>,
     /// Keep every output under DIR instead of a temporary directory.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
@@ -207,14 +212,14 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
     let top = rungs.first().context("empty ladder")?.clone();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
-    let spec = |variant: Variant, dir: PathBuf| VariantSpec {
+    let spec_with = |variant: Variant, dir: PathBuf, workers: Option<usize>| VariantSpec {
         variant,
         input: input.clone(),
         work: dir,
         rungs: rungs.clone(),
         has_audio: src.has_audio,
         duration_s: src.duration_s,
-        workers: args.workers,
+        workers,
         // Both ladders are about 2.5 times the work of H.264 alone.
         timeout_s: timeout_for(src.duration_s).as_secs()
             * if variant == Variant::SlicecastAv1 {
@@ -223,13 +228,14 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
                 1
             },
     };
+    let spec = |variant: Variant, dir: PathBuf| spec_with(variant, dir, args.workers);
     let mut measured: Vec<(Variant, VariantResult)> = Vec::new();
     let extra = args.av1.then_some(Variant::SlicecastAv1);
     for variant in Variant::ALL.into_iter().chain(extra) {
         if args.skip_legacy && variant.is_legacy_comparison() {
             continue;
         }
-        let r = measure(&spec(variant, work.join(variant.label())), None).await?;
+        let r = measure(&spec(variant, work.join(variant.label())), "").await?;
         measured.push((variant, r));
     }
     let get = |v: Variant| measured.iter().find(|(k, _)| *k == v).map(|(_, r)| r);
@@ -249,7 +255,11 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         let mut got = [a.measurement, b.measurement];
         for variant in order {
             let dir = work.join(format!("{}_round_{round}", variant.label()));
-            let r = measure(&spec(variant, dir.clone()), Some(round + 1)).await?;
+            let r = measure(
+                &spec(variant, dir.clone()),
+                &format!(" round {}", round + 1),
+            )
+            .await?;
             // Only the first round's outputs are measured for quality.
             let _ = std::fs::remove_dir_all(&dir);
             got[usize::from(variant == Variant::Ladder)] = r.measurement;
@@ -258,6 +268,14 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
             slicecast: got[0],
             ladder: got[1],
         });
+    }
+    let mut scaling = Vec::new();
+    for &workers in &args.scaling {
+        let dir = work.join(format!("a_workers_{workers}"));
+        let spec = spec_with(Variant::Slicecast, dir.clone(), Some(workers.max(1)));
+        let r = measure(&spec, &format!(" with {workers} workers")).await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        scaling.push((workers.max(1), r.measurement));
     }
     let median = |f: fn(&Round) -> Measurement| {
         report::median(&rounds.iter().map(f).collect::<Vec<_>>()).context("no rounds were measured")
@@ -345,6 +363,7 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
         slicecast,
         ladder,
         rounds,
+        scaling,
         medium: get(Variant::SlicecastMedium).map(|r| r.measurement),
         legacy: get(Variant::Legacy).map(|r| r.measurement),
         psnr_db,
@@ -356,16 +375,15 @@ async fn bench(args: &BenchArgs, work: &Path) -> anyhow::Result<Report> {
     })
 }
 
-/// Runs one variant (in round `round`, when there are several) and says
-/// what it measured.
-async fn measure(spec: &VariantSpec, round: Option<u32>) -> anyhow::Result<VariantResult> {
+/// Runs one variant and says what it measured; `which` tells this run from
+/// the variant's others (a round, a worker count).
+async fn measure(spec: &VariantSpec, which: &str) -> anyhow::Result<VariantResult> {
     let (label, what) = (spec.variant.label(), spec.variant.describe());
-    let round = round.map_or(String::new(), |r| format!(" round {r}"));
-    note(&format!("({label}) {what}{round}…"));
+    note(&format!("({label}) {what}{which}…"));
     let r = spawn_variant(spec).await?;
     let m = r.measurement;
     note(&format!(
-        "({label}){round} cpu {:.2} s, wall {:.2} s, peak RSS {:.1} MB, {} processes",
+        "({label}){which} cpu {:.2} s, wall {:.2} s, peak RSS {:.1} MB, {} processes",
         m.cpu_s, m.wall_s, m.peak_rss_mb, r.processes
     ));
     Ok(r)

@@ -153,6 +153,8 @@ pub struct Report {
     pub ladder: Measurement,
     /// Every round of (a) and (b), the first included (`--runs`).
     pub rounds: Vec<Round>,
+    /// (a) with each worker count of `--scaling`.
+    pub scaling: Vec<(usize, Measurement)>,
     /// (a_medium), unless skipped.
     pub medium: Option<Measurement>,
     /// (c), unless skipped.
@@ -310,6 +312,21 @@ impl Report {
         });
         v["rounds"] = Value::Array(rounds);
         v["median_round_wall_ratio"] = num(self.median_round_wall_ratio(), 3);
+        v["scaling"] = Value::Array(
+            self.scaling
+                .iter()
+                .map(|(workers, m)| {
+                    json!({
+                        "workers": workers,
+                        "cpu_s": num(Some(m.cpu_s), 3),
+                        "wall_s": num(Some(m.wall_s), 3),
+                        "first_playable_s": num(Some(m.first_playable_s), 3),
+                        "cpu_ratio_vs_ladder": num(ratio(m.cpu_s, self.ladder.cpu_s), 3),
+                        "wall_ratio_vs_ladder": num(ratio(m.wall_s, self.ladder.wall_s), 3),
+                    })
+                })
+                .collect(),
+        );
         v
     }
 
@@ -386,6 +403,29 @@ impl Report {
                 "median of the rounds' wall / b   {}",
                 fmt(self.median_round_wall_ratio(), 3)
             );
+        }
+        if !self.scaling.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nscaling: (a) by workers, against (b) ({:.2} s wall, {:.2} s CPU)",
+                self.ladder.wall_s, self.ladder.cpu_s
+            );
+            let _ = writeln!(
+                s,
+                "{:>7} {:>9} {:>9} {:>10} {:>9} {:>9}",
+                "workers", "CPU s", "wall s", "playable", "CPU / b", "wall / b"
+            );
+            for (workers, m) in &self.scaling {
+                let _ = writeln!(
+                    s,
+                    "{workers:>7} {:>9.2} {:>9.2} {:>10.2} {:>9} {:>9}",
+                    m.cpu_s,
+                    m.wall_s,
+                    m.first_playable_s,
+                    fmt(ratio(m.cpu_s, self.ladder.cpu_s), 2),
+                    fmt(ratio(m.wall_s, self.ladder.wall_s), 2),
+                );
+            }
         }
         let top = self.top_rung();
         let _ = writeln!(s);

@@ -27,6 +27,7 @@ fn report() -> Report {
             slicecast: m(2.0, 1.5, 120.0),
             ladder: m(1.6, 1.0, 300.0),
         }],
+        scaling: Vec::new(),
         medium: Some(m(4.0, 2.5, 150.0)),
         legacy: Some(m(16.0, 9.0, 200.0)),
         psnr_db: 43.25,
@@ -214,4 +215,29 @@ fn rounds_give_medians_and_each_round_s_ratios() {
     let v = r.to_json();
     assert_eq!(v["rounds"][1]["wall_ratio"], json!(1.25));
     assert_eq!(v["median_round_wall_ratio"], json!(1.1));
+}
+
+#[test]
+fn the_scaling_curve() {
+    let mut r = report();
+    assert!(!r.table().contains("scaling"));
+    assert_eq!(r.to_json()["scaling"], json!([]));
+    r.scaling = vec![(1, m(1.5, 3.0, 90.0)), (2, m(1.6, 1.6, 100.0))];
+    let t = r.table();
+    assert!(
+        t.contains("scaling: (a) by workers, against (b) (1.00 s wall, 1.60 s CPU)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("      1      1.50      3.00       3.00      0.94      3.00"),
+        "{t}"
+    );
+    assert!(
+        t.contains("      2      1.60      1.60       1.60      1.00      1.60"),
+        "{t}"
+    );
+    let v = r.to_json();
+    assert_eq!(v["scaling"][1]["workers"], json!(2));
+    assert_eq!(v["scaling"][0]["wall_ratio_vs_ladder"], json!(3.0));
+    assert_eq!(v["scaling"][0]["first_playable_s"], json!(3.0));
 }

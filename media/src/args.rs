@@ -281,21 +281,35 @@ pub fn poster_picks(job: &SliceJob) -> PosterPicks {
     let Some(c) = job.settings.poster else {
         return picks;
     };
-    let mut distinct = 0u32;
-    let mut last_frame = None;
-    for t in &job.slice.thumbs {
-        if last_frame.is_some_and(|f| f != t.frame) {
-            distinct += 1;
-        }
-        last_frame = Some(t.frame);
-        if c.includes(t.index) {
-            if picks.frames.last() != Some(&distinct) {
-                picks.frames.push(distinct);
+    for (index, thumb_file) in thumb_files(job) {
+        if c.includes(index) {
+            let frame = thumb_file - 1;
+            if picks.frames.last() != Some(&frame) {
+                picks.frames.push(frame);
             }
-            picks.files.push((t.index, picks.frames.len() as u32));
+            picks.files.push((index, picks.frames.len() as u32));
         }
     }
     picks
+}
+
+/// Each of the slice's thumbnails (global number) and the number, from 1,
+/// of the `thumb_%05d.jpg` ffmpeg writes its frame to: ffmpeg picks, and
+/// numbers, each distinct frame once, in order.
+pub fn thumb_files(job: &SliceJob) -> Vec<(u32, u32)> {
+    let mut file_no = 0u32;
+    let mut last_frame = None;
+    job.slice
+        .thumbs
+        .iter()
+        .map(|t| {
+            if last_frame != Some(t.frame) {
+                file_no += 1;
+                last_frame = Some(t.frame);
+            }
+            (t.index, file_no)
+        })
+        .collect()
 }
 
 /// The output options of the thumbnails: one JPEG per picked frame.

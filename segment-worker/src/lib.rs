@@ -366,28 +366,10 @@ async fn store_thumbs(
     dir: &Path,
     store: &dyn BlobStore,
 ) -> Result<u32, WorkerError> {
-    // ffmpeg numbers the distinct picked frames from 1, in order.
-    let mut file_no = 0u32;
-    let mut last_frame = None;
-    for t in &job.slice.thumbs {
-        if last_frame != Some(t.frame) {
-            file_no += 1;
-            last_frame = Some(t.frame);
-        }
+    for (index, file_no) in slicecast_media::args::thumb_files(job) {
         let path = dir.join(format!("thumb_{file_no:05}.jpg"));
-        match tokio::fs::read(&path).await {
-            Ok(data) => {
-                store
-                    .put(&keys::work_thumb(&job.video_id, t.index), Bytes::from(data))
-                    .await?
-            }
-            Err(e) => {
-                return Err(WorkerError::Output {
-                    what: format!("slice {}", job.slice.index),
-                    detail: format!("thumbnail {} missing: {e}", t.index),
-                });
-            }
-        }
+        let key = keys::work_thumb(&job.video_id, index);
+        store_output(job, store, &path, &key, || format!("thumbnail {index}")).await?;
     }
     Ok(job.slice.thumbs.len() as u32)
 }
@@ -400,17 +382,28 @@ async fn store_posters(
 ) -> Result<(), WorkerError> {
     for (index, file_no) in slicecast_media::args::poster_picks(job).files {
         let path = dir.join(format!("poster_{file_no:05}.jpg"));
-        let data = tokio::fs::read(&path)
-            .await
-            .map_err(|e| WorkerError::Output {
-                what: format!("slice {}", job.slice.index),
-                detail: format!("poster frame {index} missing: {e}"),
-            })?;
-        store
-            .put(&keys::work_poster(&job.video_id, index), Bytes::from(data))
-            .await?;
+        let key = keys::work_poster(&job.video_id, index);
+        store_output(job, store, &path, &key, || format!("poster frame {index}")).await?;
     }
     Ok(())
+}
+
+/// Stores the file ffmpeg wrote at `path` under `key`; a missing file is the
+/// slice's failure.
+async fn store_output(
+    job: &SliceJob,
+    store: &dyn BlobStore,
+    path: &Path,
+    key: &str,
+    what: impl Fn() -> String,
+) -> Result<(), WorkerError> {
+    let data = tokio::fs::read(path)
+        .await
+        .map_err(|e| WorkerError::Output {
+            what: format!("slice {}", job.slice.index),
+            detail: format!("{} missing: {e}", what()),
+        })?;
+    Ok(store.put(key, Bytes::from(data)).await?)
 }
 
 /// Encodes the whole audio track once and stores its init segment, segments and

@@ -147,6 +147,25 @@ const CASES: &[Case] = &[
         &["-c:v", "mpeg2video", "-c:a", "mp2"],
     ),
     ("phone.3gp", &[VIDEO], &["-c:v", "libx264"]),
+    // An audio track that holds no sound at all: a video without audio.
+    (
+        "silent-track.mkv",
+        &[VIDEO, "anullsrc=r=48000:cl=stereo"],
+        &[
+            "-filter_complex",
+            "[1:a]atrim=end=0[a]",
+            "-map",
+            "0:v",
+            "-map",
+            "[a]",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "libopus",
+            "-t",
+            "2",
+        ],
+    ),
     (
         "uhd8k.mp4",
         &["color=c=teal:s=7680x4320:r=2:d=1"],
@@ -213,7 +232,8 @@ fn odd_but_valid_files_transcode() {
 
 /// Streams that start or end at different times are valid files, not
 /// truncated ones: a picture that starts 2 s after its sound (MP4, MKV), sound
-/// that outlasts its picture by 4 s, a picture that outlasts its sound.
+/// that outlasts its picture by 4 s, a picture that outlasts its sound (also
+/// a long one, whose sound is encoded in chunks: the later chunks hold none).
 #[test]
 fn staggered_streams_are_not_called_truncated() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -223,6 +243,7 @@ fn staggered_streams_are_not_called_truncated() {
         ("late-picture.mkv", 6, 4, "2"),
         ("long-sound.mp4", 5, 1, "0"),
         ("long-picture.mp4", 2, 6, "0"),
+        ("long-silent-end.mp4", 2, 125, "0"),
     ];
     let out = dir.path().join("out");
     let mut refused = Vec::new();
@@ -236,7 +257,16 @@ fn staggered_streams_are_not_called_truncated() {
             .args(["-itsoffset", offset, "-f", "lavfi", "-i"])
             .arg(format!("testsrc2=s=128x96:r=25:d={picture_s}"))
             .args([
-                "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-c:a", "aac",
+                "-map",
+                "1:v",
+                "-map",
+                "0:a",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-c:a",
+                "aac",
             ])
             .arg(&path)
             .status()
@@ -251,4 +281,42 @@ fn staggered_streams_are_not_called_truncated() {
         }
     }
     assert!(refused.is_empty(), "refused:\n{}", refused.join("\n"));
+}
+
+/// Pictures that change size partway (two broadcast captures spliced, SD
+/// then HD): every frame is kept, at one size, and the slices still fit.
+#[test]
+fn a_picture_that_changes_size_partway_keeps_every_frame() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut spliced = Vec::new();
+    // The second part starts where the first ends (25 fps, 2 s each).
+    for (i, (size, offset)) in [("320x240", "0"), ("640x360", "2.08")].iter().enumerate() {
+        let part = dir.path().join(format!("part{i}.ts"));
+        let ok = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg(format!("testsrc2=s={size}:r=25:d=2"))
+            .args(["-f", "lavfi", "-i", TONE])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+            .args(["-output_ts_offset", offset])
+            .arg(&part)
+            .status()
+            .expect("ffmpeg");
+        assert!(ok.success(), "making part {i}");
+        spliced.extend(std::fs::read(&part).expect("part"));
+    }
+    let input = dir.path().join("spliced.ts");
+    std::fs::write(&input, spliced).expect("write");
+    let out = dir.path().join("out");
+    let o = common::transcode(
+        &input,
+        &out,
+        &["--preset", "ultrafast", "--slice-seconds", "1"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let video = common::video_dir(&out, &o);
+    let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8")).expect("frames");
+    assert_eq!(frames, 100);
+    if let Err(e) = slicecast_tests::timing::check_playlist_timing(&video, 1e-3) {
+        panic!("{e:#}");
+    }
 }

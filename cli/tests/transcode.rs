@@ -280,3 +280,23 @@ fn truncated_mkv() {
     let full = std::fs::read(&mkv).expect("read");
     fails_cleanly("cut.mkv", &full[..full.len() * 4 / 10], "truncated");
 }
+
+#[test]
+fn truncated_short_fragmented_mp4() {
+    // A 3 s fragmented MP4 (its index is in the fragments) cut inside its one
+    // fragment: the picture stops at about a third and the sound is gone.
+    let dir = tempfile::tempdir().expect("tmp");
+    let frag = dir.path().join("frag.mp4");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=s=320x240:r=25:d=3")
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=3"])
+        .args(["-c:v", "libx264", "-c:a", "aac"])
+        .args(["-movflags", "+frag_keyframe+empty_moov"])
+        .arg(&frag)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success());
+    let full = std::fs::read(&frag).expect("read");
+    fails_cleanly("cut.mp4", &full[..full.len() * 45 / 100], "truncated");
+}

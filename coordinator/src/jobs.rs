@@ -32,7 +32,10 @@ pub(crate) fn audio_parts(
 
 /// One audio result from the chunks' results, checking that they chain:
 /// contiguous segment numbers from 0, each starting where the previous ends.
+/// Chunks without segments (the sound ended before them) add nothing; a
+/// track without any sound is no audio (`None`).
 pub(crate) fn merge_audio(mut parts: Vec<AudioResult>) -> Result<Option<AudioResult>, Failure> {
+    parts.retain(|p| !p.segments.is_empty());
     parts.sort_by_key(|p| p.segments.first().map_or(u32::MAX, |s| s.number));
     let Some(first) = parts.first() else {
         return Ok(None);
@@ -137,6 +140,7 @@ pub(crate) fn make_jobs(
                 deinterlace: probe.video.as_ref().is_some_and(|v| v.interlaced),
                 thumb_size,
                 poster,
+                frame_size: probe.video.as_ref().map(|v| v.upright_size()),
             },
             attempt: 1,
         }));
@@ -277,6 +281,15 @@ mod tests {
             .expect("audio");
         let numbers: Vec<u32> = merged.segments.iter().map(|s| s.number).collect();
         assert_eq!(numbers, [0, 1, 2, 3, 4]);
+        // A chunk after the sound ended adds nothing; no sound at all is no audio.
+        let merged = merge_audio(vec![part(3..4), part(4..4), part(0..3)])
+            .expect("chains")
+            .expect("audio");
+        assert_eq!(merged.segments.len(), 4);
+        assert!(matches!(
+            merge_audio(vec![part(0..0), part(0..0)]),
+            Ok(None)
+        ));
 
         let mut other = part(3..5);
         other.sample_rate = 44_100;

@@ -192,9 +192,16 @@ pub(crate) async fn run_claimed(
     manifest = manifest.at_stage(Stage::Assembling, now_ms());
     write_manifest(store.as_ref(), &manifest).await?;
     let (slices, audio) = results;
+    if audio.is_none() && manifest.has_audio {
+        info!(video.id = %id, "the audio track holds no sound: published without one");
+        manifest.has_audio = false;
+    }
     let speech_source = (
         source.clone(),
-        probe.audio.as_ref().map(|a| a.index as usize),
+        audio
+            .as_ref()
+            .and(probe.audio.as_ref())
+            .map(|a| a.index as usize),
     );
     let input = AssembleInput {
         video_id: id.clone(),

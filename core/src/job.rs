@@ -28,6 +28,12 @@ pub struct EncodeSettings {
     /// The thumbnails that also get a full-size frame for the poster.
     #[serde(default)]
     pub poster: Option<crate::thumbs::PosterCandidates>,
+    /// The size of the pictures the filters work on (the source's, turned
+    /// upright). Every decoded picture is first scaled to it, so a stream
+    /// whose pictures change size partway (a broadcast splice) still feeds
+    /// one size to the filters; `None` leaves the pictures as decoded.
+    #[serde(default)]
+    pub frame_size: Option<(u32, u32)>,
 }
 
 /// The default x264 CRF under the bitrate cap.

@@ -91,6 +91,16 @@ pub struct VideoStream {
 }
 
 impl VideoStream {
+    /// The size of the decoded pictures once turned upright (ffmpeg turns a
+    /// rotated stream before its filters see it); pixel aspect not applied.
+    pub fn upright_size(&self) -> (u32, u32) {
+        if self.rotation % 180 == 90 {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+
     /// The size a viewer sees: pixel aspect and rotation applied.
     pub fn display_size(&self) -> (u32, u32) {
         let sar = if self.sample_aspect.num > 0 && self.sample_aspect.den > 0 {

@@ -205,8 +205,16 @@ pub fn slice_filter(job: &SliceJob) -> String {
     } else {
         String::new()
     };
+    // One picture size for every filter after it (with `-reinit_filter 0`,
+    // a size change partway reaches this scale, not a rebuilt graph that
+    // would start the slice's clock and frame count again); a no-op when
+    // the picture already has that size.
+    let size = job
+        .settings
+        .frame_size
+        .map_or(String::new(), |(w, h)| format!("scale={w}:{h}:interl=-1,"));
     let mut g = format!(
-        "[0:{}]trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,{pad}{}split={n}",
+        "[0:{}]{size}trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,{pad}{}split={n}",
         job.video_stream,
         s.trim_start_pts,
         s.trim_end_pts,
@@ -380,7 +388,9 @@ pub fn slice_args(job: &SliceJob, x: &X264, out_dir: &Path) -> Vec<OsString> {
     if let Some(ss) = slice_seek_s(job) {
         v.extend([os("-ss"), os(secs(ss)), os("-noaccurate_seek")]);
     }
-    v.push(os("-copyts"));
+    // Trim, setpts, select and tpad keep state across the slice: ffmpeg must
+    // not rebuild the graph when the pictures change size or format.
+    v.extend([os("-copyts"), os("-reinit_filter"), os("0")]);
     v.extend(crate::input::input_args(
         &job.source.location,
         Some(&job.source.format_name),

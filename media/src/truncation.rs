@@ -31,13 +31,13 @@ pub fn video_end_s(probe: &Probe, index: &FrameIndex) -> f64 {
 }
 
 /// Checks that the data ends (`data_end_s`, the latest end of any stream
-/// read, on the container's clock) no more than 2 s and 5 % before the
-/// duration an indexed container declares.
+/// read, on the container's clock) no further before the duration an indexed
+/// container declares than [`shortfall_allowed_s`].
 pub fn check_complete(probe: &Probe, data_end_s: f64) -> Result<(), ProbeError> {
     let declared = probe.duration_s;
     if declares_exact_duration(&probe.format_name)
         && declared.is_finite()
-        && declared - data_end_s > 2.0_f64.max(0.05 * declared)
+        && declared - data_end_s > shortfall_allowed_s(declared)
     {
         return Err(ProbeError::Truncated {
             data_ends_s: data_end_s.max(0.0),
@@ -45,6 +45,13 @@ pub fn check_complete(probe: &Probe, data_end_s: f64) -> Result<(), ProbeError> 
         });
     }
     Ok(())
+}
+
+/// How far short of a declared `declared_s` the data may end in a complete
+/// file: 5 % of it, and at least 2 s, but never more than a quarter of it
+/// (a clip of a few seconds that lost half its data is cut short too).
+pub fn shortfall_allowed_s(declared_s: f64) -> f64 {
+    (0.05 * declared_s).max(2.0_f64.min(0.25 * declared_s))
 }
 
 /// The latest `pts_time + duration_time` in ffprobe's packet csv, seconds.
@@ -127,6 +134,9 @@ mod tests {
             ("mov,mp4,m4a", 52.2, 52.2, false),
             ("mov,mp4,m4a", 52.2, 26.4, true),
             ("mov,mp4,m4a", 52.2, 50.5, false), // within 2 s
+            ("mov,mp4,m4a", 3.08, 1.12, true),  // a quarter of a short clip
+            ("mov,mp4,m4a", 3.0, 2.4, false),
+            ("mov,mp4,m4a", 8.0, 6.1, false),
             ("matroska,webm", 600.0, 560.0, true),
             ("matroska,webm", 600.0, 580.0, false), // within 5 %
             ("avi", 52.2, 26.4, false),             // AVI durations are estimates

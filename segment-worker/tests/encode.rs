@@ -66,6 +66,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
                 deinterlace: false,
                 thumb_size: (160, 90),
                 poster: Some(candidates),
+                frame_size: None,
             },
             attempt: 1,
         };

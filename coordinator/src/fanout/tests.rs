@@ -48,6 +48,7 @@ fn slice_job(index: u32) -> Job {
             deinterlace: false,
             thumb_size: (2, 2),
             poster: None,
+            frame_size: None,
         },
         attempt: 1,
     })

@@ -45,6 +45,7 @@ fn job(slice: usize) -> SliceJob {
             deinterlace: false,
             thumb_size: (160, 90),
             poster: None,
+            frame_size: Some((1280, 720)),
         },
         attempt: 1,
     }
@@ -71,7 +72,7 @@ fn slice_command_line() {
     let s = joined(&v);
     assert!(
         s.contains(
-            "-ss 9.999000 -noaccurate_seek -copyts -protocol_whitelist file -format_whitelist mov,"
+            "-ss 9.999000 -noaccurate_seek -copyts -reinit_filter 0 -protocol_whitelist file -format_whitelist mov,"
         ),
         "{s}"
     );
@@ -81,7 +82,7 @@ fn slice_command_line() {
         "the path is one argument"
     );
     assert!(
-        s.contains("trim=start_pts=240:end_pts=480,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"),
+        s.contains("[0:0]scale=1280:720:interl=-1,trim=start_pts=240:end_pts=480,setpts=PTS-STARTPTS,split=3[s0][s1][s2]"),
         "{s}"
     );
     assert!(s.contains("scale=1280:720"));

@@ -147,6 +147,12 @@ const CASES: &[Case] = &[
         &["-c:v", "mpeg2video", "-c:a", "mp2"],
     ),
     ("phone.3gp", &[VIDEO], &["-c:v", "libx264"]),
+    ("real.rm", &[VIDEO, TONE], &["-c:v", "rv20", "-c:a", "ac3"]),
+    (
+        "capture.wtv",
+        &[VIDEO, TONE],
+        &["-c:v", "mpeg2video", "-c:a", "mp2"],
+    ),
     // An audio track that holds no sound at all: a video without audio.
     (
         "silent-track.mkv",

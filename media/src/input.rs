@@ -39,6 +39,8 @@ const CONTAINER_DEMUXERS: &[&str] = &[
     "yuv4mpegpipe",
     "gif",
     "apng",
+    "rm",  // RealMedia
+    "wtv", // Windows Media Center recordings
 ];
 
 /// Demuxers of elementary video streams (no container): they carry no index

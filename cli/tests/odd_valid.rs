@@ -326,3 +326,61 @@ fn a_picture_that_changes_size_partway_keeps_every_frame() {
         panic!("{e:#}");
     }
 }
+
+/// A broadcast capture that starts mid-GOP (the recording began between
+/// keyframes): the pictures before the first keyframe cannot be decoded, so
+/// the picture starts at it, with every picture from there on. With sound,
+/// which starts earlier, the first picture is held until then.
+#[test]
+fn a_capture_that_starts_between_keyframes_starts_at_the_first_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for sound in [false, true] {
+        let whole = dir.path().join(format!("whole-{sound}.ts"));
+        let mut cmd = Command::new("ffmpeg");
+        cmd.args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("testsrc2=s=128x96:r=25:d=10");
+        if sound {
+            cmd.args(["-f", "lavfi", "-i", "sine=frequency=440:duration=10"])
+                .args(["-c:a", "aac"]);
+        }
+        let ok = cmd
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-g",
+                "50",
+                "-bf",
+                "3",
+            ])
+            .arg(&whole)
+            .status()
+            .expect("ffmpeg");
+        assert!(ok.success());
+        let bytes = std::fs::read(&whole).expect("read");
+        // Cut on a transport packet boundary a third of the way in.
+        let cut = bytes.len() / 3 / 188 * 188;
+        let input = dir.path().join(format!("capture-{sound}.ts"));
+        std::fs::write(&input, &bytes[cut..]).expect("write");
+        let out = dir.path().join("out");
+        let o = common::transcode(
+            &input,
+            &out,
+            &["--preset", "ultrafast", "--slice-seconds", "2"],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let video = common::video_dir(&out, &o);
+        let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8")).expect("frames");
+        let decodable = slicecast_tests::count_frames(&input).expect("source frames");
+        if sound {
+            assert!(frames > decodable, "{frames} frames, {decodable} decodable");
+            assert!(video.join("hls/audio.m3u8").exists());
+        } else {
+            assert_eq!(frames, decodable);
+        }
+        if let Err(e) = slicecast_tests::timing::check_playlist_timing(&video, 1e-3) {
+            panic!("{e:#}");
+        }
+    }
+}

@@ -163,7 +163,7 @@ pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
     let mut missing = 0;
     let mut sized = true;
     for line in csv.lines() {
-        let f: Vec<&str> = line.trim().split(',').collect();
+        let f = packet_fields(line);
         if f.len() < 2 || f[0].is_empty() {
             continue;
         }
@@ -185,12 +185,40 @@ pub fn parse_packets(csv: &str, time_base: Rational) -> (FrameIndex, usize) {
         }
     }
     let listed = packets.len();
+    let leading = drop_leading_pictures(&mut packets);
     let mut index = FrameIndex::from_sized_packets(time_base, packets);
     if !sized {
         index.bytes.clear();
     }
-    let repeated = listed - index.len();
+    let repeated = listed - leading - index.len();
     (index, missing + repeated)
+}
+
+/// Drops the pictures no decoder shows: those before the first keyframe in
+/// decode order (a capture that starts mid-GOP has no picture they build
+/// on), and those after it that are shown before it (an open GOP's leading
+/// pictures, which refer to the GOP before). Without any keyframe, none.
+/// Returns how many it dropped. `packets` are (pts, key, size) in decode order.
+fn drop_leading_pictures(packets: &mut Vec<(i64, bool, u32)>) -> usize {
+    let Some(first_key) = packets.iter().position(|p| p.1) else {
+        return 0;
+    };
+    let before = packets.len();
+    let shown_from = packets[first_key].0;
+    packets.drain(..first_key);
+    packets.retain(|p| p.0 >= shown_from);
+    before - packets.len()
+}
+
+/// The fields of one line of ffprobe's packet csv, flags last. A packet
+/// with side data (every MPEG-TS packet has some) ends its line with an
+/// empty field for it, which is dropped: it is not the flags.
+fn packet_fields(line: &str) -> Vec<&str> {
+    let mut f: Vec<&str> = line.trim().split(',').collect();
+    while f.len() > 1 && f.last().is_some_and(|x| x.trim().is_empty()) {
+        f.pop();
+    }
+    f
 }
 
 /// How many times the decode timestamps in `ffprobe -show_entries
@@ -201,7 +229,7 @@ pub fn packet_discontinuities(csv: &str, time_base: Rational) -> u32 {
     let dts: Vec<i64> = csv
         .lines()
         .filter_map(|line| {
-            let f: Vec<&str> = line.trim().split(',').collect();
+            let f = packet_fields(line);
             if f.len() < 3 || f[f.len() - 1].contains('D') {
                 return None;
             }
@@ -233,7 +261,7 @@ pub fn synthesized_index(csv: &str, stream: &VideoStream) -> FrameIndex {
     let packets = csv
         .lines()
         .filter_map(|line| {
-            let f: Vec<&str> = line.trim().split(',').collect();
+            let f = packet_fields(line);
             let flags = f.last().filter(|_| f.len() >= 2)?;
             (!flags.contains('D')).then(|| flags.starts_with('K'))
         })

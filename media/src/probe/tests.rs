@@ -147,6 +147,13 @@ fn parses_packet_lists() {
     assert_eq!(idx.pts, vec![2002, 4004, 6006]);
     assert_eq!(idx.key, vec![true, false, false]);
     assert_eq!(missing, 2);
+    // MPEG-TS: each packet's side data adds an empty field and a blank line.
+    let (idx, missing) = parse_packets(
+        "133200,126000,5214,K_,\n\n147600,129600,2483,__,\n\n140400,133200,1405,__,\n",
+        Rational::new(1, 90_000),
+    );
+    assert_eq!((idx.key.clone(), missing), (vec![true, false, false], 0));
+    assert_eq!(idx.bytes, vec![5214, 1405, 2483]);
     let (idx, _) = parse_packets("0,1\n40,0\n", Rational::new(1, 1000));
     assert_eq!(idx.key, vec![true, false]);
     // MPEG-PS: the last picture has no pts and its dts is the previous
@@ -156,6 +163,20 @@ fn parses_packet_lists() {
         Rational::new(1, 90_000),
     );
     assert_eq!((idx.len(), missing), (2, 1));
+}
+
+#[test]
+fn pictures_no_decoder_shows_are_not_indexed() {
+    // A capture cut mid-GOP: two pictures before the first keyframe (decode
+    // order), then an open GOP whose leading B-picture (pts 7) shows before
+    // its keyframe (pts 8).
+    let csv = "3,2,__\n5,3,__\n8,6,K_\n7,7,__\n9,8,__\n10,9,__\n";
+    let (idx, missing) = parse_packets(csv, Rational::new(1, 25));
+    assert_eq!((idx.pts.clone(), missing), (vec![8, 9, 10], 0));
+    assert_eq!(idx.key, vec![true, false, false]);
+    // No keyframe flagged at all: every picture stays.
+    let (idx, _) = parse_packets("0,0,__\n1,1,__\n", Rational::new(1, 25));
+    assert_eq!(idx.len(), 2);
 }
 
 #[test]

@@ -384,3 +384,36 @@ fn a_capture_that_starts_between_keyframes_starts_at_the_first_one() {
         }
     }
 }
+
+/// A cover picture muxed as a video track of its own, before the video and
+/// not flagged as a cover: the moving picture is transcoded, not the cover.
+#[test]
+fn a_cover_picture_track_is_not_taken_for_the_video() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let input = dir.path().join("with-cover.mkv");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("color=c=green:s=128x96:d=0.04")
+        .args(["-f", "lavfi", "-i", VIDEO, "-f", "lavfi", "-i", TONE])
+        .args(["-map", "0", "-map", "1", "-map", "2"])
+        .args([
+            "-c:v:0",
+            "png",
+            "-c:v:1",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&input)
+        .status()
+        .expect("ffmpeg");
+    assert!(ok.success());
+    let out = dir.path().join("out");
+    let o = common::transcode(&input, &out, &["--preset", "ultrafast"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let video = common::video_dir(&out, &o);
+    let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8")).expect("frames");
+    assert_eq!(frames, 50, "2 s at 25 fps");
+}

@@ -53,6 +53,8 @@ pub(crate) struct Stream {
     #[serde(default)]
     pub start_time: Num,
     #[serde(default)]
+    pub nb_frames: Num,
+    #[serde(default)]
     pub disposition: Disposition,
     #[serde(default)]
     pub tags: Tags,
@@ -118,6 +120,14 @@ impl Stream {
     /// A cover picture stored as a video stream.
     pub fn is_attached_picture(&self) -> bool {
         self.disposition.attached_pic.0 == Some(1.0)
+    }
+
+    /// A still picture stored as a video track (a cover or a logo in a
+    /// picture codec, or a track of one frame), though not flagged as one.
+    pub fn looks_still(&self) -> bool {
+        const PICTURE_CODECS: &[&str] = &["png", "mjpeg", "bmp", "webp", "tiff", "gif"];
+        PICTURE_CODECS.contains(&self.codec_name.as_deref().unwrap_or(""))
+            || self.nb_frames.0 == Some(1.0)
     }
 
     /// Clockwise display rotation in degrees (0, 90, 180, 270), from the

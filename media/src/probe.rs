@@ -64,7 +64,8 @@ impl ProbeError {
 
 /// Parses `ffprobe -show_format -show_streams -of json` (through the typed
 /// [`ffprobe_json`](crate::ffprobe_json) structs). The first video stream that
-/// is not a cover picture and the first audio stream are kept. A stream
+/// is not a cover picture (nor, when another is moving, a still picture in a
+/// track of its own) and the first audio stream are kept. A stream
 /// without a codec name is one ffmpeg cannot decode; a missing size stays 0
 /// for [`require_video`] to refuse with its sentence.
 pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
@@ -79,10 +80,14 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
             ))
         })
     };
-    let video = match out
-        .streams
-        .iter()
-        .find(|s| s.is("video") && !s.is_attached_picture())
+    let videos = || {
+        out.streams
+            .iter()
+            .filter(|s| s.is("video") && !s.is_attached_picture())
+    };
+    let video = match videos()
+        .find(|s| !s.looks_still())
+        .or_else(|| videos().next())
     {
         None => None,
         Some(s) => Some(VideoStream {

@@ -129,6 +129,28 @@ fn absurd_picture_sizes_are_refused() {
 }
 
 #[test]
+fn a_still_picture_track_is_not_taken_for_the_video() {
+    let json = |streams: &str| {
+        format!(
+            r#"{{"streams":[{streams}],"format":{{"format_name":"matroska,webm","duration":"4.0"}}}}"#
+        )
+    };
+    let png = r#"{"index":0,"codec_type":"video","codec_name":"png","width":320,"height":240}"#;
+    let one = r#"{"index":1,"codec_type":"video","codec_name":"h264","width":320,"height":240,"nb_frames":"1"}"#;
+    let moving = r#"{"index":2,"codec_type":"video","codec_name":"h264","width":320,"height":240,"nb_frames":"100"}"#;
+    let chosen = |streams: &str| {
+        parse_probe(&json(streams))
+            .expect("probe")
+            .video
+            .map(|v| v.index)
+    };
+    assert_eq!(chosen(&format!("{png},{one},{moving}")), Some(2));
+    // Alone, a picture codec or a single frame is the video.
+    assert_eq!(chosen(png), Some(0));
+    assert_eq!(chosen(&format!("{png},{one}")), Some(0));
+}
+
+#[test]
 fn no_video_is_a_clear_error() {
     let json = r#"{"streams":[{"index":0,"codec_type":"audio","codec_name":"mp3","sample_rate":"44100","channels":2}],"format":{"format_name":"mp3","duration":"3.0"}}"#;
     let p = parse_probe(json).expect("parse");

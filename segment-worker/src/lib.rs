@@ -15,14 +15,16 @@ use slicecast_media::args::{self, X264};
 use slicecast_media::{ProcessError, process};
 use slicecast_storage::{BlobStore, StoreError};
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tracing::{info, instrument};
 
 #[cfg(feature = "fault-injection")]
 mod inject;
+mod outputs;
 pub mod progress;
 
+use outputs::{store_posters, store_thumbs};
 pub use progress::ProgressFn;
 
 #[cfg(feature = "fault-injection")]
@@ -278,15 +280,12 @@ pub async fn encode_slice_reporting(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| out_err(format!("{}: {e}", rung.name)))?;
         let frames: u64 = infos.iter().map(|f| u64::from(f.samples)).sum();
-        if frames != job.slice.frame_count() {
+        let expected = job.slice.frame_count();
+        if frames != expected {
             let tb = job.time_base.as_f64();
             let at = |pts: i64| (pts - job.origin_pts) as f64 * tb;
-            return Err(out_err(format!(
-                "only {frames} of the {} frames between {:.1} s and {:.1} s could be decoded: the video data is damaged or missing there",
-                job.slice.frame_count(),
-                at(job.slice.start_pts),
-                at(job.slice.end_pts)
-            )));
+            let span = (at(job.slice.start_pts), at(job.slice.end_pts));
+            return Err(out_err(frame_count_mismatch(frames, expected, span)));
         }
         if infos.len() != job.slice.segment_starts.len() {
             return Err(out_err(format!(
@@ -361,49 +360,18 @@ pub async fn encode_slice_reporting(
     Ok(result)
 }
 
-async fn store_thumbs(
-    job: &SliceJob,
-    dir: &Path,
-    store: &dyn BlobStore,
-) -> Result<u32, WorkerError> {
-    for (index, file_no) in slicecast_media::args::thumb_files(job) {
-        let path = dir.join(format!("thumb_{file_no:05}.jpg"));
-        let key = keys::work_thumb(&job.video_id, index);
-        store_output(job, store, &path, &key, || format!("thumbnail {index}")).await?;
+/// Why a slice whose rungs hold `frames` frames, where the index lists
+/// `expected` between `from` and `to` seconds, is refused.
+fn frame_count_mismatch(frames: u64, expected: u64, (from, to): (f64, f64)) -> String {
+    if frames < expected {
+        format!(
+            "only {frames} of the {expected} frames between {from:.1} s and {to:.1} s could be decoded: the video data is damaged or missing there"
+        )
+    } else {
+        format!(
+            "{frames} frames were decoded between {from:.1} s and {to:.1} s, where the file's index lists {expected}: its timing data is damaged there"
+        )
     }
-    Ok(job.slice.thumbs.len() as u32)
-}
-
-/// Stores the full-size frames of the slice's poster candidates.
-async fn store_posters(
-    job: &SliceJob,
-    dir: &Path,
-    store: &dyn BlobStore,
-) -> Result<(), WorkerError> {
-    for (index, file_no) in slicecast_media::args::poster_picks(job).files {
-        let path = dir.join(format!("poster_{file_no:05}.jpg"));
-        let key = keys::work_poster(&job.video_id, index);
-        store_output(job, store, &path, &key, || format!("poster frame {index}")).await?;
-    }
-    Ok(())
-}
-
-/// Stores the file ffmpeg wrote at `path` under `key`; a missing file is the
-/// slice's failure.
-async fn store_output(
-    job: &SliceJob,
-    store: &dyn BlobStore,
-    path: &Path,
-    key: &str,
-    what: impl Fn() -> String,
-) -> Result<(), WorkerError> {
-    let data = tokio::fs::read(path)
-        .await
-        .map_err(|e| WorkerError::Output {
-            what: format!("slice {}", job.slice.index),
-            detail: format!("{} missing: {e}", what()),
-        })?;
-    Ok(store.put(key, Bytes::from(data)).await?)
 }
 
 /// Encodes the whole audio track once and stores its init segment, segments and

@@ -195,6 +195,20 @@ fn make(dir: &Path, (name, inputs, opts): &Case) -> Option<PathBuf> {
     Some(path)
 }
 
+/// Transcodes `input` with `args`, which must succeed, and checks that
+/// every playlist's durations match its segments; returns the video's
+/// folder and its top rung's frame count.
+fn transcoded(input: &Path, out: &Path, args: &[&str]) -> (PathBuf, u64) {
+    let o = common::transcode(input, out, args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let video = common::video_dir(out, &o);
+    if let Err(e) = slicecast_tests::timing::check_playlist_timing(&video, 1e-3) {
+        panic!("{e:#}");
+    }
+    let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8")).expect("frames");
+    (video, frames)
+}
+
 #[test]
 fn odd_but_valid_files_transcode() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -262,18 +276,8 @@ fn staggered_streams_are_not_called_truncated() {
             ))
             .args(["-itsoffset", offset, "-f", "lavfi", "-i"])
             .arg(format!("testsrc2=s=128x96:r=25:d={picture_s}"))
-            .args([
-                "-map",
-                "1:v",
-                "-map",
-                "0:a",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-c:a",
-                "aac",
-            ])
+            .args(["-map", "1:v", "-map", "0:a", "-c:a", "aac"])
+            .args(["-c:v", "libx264", "-preset", "ultrafast"])
             .arg(&path)
             .status()
             .expect("ffmpeg");
@@ -313,18 +317,9 @@ fn a_picture_that_changes_size_partway_keeps_every_frame() {
     let input = dir.path().join("spliced.ts");
     std::fs::write(&input, spliced).expect("write");
     let out = dir.path().join("out");
-    let o = common::transcode(
-        &input,
-        &out,
-        &["--preset", "ultrafast", "--slice-seconds", "1"],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let video = common::video_dir(&out, &o);
-    let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8")).expect("frames");
+    let args = ["--preset", "ultrafast", "--slice-seconds", "1"];
+    let (_, frames) = transcoded(&input, &out, &args);
     assert_eq!(frames, 100);
-    if let Err(e) = slicecast_tests::timing::check_playlist_timing(&video, 1e-3) {
-        panic!("{e:#}");
-    }
 }
 
 /// A broadcast capture that starts mid-GOP (the recording began between
@@ -344,16 +339,8 @@ fn a_capture_that_starts_between_keyframes_starts_at_the_first_one() {
                 .args(["-c:a", "aac"]);
         }
         let ok = cmd
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-g",
-                "50",
-                "-bf",
-                "3",
-            ])
+            .args(["-c:v", "libx264", "-preset", "ultrafast"])
+            .args(["-g", "50", "-bf", "3"])
             .arg(&whole)
             .status()
             .expect("ffmpeg");
@@ -364,23 +351,14 @@ fn a_capture_that_starts_between_keyframes_starts_at_the_first_one() {
         let input = dir.path().join(format!("capture-{sound}.ts"));
         std::fs::write(&input, &bytes[cut..]).expect("write");
         let out = dir.path().join("out");
-        let o = common::transcode(
-            &input,
-            &out,
-            &["--preset", "ultrafast", "--slice-seconds", "2"],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let video = common::video_dir(&out, &o);
-        let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8")).expect("frames");
+        let args = ["--preset", "ultrafast", "--slice-seconds", "2"];
+        let (video, frames) = transcoded(&input, &out, &args);
         let decodable = slicecast_tests::count_frames(&input).expect("source frames");
         if sound {
             assert!(frames > decodable, "{frames} frames, {decodable} decodable");
             assert!(video.join("hls/audio.m3u8").exists());
         } else {
             assert_eq!(frames, decodable);
-        }
-        if let Err(e) = slicecast_tests::timing::check_playlist_timing(&video, 1e-3) {
-            panic!("{e:#}");
         }
     }
 }
@@ -410,10 +388,6 @@ fn a_cover_picture_track_is_not_taken_for_the_video() {
         .status()
         .expect("ffmpeg");
     assert!(ok.success());
-    let out = dir.path().join("out");
-    let o = common::transcode(&input, &out, &["--preset", "ultrafast"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let video = common::video_dir(&out, &o);
-    let frames = slicecast_tests::count_frames(&video.join("hls/master.m3u8")).expect("frames");
+    let (_, frames) = transcoded(&input, &dir.path().join("out"), &["--preset", "ultrafast"]);
     assert_eq!(frames, 50, "2 s at 25 fps");
 }

@@ -94,11 +94,7 @@ impl VideoStream {
     /// The size of the decoded pictures once turned upright (ffmpeg turns a
     /// rotated stream before its filters see it); pixel aspect not applied.
     pub fn upright_size(&self) -> (u32, u32) {
-        if self.rotation % 180 == 90 {
-            (self.height, self.width)
-        } else {
-            (self.width, self.height)
-        }
+        self.turned((self.width, self.height))
     }
 
     /// The size a viewer sees: pixel aspect and rotation applied.
@@ -109,7 +105,11 @@ impl VideoStream {
             1.0
         };
         let w = (f64::from(self.width) * sar).round().max(1.0) as u32;
-        let h = self.height.max(1);
+        self.turned((w, self.height.max(1)))
+    }
+
+    /// A stored width and height as they show once the rotation is applied.
+    fn turned(&self, (w, h): (u32, u32)) -> (u32, u32) {
         if self.rotation % 180 == 90 {
             (h, w)
         } else {

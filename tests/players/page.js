@@ -73,6 +73,12 @@
       });
       player.on(dashjs.MediaPlayer.events.ERROR, push);
       player.on(dashjs.MediaPlayer.events.PLAYBACK_ERROR, push);
+      // Text off until __subtitles() turns it on, as a viewer's CC button does. dash.js 5.2
+      // drops the cues of a whole-file WebVTT that arrives during its start-up seek (between
+      // STREAM_INITIALIZED and the first seeked: the track stays empty, and the file is not
+      // fetched again); on a busy machine that was half the runs. Fetched on demand, after
+      // start-up, they arrived in 16 runs of 16 under the same load.
+      player.updateSettings({ streaming: { text: { defaultEnabled: false } } });
       if (codec) {
         player.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
         player.on(dashjs.MediaPlayer.events.STREAM_INITIALIZED, () => {

@@ -9,7 +9,7 @@ pub mod sprites;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use slicecast_core::job::{AudioResult, SliceResult, SourceRef};
+use slicecast_core::job::{AudioResult, SliceResult, SourceRef, ToneMap};
 use slicecast_core::ladder::Rung;
 use slicecast_core::manifest::{Assets, Download, RungSummary};
 use slicecast_core::plan::SlicePlan;
@@ -73,6 +73,10 @@ pub struct AssembleInput {
     /// Whether to make the MP4 and M4A downloads.
     #[serde(default = "yes")]
     pub generate_downloads: bool,
+    /// How to map an HDR source's pictures to SDR (for the poster, when it
+    /// is taken from the source).
+    #[serde(default)]
+    pub tone_map: Option<ToneMap>,
 }
 
 fn yes() -> bool {

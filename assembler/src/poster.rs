@@ -104,6 +104,12 @@ pub(crate) async fn poster(
         Some((k, _)) => k as f64 * input.sprite.interval_s,
         None => (p.duration_s * 0.1).min(10.0),
     };
+    let tone = match input.tone_map {
+        Some(t) if slicecast_media::colour::can_tone_map().await => {
+            slicecast_media::colour::tone_map_filter(&t)
+        }
+        _ => String::new(),
+    };
     let dir = tempfile::tempdir()?;
     let out = dir.path().join("poster.jpg");
     let mut args = ffmpeg_prelude(&["-ss"]);
@@ -118,7 +124,7 @@ pub(crate) async fn poster(
         os("-frames:v"),
         os("1"),
         os("-vf"),
-        os(format!("scale={}:{},setsar=1", rung.0, rung.1)),
+        os(format!("{tone}scale={}:{},setsar=1", rung.0, rung.1)),
         os("-q:v"),
         os("3"),
     ]);

@@ -391,3 +391,75 @@ fn a_cover_picture_track_is_not_taken_for_the_video() {
     let (_, frames) = transcoded(&input, &dir.path().join("out"), &["--preset", "ultrafast"]);
     assert_eq!(frames, 50, "2 s at 25 fps");
 }
+
+/// An HDR source (PQ as HDR10 has it, HLG as phones and broadcasters do)
+/// comes out SDR: BT.709-tagged renditions whose pictures match an SDR
+/// encode of the same scene. The HDR files are that scene converted to each
+/// curve (with SDR white at 100 nits), so a faithful tone mapping gives the
+/// scene back (22 dB here); the PQ signal itself, read as SDR, is 13.8 dB
+/// from it.
+#[test]
+fn hdr_sources_are_tone_mapped_to_sdr() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let scene = "testsrc2=s=320x240:r=25:d=2";
+    let sdr = dir.path().join("sdr.mp4");
+    common::make_clip(&sdr, &[scene], &["-c:v", "libx264", "-qp", "0"]);
+    for (name, curve) in [("pq.mp4", "smpte2084"), ("hlg.mp4", "arib-std-b67")] {
+        let input = dir.path().join(name);
+        let to_hdr = format!(
+            "zscale=tin=bt709:min=bt709:pin=bt709:t={curve}:m=bt2020nc:p=bt2020:npl=100,format=yuv420p10le"
+        );
+        common::make_clip(
+            &input,
+            &[scene],
+            &[
+                "-vf",
+                &to_hdr,
+                "-c:v",
+                "libx265",
+                "-x265-params",
+                "log-level=error",
+                "-color_primaries",
+                "bt2020",
+                "-color_trc",
+                curve,
+                "-colorspace",
+                "bt2020nc",
+            ],
+        );
+        let (video, frames) = transcoded(
+            &input,
+            &dir.path().join(format!("out-{name}")),
+            &["--preset", "ultrafast"],
+        );
+        assert_eq!(frames, 50, "{name}");
+        let download = video.join("download/240p.mp4");
+        let probe = Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+            .args(["stream=color_transfer,color_primaries", "-of", "csv=p=0"])
+            .arg(&download)
+            .output()
+            .expect("ffprobe");
+        assert_eq!(
+            String::from_utf8_lossy(&probe.stdout).trim(),
+            "bt709,bt709",
+            "{name}"
+        );
+        let psnr = Command::new("ffmpeg")
+            .args(["-hide_banner", "-i"])
+            .arg(&sdr)
+            .arg("-i")
+            .arg(&download)
+            .args(["-lavfi", "[1][0]psnr", "-f", "null", "-"])
+            .output()
+            .expect("ffmpeg psnr");
+        let log = String::from_utf8_lossy(&psnr.stderr);
+        let db: f64 = log
+            .split("average:")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: no PSNR in {log}"));
+        assert!(db >= 18.0, "{name}: {db} dB from the SDR scene");
+    }
+}

@@ -4,7 +4,8 @@
 use crate::{Failure, Settings};
 use slicecast_core::VideoId;
 use slicecast_core::job::{
-    AudioChunk, AudioJob, AudioResult, EncodeSettings, Job, SliceJob, SourceRef, audio_chunks,
+    AudioChunk, AudioJob, AudioResult, EncodeSettings, Job, SliceJob, SourceRef, ToneMap,
+    audio_chunks,
 };
 use slicecast_core::ladder::Rung;
 use slicecast_core::plan::SlicePlan;
@@ -141,6 +142,7 @@ pub(crate) fn make_jobs(
                 thumb_size,
                 poster,
                 frame_size: probe.video.as_ref().map(|v| v.upright_size()),
+                tone_map: probe.video.as_ref().and_then(ToneMap::of),
             },
             attempt: 1,
         }));

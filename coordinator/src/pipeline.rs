@@ -10,7 +10,7 @@ use crate::{
     write_manifest,
 };
 use slicecast_assembler::{AssembleInput, Assembled};
-use slicecast_core::job::{Job, JobResult, SourceRef};
+use slicecast_core::job::{Job, JobResult, SourceRef, ToneMap};
 use slicecast_core::ladder::{extra_rungs, ladder_for};
 use slicecast_core::manifest::{
     EncoderSummary, Manifest, SourceSummary, Stage, TranscriptionStatus,
@@ -215,6 +215,7 @@ pub(crate) async fn run_claimed(
         sprite: settings.sprite.clone(),
         generate_dash: settings.generate_dash,
         generate_downloads: settings.generate_downloads,
+        tone_map: probe.video.as_ref().and_then(ToneMap::of),
     };
     let assembled = assemble_with_retries(invoker.as_ref(), input, settings).await?;
     manifest.assets = assembled.assets;

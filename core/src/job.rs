@@ -5,7 +5,7 @@ use crate::VideoId;
 use crate::ladder::Rung;
 use crate::plan::Slice;
 use crate::presentation::SegmentInfo;
-use crate::source_info::Rational;
+use crate::source_info::{Rational, Transfer, VideoStream};
 use serde::{Deserialize, Serialize};
 
 /// Encoder settings shared by every slice of a video.
@@ -34,6 +34,32 @@ pub struct EncodeSettings {
     /// one size to the filters; `None` leaves the pictures as decoded.
     #[serde(default)]
     pub frame_size: Option<(u32, u32)>,
+    /// Map an HDR source's pictures to SDR before any other filter; `None`
+    /// for SDR sources.
+    #[serde(default)]
+    pub tone_map: Option<ToneMap>,
+}
+
+/// An HDR source's pictures, to be mapped to SDR (BT.709) first: every
+/// output is SDR (8-bit H.264 or AV1 renditions, JPEG thumbnails and
+/// poster), and a player or image viewer that ignores the PQ or HLG tags
+/// shows an HDR signal washed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToneMap {
+    /// The source's HDR curve (never [`Transfer::Sdr`]).
+    pub from: Transfer,
+    /// The source uses the full sample range.
+    pub full_range: bool,
+}
+
+impl ToneMap {
+    /// The tone mapping a video stream needs: `None` when it is SDR.
+    pub fn of(video: &VideoStream) -> Option<Self> {
+        video.transfer.is_hdr().then_some(Self {
+            from: video.transfer,
+            full_range: video.full_range,
+        })
+    }
 }
 
 /// The default x264 CRF under the bitrate cap.

@@ -88,6 +88,45 @@ pub struct VideoStream {
     /// True when the stream is coded as interlaced fields.
     #[serde(default)]
     pub interlaced: bool,
+    /// How the pictures encode light (ffprobe's `color_transfer`).
+    #[serde(default)]
+    pub transfer: Transfer,
+    /// True when the samples use the full range (`color_range=pc`), not the
+    /// limited (TV) range most video uses.
+    #[serde(default)]
+    pub full_range: bool,
+}
+
+/// The transfer curve of a video stream: standard dynamic range, or one of
+/// the two HDR curves (PQ, SMPTE ST 2084: HDR10 and Dolby Vision; HLG, ARIB
+/// STD-B67: broadcast and phone HDR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transfer {
+    /// SDR (BT.709, BT.601, sRGB, unknown...).
+    #[default]
+    Sdr,
+    /// Perceptual quantizer (SMPTE ST 2084).
+    Pq,
+    /// Hybrid log-gamma (ARIB STD-B67).
+    Hlg,
+}
+
+impl Transfer {
+    /// From ffprobe's `color_transfer` name: the two HDR curves by name,
+    /// anything else (or nothing) is SDR.
+    pub fn from_ffprobe(name: Option<&str>) -> Self {
+        match name {
+            Some("smpte2084") => Self::Pq,
+            Some("arib-std-b67") => Self::Hlg,
+            _ => Self::Sdr,
+        }
+    }
+
+    /// True for PQ and HLG.
+    pub fn is_hdr(self) -> bool {
+        self != Self::Sdr
+    }
 }
 
 impl VideoStream {
@@ -334,6 +373,8 @@ mod tests {
             time_base: Rational::new(1, 90_000),
             pix_fmt: None,
             interlaced: false,
+            transfer: Transfer::Sdr,
+            full_range: false,
         };
         assert_eq!(v.display_size(), (1080, 1920));
         v.rotation = 0;
@@ -341,6 +382,22 @@ mod tests {
         v.height = 576;
         v.sample_aspect = Rational::new(16, 15);
         assert_eq!(v.display_size(), (768, 576));
+    }
+
+    #[test]
+    fn only_the_two_hdr_curves_are_hdr() {
+        for (name, want) in [
+            (Some("smpte2084"), Transfer::Pq),
+            (Some("arib-std-b67"), Transfer::Hlg),
+            (Some("bt709"), Transfer::Sdr),
+            (Some("smpte170m"), Transfer::Sdr),
+            (Some("unknown"), Transfer::Sdr),
+            (Some("SMPTE2084"), Transfer::Sdr),
+            (None, Transfer::Sdr),
+        ] {
+            assert_eq!(Transfer::from_ffprobe(name), want, "{name:?}");
+            assert_eq!(want.is_hdr(), want != Transfer::Sdr);
+        }
     }
 
     #[test]

@@ -213,8 +213,13 @@ pub fn slice_filter(job: &SliceJob) -> String {
         .settings
         .frame_size
         .map_or(String::new(), |(w, h)| format!("scale={w}:{h}:interl=-1,"));
+    // HDR to SDR once, for every rung and thumbnail.
+    let tone = job
+        .settings
+        .tone_map
+        .map_or(String::new(), |t| crate::colour::tone_map_filter(&t));
     let mut g = format!(
-        "[0:{}]{size}trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,{pad}{}split={n}",
+        "[0:{}]{size}trim=start_pts={}:end_pts={},setpts=PTS-STARTPTS,{pad}{}{tone}split={n}",
         job.video_stream,
         s.trim_start_pts,
         s.trim_end_pts,

@@ -44,6 +44,8 @@ pub(crate) struct Stream {
     pub time_base: Option<String>,
     pub pix_fmt: Option<String>,
     pub field_order: Option<String>,
+    pub color_transfer: Option<String>,
+    pub color_range: Option<String>,
     #[serde(default)]
     pub sample_rate: Num,
     #[serde(default)]

@@ -4,9 +4,11 @@
 //! tail; [`probe`] parses ffprobe's output (pure functions, tested on real
 //! JSON) and runs it; [`args`] builds argument lists (pure, unit-tested);
 //! [`input`] is the one policy for opening an upload (allowed protocols and
-//! demuxers), used by every command that reads one.
+//! demuxers), used by every command that reads one; [`colour`] maps HDR
+//! pictures to SDR.
 
 pub mod args;
+pub mod colour;
 mod ffprobe_json;
 pub mod input;
 pub mod limits;

@@ -118,6 +118,8 @@ mod tests {
                 time_base: Rational::new(1, 1000),
                 pix_fmt: None,
                 interlaced: false,
+                transfer: slicecast_core::source_info::Transfer::Sdr,
+                full_range: false,
             }),
             audio: None,
         }

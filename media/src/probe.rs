@@ -3,7 +3,9 @@
 use crate::ffprobe_json::{Output, Stream};
 use crate::input;
 use crate::process::{self, ProcessError, last_lines};
-use slicecast_core::source_info::{AudioStream, FrameIndex, Probe, Rational, VideoStream};
+use slicecast_core::source_info::{
+    AudioStream, FrameIndex, Probe, Rational, Transfer, VideoStream,
+};
 use std::ffi::OsString;
 use std::time::Duration;
 
@@ -106,6 +108,8 @@ pub fn parse_probe(json: &str) -> Result<Probe, ProbeError> {
             time_base: Stream::rational(&s.time_base).unwrap_or(Rational::new(1, 90_000)),
             pix_fmt: s.pix_fmt.clone(),
             interlaced: matches!(s.field_order.as_deref(), Some("tt" | "bb" | "tb" | "bt")),
+            transfer: Transfer::from_ffprobe(s.color_transfer.as_deref()),
+            full_range: s.color_range.as_deref() == Some("pc"),
         }),
     };
     // An audio stream ffmpeg cannot decode is left out (the video plays

@@ -6,7 +6,9 @@
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use slicecast_core::cmaf;
-use slicecast_core::job::{AudioJob, AudioResult, Job, RungOutput, SliceJob, SliceResult};
+use slicecast_core::job::{
+    AudioJob, AudioResult, EncodeSettings, Job, RungOutput, SliceJob, SliceResult,
+};
 use slicecast_core::keys;
 use slicecast_core::ladder::VideoCodec;
 use slicecast_core::presentation::SegmentInfo;
@@ -17,7 +19,7 @@ use slicecast_storage::{BlobStore, StoreError};
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tracing::{info, instrument};
+use tracing::{info, instrument, warn};
 
 #[cfg(feature = "fault-injection")]
 mod inject;
@@ -236,6 +238,20 @@ pub async fn encode_slice_reporting(
     progress: &ProgressFn,
 ) -> Result<SliceResult, WorkerError> {
     let started = Instant::now();
+    let untoned;
+    let job = if job.settings.tone_map.is_some() && !slicecast_media::colour::can_tone_map().await {
+        warn!("this ffmpeg has no zscale or tonemap filter: the HDR source is encoded as it is");
+        untoned = SliceJob {
+            settings: EncodeSettings {
+                tone_map: None,
+                ..job.settings.clone()
+            },
+            ..job.clone()
+        };
+        &untoned
+    } else {
+        job
+    };
     let what = format!("slice {}", job.slice.index);
     let dir = scratch(opts)?;
     let x = X264 {

@@ -67,6 +67,7 @@ async fn slices_share_one_init_and_carry_global_timestamps() {
                 thumb_size: (160, 90),
                 poster: Some(candidates),
                 frame_size: None,
+                tone_map: None,
             },
             attempt: 1,
         };

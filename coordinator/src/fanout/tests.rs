@@ -49,6 +49,7 @@ fn slice_job(index: u32) -> Job {
             thumb_size: (2, 2),
             poster: None,
             frame_size: None,
+            tone_map: None,
         },
         attempt: 1,
     })

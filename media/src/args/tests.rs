@@ -46,6 +46,7 @@ fn job(slice: usize) -> SliceJob {
             thumb_size: (160, 90),
             poster: None,
             frame_size: Some((1280, 720)),
+            tone_map: None,
         },
         attempt: 1,
     }
@@ -163,6 +164,23 @@ fn sloppy_containers_seek_earlier_and_retries_back_off() {
     assert!((slice_seek_s(&j).expect("seek") - 1.999).abs() < 1e-9);
     j.attempt = 3;
     assert_eq!(slice_seek_s(&j), None);
+}
+
+#[test]
+fn an_hdr_slice_is_tone_mapped_once_before_the_split() {
+    use slicecast_core::job::ToneMap;
+    use slicecast_core::source_info::Transfer;
+    let mut j = job(1);
+    assert!(!slice_filter(&j).contains("zscale"));
+    j.settings.tone_map = Some(ToneMap {
+        from: Transfer::Pq,
+        full_range: false,
+    });
+    let g = slice_filter(&j);
+    let tone = g.find("zscale=tin=smpte2084").expect("tone map");
+    assert!(g.find("setpts=PTS-STARTPTS").expect("setpts") < tone, "{g}");
+    assert!(tone < g.find("split=").expect("split"), "{g}");
+    assert_eq!(g.matches("tonemap=mobius").count(), 1, "{g}");
 }
 
 #[test]

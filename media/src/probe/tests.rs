@@ -96,6 +96,8 @@ fn raw_streams_are_numbered_at_their_nominal_rate() {
         time_base: tb,
         pix_fmt: None,
         interlaced: false,
+        transfer: Transfer::Sdr,
+        full_range: false,
     };
     let csv = "N/A,N/A,K_\nN/A,N/A,__\nN/A,N/A,_D\nN/A,N/A,__\nN/A,N/A,K_\n";
     // ffmpeg's raw demuxer: 1/1200000, 25 fps → 48000 ticks a frame.
@@ -148,6 +150,27 @@ fn a_still_picture_track_is_not_taken_for_the_video() {
     // Alone, a picture codec or a single frame is the video.
     assert_eq!(chosen(png), Some(0));
     assert_eq!(chosen(&format!("{png},{one}")), Some(0));
+}
+
+#[test]
+fn the_transfer_curve_and_range_are_read() {
+    let json = |extra: &str| {
+        format!(
+            r#"{{"streams":[{{"index":0,"codec_type":"video","codec_name":"hevc","width":320,"height":240{extra}}}],"format":{{"format_name":"mov","duration":"2.0"}}}}"#
+        )
+    };
+    let video = |extra: &str| {
+        parse_probe(&json(extra))
+            .expect("probe")
+            .video
+            .expect("video")
+    };
+    let pq = video(r#","color_transfer":"smpte2084","color_range":"tv""#);
+    assert_eq!((pq.transfer, pq.full_range), (Transfer::Pq, false));
+    let hlg = video(r#","color_transfer":"arib-std-b67","color_range":"pc""#);
+    assert_eq!((hlg.transfer, hlg.full_range), (Transfer::Hlg, true));
+    let plain = video("");
+    assert_eq!((plain.transfer, plain.full_range), (Transfer::Sdr, false));
 }
 
 #[test]

@@ -369,12 +369,16 @@ fn a_capture_that_starts_between_keyframes_starts_at_the_first_one() {
 fn a_cover_picture_track_is_not_taken_for_the_video() {
     let dir = tempfile::tempdir().expect("tmp");
     let input = dir.path().join("with-cover.mkv");
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("color=c=green:s=128x96:d=0.04")
-        .args(["-f", "lavfi", "-i", VIDEO, "-f", "lavfi", "-i", TONE])
-        .args(["-map", "0", "-map", "1", "-map", "2"])
-        .args([
+    common::make_clip(
+        &input,
+        &["color=c=green:s=128x96:d=0.04", VIDEO, TONE],
+        &[
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
             "-c:v:0",
             "png",
             "-c:v:1",
@@ -383,11 +387,8 @@ fn a_cover_picture_track_is_not_taken_for_the_video() {
             "ultrafast",
             "-c:a",
             "aac",
-        ])
-        .arg(&input)
-        .status()
-        .expect("ffmpeg");
-    assert!(ok.success());
+        ],
+    );
     let (_, frames) = transcoded(&input, &dir.path().join("out"), &["--preset", "ultrafast"]);
     assert_eq!(frames, 50, "2 s at 25 fps");
 }

@@ -1,5 +1,7 @@
 //! The `slicecast transcode` binary: success, idempotence, and bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -287,16 +289,21 @@ fn truncated_short_fragmented_mp4() {
     // fragment: the picture stops at about a third and the sound is gone.
     let dir = tempfile::tempdir().expect("tmp");
     let frag = dir.path().join("frag.mp4");
-    let ok = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=s=320x240:r=25:d=3")
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=3"])
-        .args(["-c:v", "libx264", "-c:a", "aac"])
-        .args(["-movflags", "+frag_keyframe+empty_moov"])
-        .arg(&frag)
-        .status()
-        .expect("ffmpeg");
-    assert!(ok.success());
+    common::make_clip(
+        &frag,
+        &[
+            "testsrc2=s=320x240:r=25:d=3",
+            "sine=frequency=440:duration=3",
+        ],
+        &[
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+frag_keyframe+empty_moov",
+        ],
+    );
     let full = std::fs::read(&frag).expect("read");
     fails_cleanly("cut.mp4", &full[..full.len() * 45 / 100], "truncated");
 }
